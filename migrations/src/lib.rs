@@ -1,0 +1,32 @@
+//! Schema migrations. Append-only: a shipped migration never changes; add a new file instead.
+#![forbid(unsafe_code)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_users;
+mod m20261121_000002_create_services;
+mod m20261121_000003_create_pings_flips_alerts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_create_users::Migration),
+            Box::new(m20261121_000002_create_services::Migration),
+            Box::new(m20261121_000003_create_pings_flips_alerts::Migration),
+        ]
+    }
+}
+
+/// Ping and flip data may be up to the configured limit (100 KiB by default), which is more
+/// than MySQL's `TEXT` (64 KiB) holds.
+pub(crate) fn long_text(manager: &SchemaManager, name: &'static str) -> ColumnDef {
+    let mut col = ColumnDef::new(Alias::new(name));
+    match manager.get_database_backend() {
+        sea_orm_migration::sea_orm::DatabaseBackend::MySql => col.custom(Alias::new("MEDIUMTEXT")),
+        _ => col.text(),
+    };
+    col.to_owned()
+}

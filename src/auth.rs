@@ -1,0 +1,216 @@
+//! Who is calling: HTTP Basic (user name and password) or `Bearer <api key>`.
+//!
+//! A correct password costs one argon2 verification, then is remembered as an HMAC digest
+//! under a per-process random key, so scripts that ping many times a second do not pay for
+//! a slow hash on every request. The memory is dropped whenever any credential changes: in
+//! this process at once, in other processes (the CLI, other instances) within
+//! `refresh_every`, by comparing a fingerprint of the credential tables.
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sea_orm::{DatabaseConnection, EntityTrait};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::store::users;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("authentication required")]
+    Missing,
+    #[error("invalid credentials")]
+    Invalid,
+    #[error("credential check failed: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl Credentials {
+    /// Parse an `Authorization` header value.
+    pub fn from_header(value: &str) -> Option<Self> {
+        let (scheme, rest) = value.trim().split_once(' ')?;
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest)
+                .ok()?;
+            let decoded = String::from_utf8(decoded).ok()?;
+            let (user, password) = decoded.split_once(':')?;
+            Some(Self::Basic {
+                user: user.to_owned(),
+                password: password.to_owned(),
+            })
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            Some(Self::Bearer(rest.to_owned()))
+        } else {
+            None
+        }
+    }
+}
+
+type Generation = (i64, i64, i64, i64);
+
+struct Cache {
+    generation: Option<Generation>,
+    checked_at: Option<Instant>,
+    entries: HashMap<[u8; 32], AuthUser>,
+}
+
+pub struct Authenticator {
+    db: DatabaseConnection,
+    secret: [u8; 32],
+    refresh_every: Duration,
+    cache: RwLock<Cache>,
+    refreshing: tokio::sync::Mutex<()>,
+    /// Verified against when the user does not exist, so a wrong name costs as much as a
+    /// wrong password and does not reveal which names exist.
+    dummy_hash: String,
+}
+
+const MAX_ENTRIES: usize = 10_000;
+
+impl Authenticator {
+    pub async fn new(db: DatabaseConnection, refresh_every: Duration) -> anyhow::Result<Self> {
+        let mut secret = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut secret);
+        let dummy_hash = users::hash_password(users::generate_password()).await?;
+        Ok(Self {
+            db,
+            secret,
+            refresh_every,
+            cache: RwLock::new(Cache {
+                generation: None,
+                checked_at: None,
+                entries: HashMap::new(),
+            }),
+            refreshing: tokio::sync::Mutex::new(()),
+            dummy_hash,
+        })
+    }
+
+    fn digest(&self, creds: &Credentials) -> [u8; 32] {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).unwrap_or_else(|_| unreachable!());
+        match creds {
+            Credentials::Basic { user, password } => {
+                mac.update(b"basic\0");
+                mac.update(user.as_bytes());
+                mac.update(b"\0");
+                mac.update(password.as_bytes());
+            }
+            Credentials::Bearer(key) => {
+                mac.update(b"bearer\0");
+                mac.update(key.as_bytes());
+            }
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Forget every remembered credential (after a change made in this process).
+    pub fn invalidate(&self) {
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        cache.entries.clear();
+        cache.generation = None;
+        cache.checked_at = None;
+    }
+
+    /// Compare the credential fingerprint with the one the cache was built under.
+    async fn refresh(&self) -> Result<(), AuthError> {
+        let stale = {
+            let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+            cache
+                .checked_at
+                .is_none_or(|t| t.elapsed() >= self.refresh_every)
+        };
+        if !stale {
+            return Ok(());
+        }
+        // One request refreshes; the others carry on with what is known.
+        let Ok(_guard) = self.refreshing.try_lock() else {
+            return Ok(());
+        };
+        let generation = users::credentials_generation(&self.db).await?;
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.generation != Some(generation) {
+            cache.entries.clear();
+            cache.generation = Some(generation);
+        }
+        cache.checked_at = Some(Instant::now());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn authenticate(&self, creds: &Credentials) -> Result<AuthUser, AuthError> {
+        self.refresh().await?;
+        let digest = self.digest(creds);
+        if let Some(user) = self
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .entries
+            .get(&digest)
+        {
+            return Ok(user.clone());
+        }
+        let user = match creds {
+            Credentials::Basic { user, password } => self.check_password(user, password).await?,
+            Credentials::Bearer(key) => self.check_key(key).await?,
+        };
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.entries.len() >= MAX_ENTRIES {
+            cache.entries.clear();
+        }
+        cache.entries.insert(digest, user.clone());
+        Ok(user)
+    }
+
+    async fn check_password(&self, name: &str, password: &str) -> Result<AuthUser, AuthError> {
+        let found = users::find_by_name(&self.db, name).await?;
+        let hash = found
+            .as_ref()
+            .map_or_else(|| self.dummy_hash.clone(), |u| u.password_hash.clone());
+        let ok = users::verify_password(password.to_owned(), hash).await;
+        match found {
+            Some(u) if ok => Ok(AuthUser {
+                id: u.id,
+                name: u.name,
+            }),
+            _ => Err(AuthError::Invalid),
+        }
+    }
+
+    async fn check_key(&self, key: &str) -> Result<AuthUser, AuthError> {
+        let prefix = users::key_prefix(key).ok_or(AuthError::Invalid)?;
+        let row = users::find_api_key(&self.db, prefix)
+            .await?
+            .ok_or(AuthError::Invalid)?;
+        let given = users::key_digest(key);
+        if !bool::from(given.as_bytes().ct_eq(row.key_hash.as_bytes())) {
+            return Err(AuthError::Invalid);
+        }
+        let user = crate::entity::users::Entity::find_by_id(row.user_id)
+            .one(&self.db)
+            .await
+            .map_err(crate::store::StoreError::from)?
+            .ok_or(AuthError::Invalid)?;
+        Ok(AuthUser {
+            id: user.id,
+            name: user.name,
+        })
+    }
+}

@@ -1,0 +1,24 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "alerts")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub flip_id: i64,
+    pub service_id: String,
+    pub recipient: String,
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub claimed_until: Option<i64>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,19 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "pings")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub service_id: String,
+    pub at: i64,
+    pub kind: String,
+    pub data: String,
+    pub source: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

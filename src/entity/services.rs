@@ -1,0 +1,32 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "services")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(unique)]
+    pub name: String,
+    pub kind: String,
+    pub period_secs: Option<i64>,
+    pub at_time: Option<String>,
+    pub cron_expr: Option<String>,
+    pub timezone: String,
+    pub grace_secs: i64,
+    pub tags: String,
+    pub notify: String,
+    pub status: String,
+    pub last_ping_at: Option<i64>,
+    pub last_ping_kind: Option<String>,
+    pub next_due_at: Option<i64>,
+    pub down_at: Option<i64>,
+    pub next_check_at: Option<i64>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod db;
+pub mod domain;
+pub mod entity;
+pub mod notify;
+pub mod routes;
+pub mod scheduler;
+pub mod settings;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,265 @@
+//! Composing alert mail (askama, html + text) and sending it (lettre SMTP or `.eml` files).
+use std::path::PathBuf;
+use std::time::Duration;
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use url::Url;
+
+use crate::clock::from_ms;
+use crate::domain::status::Reason;
+use crate::entity::flips;
+use crate::settings::{Settings, SmtpTls};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("cannot build the message: {0}")]
+    Compose(String),
+    #[error("SMTP: {0}")]
+    Smtp(String),
+    #[error("cannot write the mail file: {0}")]
+    File(String),
+}
+
+/// Times as `2026-11-21 16:05:00 CST` and `2026-11-21 08:05:00 UTC`.
+fn local_and_utc(t: DateTime<Utc>, tz: Tz) -> (String, String) {
+    (
+        t.with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string(),
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "email/alert.txt")]
+struct AlertText<'a> {
+    v: &'a AlertView,
+}
+
+#[derive(Template)]
+#[template(path = "email/alert.html")]
+struct AlertHtml<'a> {
+    v: &'a AlertView,
+}
+
+/// Everything an alert says, computed once for both parts.
+#[derive(Debug, Clone)]
+pub struct AlertView {
+    pub subject: String,
+    pub up: bool,
+    pub headline: String,
+    pub summary: String,
+    pub service_name: String,
+    pub service_id: String,
+    pub reason: String,
+    pub at: (String, String),
+    pub due: Option<(String, String)>,
+    pub last_seen: Option<(String, String)>,
+    pub data: Option<String>,
+    pub service_url: String,
+    pub base_url: String,
+}
+
+impl AlertView {
+    pub fn new(flip: &flips::Model, tz: Tz, base_url: &Url) -> Self {
+        let reason = Reason::parse(&flip.reason).unwrap_or(Reason::Missed);
+        let up = reason == Reason::Recovered;
+        let (headline, reason_text, summary) = match reason {
+            Reason::Recovered => (
+                "UP",
+                "recovered: a success ping arrived",
+                format!("{} is up again.", flip.service_name),
+            ),
+            Reason::Error => (
+                "DOWN",
+                "the job reported an error",
+                format!("{} reported an error.", flip.service_name),
+            ),
+            _ => (
+                "DOWN",
+                "missed: no ping arrived before the grace time ran out",
+                format!("{} did not ping in time.", flip.service_name),
+            ),
+        };
+        let mut service_url = base_url.clone();
+        service_url.set_path(&format!(
+            "{}/services/{}",
+            base_url.path().trim_end_matches('/'),
+            flip.service_id
+        ));
+        Self {
+            subject: format!(
+                "[Heartbeats] {headline}: {} ({})",
+                flip.service_name,
+                reason.as_str()
+            ),
+            up,
+            headline: headline.to_owned(),
+            summary,
+            service_name: flip.service_name.clone(),
+            service_id: flip.service_id.clone(),
+            reason: reason_text.to_owned(),
+            at: local_and_utc(from_ms(flip.at), tz),
+            due: flip.due_at.map(|t| local_and_utc(from_ms(t), tz)),
+            last_seen: flip.last_ping_at.map(|t| local_and_utc(from_ms(t), tz)),
+            data: flip.data.clone().filter(|d| !d.is_empty()),
+            service_url: service_url.to_string(),
+            base_url: base_url.to_string(),
+        }
+    }
+
+    pub fn render(&self) -> Result<(String, String), MailError> {
+        let text = AlertText { v: self }
+            .render()
+            .map_err(|e| MailError::Compose(e.to_string()))?;
+        let html = AlertHtml { v: self }
+            .render()
+            .map_err(|e| MailError::Compose(e.to_string()))?;
+        Ok((text, html))
+    }
+}
+
+pub fn message(
+    from: &str,
+    to: &str,
+    subject: &str,
+    text: String,
+    html: String,
+) -> Result<Message, MailError> {
+    let from: Mailbox = from
+        .parse()
+        .map_err(|e| MailError::Compose(format!("from address: {e}")))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| MailError::Compose(format!("recipient '{to}': {e}")))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| MailError::Compose(e.to_string()))
+}
+
+/// Where mail goes.
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: String,
+        describe: String,
+    },
+    Files {
+        dir: PathBuf,
+        from: String,
+    },
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> Result<Self, MailError> {
+        let Some(smtp) = &settings.smtp else {
+            return Ok(Mailer::Files {
+                dir: settings.mail_dir.clone(),
+                from: settings.smtp_from.clone(),
+            });
+        };
+        let builder = match smtp.tls {
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+            SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                .map_err(|e| MailError::Smtp(e.to_string()))?,
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+                .map_err(|e| MailError::Smtp(e.to_string()))?,
+        };
+        let mut builder = builder
+            .port(smtp.port)
+            .timeout(Some(Duration::from_secs(smtp.timeout_secs)))
+            .pool_config(PoolConfig::new().max_size(16));
+        if let (Some(user), Some(pw)) = (&smtp.username, &smtp.password) {
+            builder = builder.credentials(Credentials::new(user.clone(), pw.clone()));
+        }
+        let tls = match smtp.tls {
+            SmtpTls::None => "none",
+            SmtpTls::StartTls => "starttls",
+            SmtpTls::Tls => "tls",
+        };
+        Ok(Mailer::Smtp {
+            transport: builder.build(),
+            from: settings.smtp_from.clone(),
+            describe: format!("smtp://{}:{} (tls: {tls})", smtp.host, smtp.port),
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Mailer::Smtp { describe, .. } => describe.clone(),
+            Mailer::Files { dir, .. } => format!("files in {}", dir.display()),
+        }
+    }
+
+    pub fn from_address(&self) -> &str {
+        match self {
+            Mailer::Smtp { from, .. } | Mailer::Files { from, .. } => from,
+        }
+    }
+
+    /// Deliver one message; `tag` makes file names unique.
+    pub async fn send(&self, msg: Message, tag: &str) -> Result<(), MailError> {
+        match self {
+            Mailer::Smtp { transport, .. } => transport
+                .send(msg)
+                .await
+                .map(|_| ())
+                .map_err(|e| MailError::Smtp(describe_smtp_error(&e))),
+            Mailer::Files { dir, .. } => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| MailError::File(format!("{}: {e}", dir.display())))?;
+                let name = format!("{}-{tag}.eml", Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
+                let path = dir.join(name);
+                tokio::fs::write(&path, msg.formatted())
+                    .await
+                    .map_err(|e| MailError::File(format!("{}: {e}", path.display())))
+            }
+        }
+    }
+
+    pub async fn send_test(&self, to: &str, base_url: &Url) -> Result<(), MailError> {
+        let text = format!(
+            "This is a test message from Heartbeats at {base_url}.\nIf you can read it, alert mail reaches {to}.\n"
+        );
+        let html = format!(
+            "<p>This is a test message from Heartbeats at <a href=\"{base_url}\">{base_url}</a>.</p><p>If you can read it, alert mail reaches you.</p>"
+        );
+        let msg = message(
+            self.from_address(),
+            to,
+            "[Heartbeats] test message",
+            text,
+            html,
+        )?;
+        self.send(msg, "test").await
+    }
+}
+
+/// lettre's errors are terse; keep the cause chain, which names refusals and timeouts.
+fn describe_smtp_error(e: &lettre::transport::smtp::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,160 @@
+//! `GET|POST /api/pings?service=<id>&data=<text>`: what cron jobs call.
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use futures::StreamExt;
+use heartbeats_wire::PingAccepted;
+use serde::Deserialize;
+
+use super::{Caller, json_error, store_error_response};
+use crate::domain::ServiceId;
+use crate::domain::status::PingKind;
+use crate::startup::AppState;
+use crate::store::StoreError;
+use crate::store::pings::PingRecord;
+
+#[derive(Debug, Default, Deserialize)]
+struct PingParams {
+    service: Option<String>,
+    data: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PingError {
+    #[error("service: missing; add ?service=<id> to the URL")]
+    MissingService,
+    #[error("unknown service '{0}'")]
+    UnknownService(String),
+    #[error("data: {size} bytes is more than the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("invalid request: {0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl ResponseError for PingError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PingError::MissingService | PingError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PingError::UnknownService(_) => StatusCode::NOT_FOUND,
+            PingError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            PingError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let field = match self {
+            PingError::MissingService | PingError::UnknownService(_) => Some("service"),
+            PingError::TooLarge { .. } => Some("data"),
+            _ => None,
+        };
+        match self {
+            PingError::Store(e) => store_error_response(e),
+            _ => json_error(self.status_code(), self.to_string(), field),
+        }
+    }
+}
+
+/// Read the body, refusing to buffer more than `limit` bytes.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, PingError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| PingError::BadRequest(e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(PingError::TooLarge {
+                size: body.len() + chunk.len(),
+                limit,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+#[tracing::instrument(skip_all, fields(user = %caller.0.name))]
+pub async fn ping(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PingError> {
+    let limit = state.settings.max_ping_data;
+    // Percent-encoding can triple a form body; the decoded data is checked against `limit`.
+    let body_limit = limit.saturating_mul(3).saturating_add(4096);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(size) = declared.filter(|s| *s > body_limit) {
+        return Err(PingError::TooLarge { size, limit });
+    }
+    let query: PingParams = serde_urlencoded::from_str(req.query_string())
+        .map_err(|e| PingError::BadRequest(format!("query string: {e}")))?;
+    let body = read_body(payload, body_limit).await?;
+    let (form, raw) = if body.is_empty() {
+        (PingParams::default(), None)
+    } else if is_form(&req) {
+        let form: PingParams = serde_urlencoded::from_bytes(&body)
+            .map_err(|e| PingError::BadRequest(format!("form body: {e}")))?;
+        (form, None)
+    } else {
+        (
+            PingParams::default(),
+            Some(String::from_utf8_lossy(&body).into_owned()),
+        )
+    };
+
+    let service = query
+        .service
+        .or(form.service)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or(PingError::MissingService)?;
+    let service =
+        ServiceId::parse(&service).map_err(|_| PingError::UnknownService(service.clone()))?;
+    let data = [query.data, form.data, raw]
+        .into_iter()
+        .flatten()
+        .find(|d| !d.is_empty())
+        .unwrap_or_default();
+    if data.len() > limit {
+        return Err(PingError::TooLarge {
+            size: data.len(),
+            limit,
+        });
+    }
+
+    let kind = PingKind::from_data(&data);
+    let at = state.clock.now();
+    let record = PingRecord {
+        service_id: service.to_string(),
+        kind,
+        data,
+        source: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req.headers().get(header::USER_AGENT).map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .take(512)
+                .collect()
+        }),
+        at,
+    };
+    let outcome = state.writer.submit(record).await.map_err(|e| match e {
+        StoreError::NotFound(_) => PingError::UnknownService(service.to_string()),
+        other => PingError::Store(other),
+    })?;
+    Ok(HttpResponse::Ok().json(PingAccepted {
+        ok: true,
+        service: service.to_string(),
+        kind: kind.as_str().to_owned(),
+        status: outcome.status.as_str().to_owned(),
+        received_at: at,
+    }))
+}

@@ -1,0 +1,344 @@
+//! One typed settings tree: defaults < `db.env` / `email.env` < the process environment.
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono_tz::Tz;
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub timezone: Tz,
+    pub base_url: Url,
+    pub admin_user: String,
+    pub admin_password: Option<String>,
+    pub max_ping_data: usize,
+    pub data_dir: PathBuf,
+    pub sqlite_synchronous: SqliteSync,
+    pub smtp: Option<SmtpSettings>,
+    /// Where mail goes when no SMTP server is configured.
+    pub mail_dir: PathBuf,
+    pub smtp_from: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    StartTls,
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: SmtpTls,
+    pub timeout_secs: u64,
+}
+
+/// The variables a user may set, with what each means, for `--help` and the README.
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("HB_LISTEN", "address to listen on (default 127.0.0.1:5827)"),
+    (
+        "DATABASE_URL",
+        "sqlite://…, postgres://… or mysql://… (default sqlite://data/heartbeats.db)",
+    ),
+    (
+        "HB_TIMEZONE",
+        "default time zone for new services (default Asia/Shanghai)",
+    ),
+    (
+        "HB_BASE_URL",
+        "public URL used in mail links (default http://<HB_LISTEN>)",
+    ),
+    (
+        "HB_ADMIN_USER",
+        "name of the admin created on first start (default admin)",
+    ),
+    (
+        "HB_ADMIN_PASSWORD",
+        "its password (default: generated and printed once)",
+    ),
+    (
+        "HB_MAX_PING_DATA",
+        "largest ping data accepted, in bytes (default 102400)",
+    ),
+    (
+        "HB_DATA_DIR",
+        "directory for the SQLite file and mail files (default data)",
+    ),
+    (
+        "HB_SQLITE_SYNCHRONOUS",
+        "full (default: every ping is on disk before the reply) or normal",
+    ),
+    (
+        "SMTP_HOST",
+        "SMTP server; unset means mail is written to <HB_DATA_DIR>/mail/*.eml",
+    ),
+    (
+        "SMTP_PORT",
+        "default 25 (none), 587 (starttls) or 465 (tls)",
+    ),
+    ("SMTP_USERNAME", "SMTP login, optional"),
+    ("SMTP_PASSWORD", "SMTP password, optional"),
+    (
+        "SMTP_TLS",
+        "none, starttls or tls (default starttls when a username is set, else none)",
+    ),
+    ("SMTP_FROM", "sender address (default heartbeats@localhost)"),
+    (
+        "SMTP_TIMEOUT",
+        "seconds to wait for the SMTP server (default 10)",
+    ),
+];
+
+/// The old tool's names, accepted in `email.env`, `db.env` and the environment.
+const LEGACY_NAMES: &[(&str, &str)] = &[
+    ("EMAIL_HOST", "SMTP_HOST"),
+    ("EMAIL_PORT", "SMTP_PORT"),
+    ("EMAIL_HOST_USER", "SMTP_USERNAME"),
+    ("EMAIL_HOST_PASSWORD", "SMTP_PASSWORD"),
+    ("DEFAULT_FROM_EMAIL", "SMTP_FROM"),
+];
+
+impl Settings {
+    /// Read `db.env` and `email.env` from `dir` when present, then the process environment.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        Self::load_with(dir, std::env::vars().collect())
+    }
+
+    /// As [`Settings::load`], with `env` standing for the process environment.
+    pub fn load_with(dir: &Path, env: HashMap<String, String>) -> anyhow::Result<Self> {
+        let mut vars = HashMap::new();
+        for file in ["db.env", "email.env"] {
+            let path = dir.join(file);
+            if path.exists() {
+                for item in dotenvy::from_path_iter(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?
+                {
+                    let (k, v) =
+                        item.with_context(|| format!("{}: syntax error", path.display()))?;
+                    vars.insert(k, v);
+                }
+            }
+        }
+        vars.extend(env);
+        Self::from_vars(&vars)
+    }
+
+    /// Build settings from a map of variables, applying legacy names and defaults.
+    pub fn from_vars(raw: &HashMap<String, String>) -> anyhow::Result<Self> {
+        let mut vars: HashMap<&str, String> = HashMap::new();
+        for (legacy, name) in LEGACY_NAMES {
+            if let Some(v) = raw.get(*legacy) {
+                vars.insert(name, v.clone());
+            }
+        }
+        for (name, _) in VARIABLES {
+            if let Some(v) = raw.get(*name) {
+                vars.insert(name, v.clone());
+            }
+        }
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let listen_raw = get("HB_LISTEN").unwrap_or_else(|| "127.0.0.1:5827".into());
+        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
+            anyhow::anyhow!("HB_LISTEN: '{listen_raw}' is not an address; use e.g. 127.0.0.1:5827 or 0.0.0.0:5827")
+        })?;
+
+        let data_dir = PathBuf::from(get("HB_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => url,
+            None => match legacy_database_url(raw)? {
+                Some(url) => url,
+                None => format!("sqlite://{}/heartbeats.db", data_dir.display()),
+            },
+        };
+        if !["sqlite:", "postgres:", "postgresql:", "mysql:", "mariadb:"]
+            .iter()
+            .any(|p| database_url.starts_with(p))
+        {
+            bail!(
+                "DATABASE_URL: '{database_url}' is not supported; use sqlite://path, postgres://… or mysql://…"
+            );
+        }
+        let database_url = database_url.replacen("mariadb:", "mysql:", 1);
+
+        let tz_raw = get("HB_TIMEZONE").unwrap_or_else(|| "Asia/Shanghai".into());
+        let timezone: Tz = tz_raw.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "HB_TIMEZONE: unknown time zone '{tz_raw}'; use an IANA name such as Asia/Shanghai"
+            )
+        })?;
+
+        let base_raw = get("HB_BASE_URL").unwrap_or_else(|| format!("http://{listen}"));
+        let base_url = Url::parse(&base_raw)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "HB_BASE_URL: '{base_raw}' is not an http(s) URL; use e.g. http://hb.lan:5827"
+                )
+            })?;
+
+        let max_ping_data = match get("HB_MAX_PING_DATA") {
+            None => heartbeats_wire::DEFAULT_MAX_PING_DATA,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=16 * 1024 * 1024).contains(n))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "HB_MAX_PING_DATA: '{v}' must be a number of bytes between 1 and 16777216"
+                    )
+                })?,
+        };
+
+        let sqlite_synchronous = match get("HB_SQLITE_SYNCHRONOUS")
+            .as_deref()
+            .map(str::to_lowercase)
+            .as_deref()
+        {
+            None | Some("full") => SqliteSync::Full,
+            Some("normal") => SqliteSync::Normal,
+            Some(other) => bail!("HB_SQLITE_SYNCHRONOUS: '{other}' must be full or normal"),
+        };
+
+        let smtp_from = get("SMTP_FROM").unwrap_or_else(|| "heartbeats@localhost".into());
+        // Django-style "Name <addr>" is fine; lettre parses mailboxes.
+        if smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!(
+                "SMTP_FROM: '{smtp_from}' is not an email address; use e.g. heartbeats@example.com"
+            );
+        }
+        let smtp = smtp_settings(&get, raw)?;
+
+        Ok(Self {
+            listen,
+            database_url,
+            timezone,
+            base_url,
+            admin_user: get("HB_ADMIN_USER").unwrap_or_else(|| "admin".into()),
+            admin_password: get("HB_ADMIN_PASSWORD"),
+            max_ping_data,
+            mail_dir: data_dir.join("mail"),
+            data_dir,
+            sqlite_synchronous,
+            smtp,
+            smtp_from,
+        })
+    }
+}
+
+fn smtp_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+    raw: &HashMap<String, String>,
+) -> anyhow::Result<Option<SmtpSettings>> {
+    let Some(host) = get("SMTP_HOST") else {
+        return Ok(None);
+    };
+    let username = get("SMTP_USERNAME");
+    let legacy_flag = |name: &str| {
+        raw.get(name).is_some_and(|v| {
+            matches!(
+                v.trim().to_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        })
+    };
+    let tls = match get("SMTP_TLS").map(|v| v.to_lowercase()).as_deref() {
+        Some("none") | Some("plain") | Some("off") => SmtpTls::None,
+        Some("starttls") => SmtpTls::StartTls,
+        Some("tls") | Some("ssl") => SmtpTls::Tls,
+        Some(other) => bail!("SMTP_TLS: '{other}' must be none, starttls or tls"),
+        None if legacy_flag("EMAIL_USE_SSL") => SmtpTls::Tls,
+        None if legacy_flag("EMAIL_USE_TLS") => SmtpTls::StartTls,
+        None if username.is_some() => SmtpTls::StartTls,
+        None => SmtpTls::None,
+    };
+    let port =
+        match get("SMTP_PORT") {
+            Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                anyhow::anyhow!("SMTP_PORT: '{p}' is not a port number (1-65535)")
+            })?,
+            None => match tls {
+                SmtpTls::None => 25,
+                SmtpTls::StartTls => 587,
+                SmtpTls::Tls => 465,
+            },
+        };
+    let timeout_secs = match get("SMTP_TIMEOUT") {
+        Some(t) => t
+            .parse::<u64>()
+            .ok()
+            .filter(|t| (1..=600).contains(t))
+            .ok_or_else(|| anyhow::anyhow!("SMTP_TIMEOUT: '{t}' must be 1-600 seconds"))?,
+        None => 10,
+    };
+    Ok(Some(SmtpSettings {
+        host,
+        port,
+        username,
+        password: get("SMTP_PASSWORD"),
+        tls,
+        timeout_secs,
+    }))
+}
+
+/// The old tool's `db.env` named a MySQL server with `DB_HOST`, `DB_PORT`, `DB_NAME`,
+/// `DB_USER`, `DB_PASSWORD` (and optionally `DB_ENGINE`).
+fn legacy_database_url(raw: &HashMap<String, String>) -> anyhow::Result<Option<String>> {
+    let get = |k: &str| {
+        raw.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(host) = get("DB_HOST") else {
+        return Ok(None);
+    };
+    let engine = get("DB_ENGINE")
+        .unwrap_or_else(|| "mysql".into())
+        .to_lowercase();
+    let (scheme, default_port) = if engine.contains("postgres") {
+        ("postgres", 5432)
+    } else if engine.contains("mysql") || engine.contains("maria") {
+        ("mysql", 3306)
+    } else {
+        bail!("DB_ENGINE: '{engine}' is not supported; use mysql or postgres");
+    };
+    let port = match get("DB_PORT") {
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| anyhow::anyhow!("DB_PORT: '{p}' is not a port number"))?,
+        None => default_port,
+    };
+    let name =
+        get("DB_NAME").ok_or_else(|| anyhow::anyhow!("DB_NAME: required when DB_HOST is set"))?;
+    let mut url = Url::parse(&format!("{scheme}://{host}:{port}/"))
+        .map_err(|_| anyhow::anyhow!("DB_HOST: '{host}' is not a host name"))?;
+    url.set_path(&name);
+    if let Some(user) = get("DB_USER") {
+        url.set_username(&user)
+            .map_err(|_| anyhow::anyhow!("DB_USER: cannot be used in a URL"))?;
+    }
+    if let Some(pw) = raw.get("DB_PASSWORD").filter(|p| !p.is_empty()) {
+        url.set_password(Some(pw))
+            .map_err(|_| anyhow::anyhow!("DB_PASSWORD: cannot be used in a URL"))?;
+    }
+    Ok(Some(url.to_string()))
+}

@@ -1,0 +1,187 @@
+//! Building the application: database, state, HTTP server and background workers.
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+
+use crate::auth::Authenticator;
+use crate::clock::{SharedClock, SystemClock};
+use crate::notify::{Mailer, Outbox};
+use crate::scheduler::{Scheduler, Wakeup};
+use crate::settings::Settings;
+use crate::store::pings::{PingWriter, WriteHooks};
+use crate::store::users;
+use crate::{db, routes};
+
+/// Shared by every request handler.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub settings: Arc<Settings>,
+    pub auth: Arc<Authenticator>,
+    pub writer: PingWriter,
+    pub wake: Arc<Wakeup>,
+    pub outbox_notify: Arc<Notify>,
+}
+
+/// Tells the scheduler and the outbox worker what a ping batch changed.
+struct Signals {
+    wake: Arc<Wakeup>,
+    outbox: Arc<Notify>,
+}
+
+impl WriteHooks for Signals {
+    fn committed(&self, earliest_check: Option<DateTime<Utc>>, alerts_queued: usize) {
+        self.wake.hint(earliest_check);
+        if alerts_queued > 0 {
+            self.outbox.notify_one();
+        }
+    }
+}
+
+pub struct BuildOptions {
+    pub clock: SharedClock,
+    /// How often other processes' credential changes are noticed.
+    pub auth_refresh: Duration,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            auth_refresh: Duration::from_secs(1),
+        }
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, opts: BuildOptions) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database_url, settings.sqlite_synchronous).await?;
+        db::migrate(&db).await?;
+        ensure_admin(&db, &settings, opts.clock.now()).await?;
+
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("HB_LISTEN: cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+
+        let wake = Arc::new(Wakeup::default());
+        let outbox_notify = Arc::new(Notify::new());
+        let writer = PingWriter::spawn(
+            db.clone(),
+            Arc::new(Signals {
+                wake: wake.clone(),
+                outbox: outbox_notify.clone(),
+            }),
+        );
+        let auth = Arc::new(Authenticator::new(db.clone(), opts.auth_refresh).await?);
+        let state = web::Data::new(AppState {
+            db,
+            clock: opts.clock,
+            settings: Arc::new(settings),
+            auth,
+            writer,
+            wake,
+            outbox_notify,
+        });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A scheduler sharing this application's database, clock and wake-up signals.
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler::new(
+            self.state.db.clone(),
+            self.state.clock.clone(),
+            self.state.wake.clone(),
+            self.state.outbox_notify.clone(),
+        )
+    }
+
+    pub fn outbox(&self) -> anyhow::Result<Outbox> {
+        let mailer = Mailer::from_settings(&self.state.settings)?;
+        Ok(Outbox::new(
+            self.state.db.clone(),
+            mailer,
+            self.state.clock.clone(),
+            self.state.outbox_notify.clone(),
+            self.state.settings.base_url.clone(),
+            self.state.settings.timezone,
+        ))
+    }
+
+    /// The HTTP server alone; tests drive the workers themselves.
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+
+    /// Serve with the scheduler and the outbox worker running.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let scheduler = self.scheduler();
+        let outbox = self.outbox()?;
+        tokio::spawn(scheduler.run());
+        tokio::spawn(outbox.run());
+        self.server.await.context("HTTP server failed")
+    }
+}
+
+/// On first start there are no users: create the admin, printing a generated password once.
+async fn ensure_admin(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    if users::count(db).await? > 0 {
+        return Ok(());
+    }
+    let (password, generated) = match &settings.admin_password {
+        Some(p) => (p.clone(), false),
+        None => (users::generate_password(), true),
+    };
+    users::create(db, &settings.admin_user, None, &password, now)
+        .await
+        .with_context(|| {
+            format!(
+                "HB_ADMIN_USER / HB_ADMIN_PASSWORD: cannot create admin '{}'",
+                settings.admin_user
+            )
+        })?;
+    if generated {
+        tracing::warn!(
+            user = %settings.admin_user,
+            %password,
+            "created the first admin with a generated password; it is shown only this once. \
+             Change it with: heartbeats user passwd {} --password-stdin",
+            settings.admin_user
+        );
+    } else {
+        tracing::info!(user = %settings.admin_user, "created the first admin from HB_ADMIN_USER / HB_ADMIN_PASSWORD");
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! Flips and the alert outbox. A flip and its alerts are written in the transaction that
+//! changes the service's status, so a crash can lose neither.
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::StoreResult;
+use crate::clock::to_ms;
+use crate::domain::notify_from_column;
+use crate::domain::status::Flip;
+use crate::entity::{alerts, flips, services};
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+/// How long a worker owns an alert it claimed; after that another worker may retry it.
+pub const CLAIM_LEASE: Duration = Duration::seconds(120);
+
+/// Store a flip and, when its reason alerts, one outbox row per recipient.
+/// Returns how many alerts were queued.
+pub async fn record_flip<C: ConnectionTrait>(
+    txn: &C,
+    service: &services::Model,
+    flip: &Flip,
+) -> StoreResult<usize> {
+    let row = flips::ActiveModel {
+        service_id: Set(service.id.clone()),
+        service_name: Set(service.name.clone()),
+        at: Set(to_ms(flip.at)),
+        from_status: Set(flip.from.as_str().to_owned()),
+        to_status: Set(flip.to.as_str().to_owned()),
+        reason: Set(flip.reason.as_str().to_owned()),
+        data: Set(flip.data.clone()),
+        due_at: Set(flip.due_at.map(to_ms)),
+        last_ping_at: Set(flip.last_ping_at.map(to_ms)),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    if !flip.reason.alerts() {
+        return Ok(0);
+    }
+    let recipients = notify_from_column(&service.notify);
+    if recipients.is_empty() {
+        return Ok(0);
+    }
+    let at = to_ms(flip.at);
+    let rows = recipients.iter().map(|to| alerts::ActiveModel {
+        flip_id: Set(row.id),
+        service_id: Set(service.id.clone()),
+        recipient: Set(to.clone()),
+        state: Set(PENDING.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(at),
+        claimed_until: Set(None),
+        last_error: Set(None),
+        sent_at: Set(None),
+        created_at: Set(at),
+        ..Default::default()
+    });
+    alerts::Entity::insert_many(rows).exec(txn).await?;
+    Ok(recipients.len())
+}
+
+/// Alerts ready to be sent now, oldest first.
+pub async fn ready(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> StoreResult<Vec<alerts::Model>> {
+    let now = to_ms(now);
+    Ok(alerts::Entity::find()
+        .filter(alerts::Column::State.eq(PENDING))
+        .filter(alerts::Column::NextAttemptAt.lte(now))
+        .filter(
+            Condition::any()
+                .add(alerts::Column::ClaimedUntil.is_null())
+                .add(alerts::Column::ClaimedUntil.lt(now)),
+        )
+        .order_by_asc(alerts::Column::NextAttemptAt)
+        .order_by_asc(alerts::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Take ownership of an alert for one delivery attempt. Only one worker, in any process,
+/// wins: the update is conditional on nobody holding a live claim.
+pub async fn claim(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+    let now_ms = to_ms(now);
+    let res = alerts::Entity::update_many()
+        .col_expr(
+            alerts::Column::ClaimedUntil,
+            Expr::val(to_ms(now + CLAIM_LEASE)).into(),
+        )
+        .filter(alerts::Column::Id.eq(id))
+        .filter(alerts::Column::State.eq(PENDING))
+        .filter(
+            Condition::any()
+                .add(alerts::Column::ClaimedUntil.is_null())
+                .add(alerts::Column::ClaimedUntil.lt(now_ms)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn mark_sent(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+    alerts::Entity::update_many()
+        .col_expr(alerts::Column::State, Expr::val(SENT).into())
+        .col_expr(alerts::Column::SentAt, Expr::val(to_ms(now)).into())
+        .col_expr(
+            alerts::Column::Attempts,
+            Expr::col(alerts::Column::Attempts).add(1),
+        )
+        .col_expr(
+            alerts::Column::ClaimedUntil,
+            Expr::val(Option::<i64>::None).into(),
+        )
+        .col_expr(
+            alerts::Column::LastError,
+            Expr::val(Option::<String>::None).into(),
+        )
+        .filter(alerts::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Record a failed attempt: retry at `retry_at`, or give up when it is `None`.
+pub async fn mark_failed(
+    db: &DatabaseConnection,
+    id: i64,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    let mut update = alerts::Entity::update_many()
+        .col_expr(
+            alerts::Column::Attempts,
+            Expr::col(alerts::Column::Attempts).add(1),
+        )
+        .col_expr(
+            alerts::Column::ClaimedUntil,
+            Expr::val(Option::<i64>::None).into(),
+        )
+        .col_expr(
+            alerts::Column::LastError,
+            Expr::val(error.to_owned()).into(),
+        );
+    update = match retry_at {
+        Some(at) => update.col_expr(alerts::Column::NextAttemptAt, Expr::val(to_ms(at)).into()),
+        None => update.col_expr(alerts::Column::State, Expr::val(FAILED).into()),
+    };
+    update.filter(alerts::Column::Id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+pub async fn flip(db: &DatabaseConnection, id: i64) -> StoreResult<Option<flips::Model>> {
+    Ok(flips::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Newest first, optionally for one service.
+pub async fn list(
+    db: &DatabaseConnection,
+    service_id: Option<&str>,
+    limit: u64,
+) -> StoreResult<Vec<alerts::Model>> {
+    let mut q = alerts::Entity::find();
+    if let Some(id) = service_id {
+        q = q.filter(alerts::Column::ServiceId.eq(id));
+    }
+    Ok(q.order_by_desc(alerts::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn list_flips(
+    db: &DatabaseConnection,
+    service_id: &str,
+    limit: u64,
+) -> StoreResult<Vec<flips::Model>> {
+    Ok(flips::Entity::find()
+        .filter(flips::Column::ServiceId.eq(service_id))
+        .order_by_desc(flips::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// When the next pending alert becomes ready, so the worker can sleep until then.
+pub async fn next_attempt(db: &DatabaseConnection) -> StoreResult<Option<DateTime<Utc>>> {
+    let row: Option<Option<i64>> = alerts::Entity::find()
+        .select_only()
+        .column_as(Expr::col(alerts::Column::NextAttemptAt).min(), "min")
+        .filter(alerts::Column::State.eq(PENDING))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.flatten().map(crate::clock::from_ms))
+}

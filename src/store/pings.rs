@@ -1,0 +1,215 @@
+//! Storing pings. Every ping commits (ping row, status change, flip, outbox rows) before
+//! its HTTP reply; the [`PingWriter`] groups the pings that arrive together into one
+//! transaction, so one disk sync serves many requests.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::services::{apply_tracking, save, tracking_of, with_timing};
+use super::{StoreError, StoreResult, alerts};
+use crate::clock::to_ms;
+use crate::domain::status::{PingKind, Status, on_ping};
+use crate::entity::{pings, services};
+
+/// One ping as received.
+#[derive(Debug, Clone)]
+pub struct PingRecord {
+    pub service_id: String,
+    pub kind: PingKind,
+    pub data: String,
+    pub source: Option<String>,
+    pub user_agent: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// What storing a ping did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PingOutcome {
+    pub status: Status,
+    pub alerts_queued: usize,
+    pub next_check_at: Option<DateTime<Utc>>,
+}
+
+/// Called after each commit: the earliest new deadline, and whether alerts were queued.
+pub trait WriteHooks: Send + Sync + 'static {
+    fn committed(&self, earliest_check: Option<DateTime<Utc>>, alerts_queued: usize);
+}
+
+type Reply = oneshot::Sender<StoreResult<PingOutcome>>;
+
+/// Many pings are written by one task, in as few transactions as the load allows.
+#[derive(Clone)]
+pub struct PingWriter {
+    tx: mpsc::Sender<(PingRecord, Reply)>,
+}
+
+/// Upper bound on pings per transaction; keeps lock times and statement sizes small.
+const MAX_BATCH: usize = 256;
+
+impl PingWriter {
+    pub fn spawn(db: DatabaseConnection, hooks: Arc<dyn WriteHooks>) -> Self {
+        let (tx, rx) = mpsc::channel(4096);
+        tokio::spawn(run_writer(db, rx, hooks));
+        Self { tx }
+    }
+
+    pub async fn submit(&self, record: PingRecord) -> StoreResult<PingOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send((record, reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("the ping writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the ping writer dropped the request".into()))?
+    }
+}
+
+async fn run_writer(
+    db: DatabaseConnection,
+    mut rx: mpsc::Receiver<(PingRecord, Reply)>,
+    hooks: Arc<dyn WriteHooks>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        let results = match write_batch(&db, &records).await {
+            Ok(results) => results,
+            // One bad ping must not fail its neighbours: retry them one by one.
+            Err(err) => {
+                tracing::warn!(error = %err, size = records.len(), "ping batch failed; retrying singly");
+                let mut results = Vec::with_capacity(records.len());
+                for record in &records {
+                    results.push(match write_batch(&db, std::slice::from_ref(record)).await {
+                        Ok(mut r) => r.pop().unwrap_or(Err(StoreError::NotFound("service"))),
+                        Err(e) => Err(StoreError::Db(e)),
+                    });
+                }
+                results
+            }
+        };
+        let earliest = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().and_then(|o| o.next_check_at))
+            .min();
+        let queued = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|o| o.alerts_queued))
+            .sum();
+        hooks.committed(earliest, queued);
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// Write a batch in one transaction. The outer error means nothing was committed.
+#[tracing::instrument(skip_all, fields(size = records.len()))]
+pub async fn write_batch(
+    db: &DatabaseConnection,
+    records: &[PingRecord],
+) -> Result<Vec<StoreResult<PingOutcome>>, sea_orm::DbErr> {
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    let mut ids: Vec<&str> = records.iter().map(|r| r.service_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    // Sorted ids lock rows in one order in every process: no deadlocks between writers.
+    let mut rows: BTreeMap<String, (services::Model, bool)> = services::Entity::find()
+        .filter(services::Column::Id.is_in(ids))
+        .order_by_asc(services::Column::Id)
+        .lock_exclusive()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|m| (m.id.clone(), (m, false)))
+        .collect();
+
+    let mut results = Vec::with_capacity(records.len());
+    let mut ping_rows = Vec::with_capacity(records.len());
+    for record in records {
+        let Some((model, dirty)) = rows.get_mut(&record.service_id) else {
+            results.push(Err(StoreError::NotFound("service")));
+            continue;
+        };
+        let current = tracking_of(model);
+        let applied = with_timing(model, |t| {
+            on_ping(&current, t, record.kind, &record.data, record.at)
+        });
+        let (next, flip) = match applied {
+            Ok(v) => v,
+            Err(e) => {
+                results.push(Err(StoreError::Invalid(e)));
+                continue;
+            }
+        };
+        apply_tracking(model, &next);
+        *dirty = true;
+        let alerts_queued = match &flip {
+            Some(flip) => alerts::record_flip(&txn, model, flip)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Db(db) => db,
+                    other => sea_orm::DbErr::Custom(other.to_string()),
+                })?,
+            None => 0,
+        };
+        ping_rows.push(pings::ActiveModel {
+            service_id: Set(record.service_id.clone()),
+            at: Set(to_ms(record.at)),
+            kind: Set(record.kind.as_str().to_owned()),
+            data: Set(record.data.clone()),
+            source: Set(record.source.clone()),
+            user_agent: Set(record.user_agent.clone()),
+            ..Default::default()
+        });
+        results.push(Ok(PingOutcome {
+            status: next.status,
+            alerts_queued,
+            next_check_at: next.next_check_at,
+        }));
+    }
+    for chunk in ping_rows.chunks(100) {
+        pings::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    let now = records.iter().map(|r| r.at).max().unwrap_or_else(Utc::now);
+    for (model, dirty) in rows.into_values() {
+        if dirty {
+            save(&txn, model, now).await.map_err(|e| match e {
+                StoreError::Db(db) => db,
+                other => sea_orm::DbErr::Custom(other.to_string()),
+            })?;
+        }
+    }
+    txn.commit().await?;
+    Ok(results)
+}
+
+/// A page of a service's pings, newest first, older than `before_id` when given.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    service_id: &str,
+    before_id: Option<i64>,
+    limit: u64,
+) -> StoreResult<Vec<pings::Model>> {
+    let mut q = pings::Entity::find().filter(pings::Column::ServiceId.eq(service_id));
+    if let Some(before) = before_id {
+        q = q.filter(pings::Column::Id.lt(before));
+    }
+    Ok(q.order_by_desc(pings::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

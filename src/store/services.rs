@@ -1,0 +1,355 @@
+//! Services: create, read, list with filters, update, delete, pause and resume.
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+
+use super::{StoreError, StoreResult};
+use crate::clock::{from_ms, to_ms};
+use crate::domain::cron::CronExpr;
+use crate::domain::schedule::{LocalTime, Schedule};
+use crate::domain::status::{self, PingKind, Status, Timing, Tracking};
+use crate::domain::{EmailAddress, FieldError, ServiceId, Tags, notify_to_column};
+use crate::entity::services::{self, ActiveModel, Column, Entity, Model};
+
+/// A validated service, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewService {
+    pub name: String,
+    pub schedule: Schedule,
+    pub timezone: Tz,
+    pub grace_secs: i64,
+    pub tags: Tags,
+    pub notify: Vec<EmailAddress>,
+}
+
+/// A validated partial update; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ServicePatch {
+    pub name: Option<String>,
+    pub schedule: Option<Schedule>,
+    pub timezone: Option<Tz>,
+    pub grace_secs: Option<i64>,
+    pub tags: Option<Tags>,
+    pub notify: Option<Vec<EmailAddress>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Every one of these tags.
+    pub tags: Vec<String>,
+    /// Part of the name, any case.
+    pub q: Option<String>,
+    pub status: Option<Status>,
+}
+
+/// The schedule's columns: kind, period, at, cron.
+fn schedule_columns(s: &Schedule) -> (&'static str, Option<i64>, Option<String>, Option<String>) {
+    match s {
+        Schedule::Interval { period } => ("interval", Some(period.num_seconds()), None, None),
+        Schedule::Daily { at } => ("daily", None, Some(at.to_string()), None),
+        Schedule::Cron { expr } => ("cron", None, None, Some(expr.to_string())),
+    }
+}
+
+/// The schedule a stored row describes. Rows are validated on the way in, so a failure
+/// here means the database was edited by hand.
+pub fn schedule_of(m: &Model) -> Result<Schedule, FieldError> {
+    let bad = |what: &str| FieldError::new("kind", format!("stored service {} has {what}", m.id));
+    match m.kind.as_str() {
+        "interval" => {
+            let secs = m.period_secs.ok_or_else(|| bad("no period"))?;
+            Ok(Schedule::Interval {
+                period: Duration::seconds(secs),
+            })
+        }
+        "daily" => {
+            let at = m.at_time.as_deref().ok_or_else(|| bad("no daily time"))?;
+            let at = LocalTime::parse(at).map_err(|e| bad(&e.to_string()))?;
+            Ok(Schedule::Daily { at })
+        }
+        "cron" => {
+            let expr = m
+                .cron_expr
+                .as_deref()
+                .ok_or_else(|| bad("no cron expression"))?;
+            let expr = CronExpr::parse(expr).map_err(|e| bad(&e.to_string()))?;
+            Ok(Schedule::Cron { expr })
+        }
+        other => Err(bad(&format!("unknown kind '{other}'"))),
+    }
+}
+
+pub fn timezone_of(m: &Model) -> Tz {
+    m.timezone.parse().unwrap_or(chrono_tz::UTC)
+}
+
+pub fn tracking_of(m: &Model) -> Tracking {
+    Tracking {
+        status: m.status.parse().unwrap_or(Status::New),
+        last_ping_at: m.last_ping_at.map(from_ms),
+        last_ping_kind: m.last_ping_kind.as_deref().map(|k| {
+            if k == "error" {
+                PingKind::Error
+            } else {
+                PingKind::Success
+            }
+        }),
+        next_due_at: m.next_due_at.map(from_ms),
+        down_at: m.down_at.map(from_ms),
+        next_check_at: m.next_check_at.map(from_ms),
+    }
+}
+
+/// Copy a tracking state onto a row (in memory).
+pub fn apply_tracking(m: &mut Model, t: &Tracking) {
+    m.status = t.status.as_str().to_owned();
+    m.last_ping_at = t.last_ping_at.map(to_ms);
+    m.last_ping_kind = t.last_ping_kind.map(|k| k.as_str().to_owned());
+    m.next_due_at = t.next_due_at.map(to_ms);
+    m.down_at = t.down_at.map(to_ms);
+    m.next_check_at = t.next_check_at.map(to_ms);
+}
+
+/// Run `f` with the schedule timing of a row.
+pub fn with_timing<R>(m: &Model, f: impl FnOnce(&Timing<'_>) -> R) -> Result<R, FieldError> {
+    let schedule = schedule_of(m)?;
+    let timing = Timing {
+        schedule: &schedule,
+        tz: timezone_of(m),
+        grace: Duration::seconds(m.grace_secs),
+    };
+    Ok(f(&timing))
+}
+
+#[tracing::instrument(skip(db, new), fields(name = %new.name))]
+pub async fn create(
+    db: &DatabaseConnection,
+    new: NewService,
+    now: DateTime<Utc>,
+) -> StoreResult<Model> {
+    let (kind, period, at, cron) = schedule_columns(&new.schedule);
+    let now_ms = to_ms(now);
+    let name = new.name.clone();
+    let row = ActiveModel {
+        id: Set(ServiceId::generate().to_string()),
+        name: Set(new.name),
+        kind: Set(kind.to_owned()),
+        period_secs: Set(period),
+        at_time: Set(at),
+        cron_expr: Set(cron),
+        timezone: Set(new.timezone.name().to_owned()),
+        grace_secs: Set(new.grace_secs),
+        tags: Set(new.tags.to_column()),
+        notify: Set(notify_to_column(&new.notify)),
+        status: Set(Status::New.as_str().to_owned()),
+        last_ping_at: Set(None),
+        last_ping_kind: Set(None),
+        next_due_at: Set(None),
+        down_at: Set(None),
+        next_check_at: Set(None),
+        version: Set(0),
+        created_at: Set(now_ms),
+        updated_at: Set(now_ms),
+    };
+    row.insert(db).await.map_err(|e| {
+        StoreError::unique(
+            e,
+            "name",
+            format!("a service named '{name}' already exists"),
+        )
+    })
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> StoreResult<Model> {
+    Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound("service"))
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn list(db: &DatabaseConnection, filter: &ListFilter) -> StoreResult<Vec<Model>> {
+    let mut query = Entity::find();
+    for tag in &filter.tags {
+        let pattern = format!("%,{},%", escape_like(&tag.to_lowercase()));
+        query = query.filter(Expr::col(Column::Tags).like(LikeExpr::new(pattern).escape('\\')));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        query = query.filter(
+            Expr::expr(Func::lower(Expr::col(Column::Name)))
+                .like(LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    if let Some(st) = filter.status {
+        query = query.filter(Column::Status.eq(st.as_str()));
+    }
+    let mut rows = query.all(db).await?;
+    // Collations differ between databases; sort here so every backend lists alike.
+    rows.sort_by_cached_key(|m| (m.name.to_lowercase(), m.name.clone()));
+    Ok(rows)
+}
+
+/// Load a row for update inside `txn`, locking it where the database can.
+pub async fn get_for_update<C: ConnectionTrait>(txn: &C, id: &str) -> StoreResult<Model> {
+    Entity::find_by_id(id.to_owned())
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(StoreError::NotFound("service"))
+}
+
+/// Write a whole row back, bumping its version.
+pub async fn save<C: ConnectionTrait>(
+    txn: &C,
+    mut m: Model,
+    now: DateTime<Utc>,
+) -> StoreResult<Model> {
+    m.version += 1;
+    m.updated_at = to_ms(now);
+    let name = m.name.clone();
+    // Every column may have changed; mark them all for the UPDATE.
+    m.into_active_model()
+        .reset_all()
+        .update(txn)
+        .await
+        .map_err(|e| {
+            StoreError::unique(
+                e,
+                "name",
+                format!("a service named '{name}' already exists"),
+            )
+        })
+}
+
+#[tracing::instrument(skip(db, patch))]
+pub async fn update(
+    db: &DatabaseConnection,
+    id: &str,
+    patch: ServicePatch,
+    now: DateTime<Utc>,
+) -> StoreResult<Model> {
+    let txn = db.begin().await?;
+    let mut m = get_for_update(&txn, id).await?;
+    let timing_changed =
+        patch.schedule.is_some() || patch.timezone.is_some() || patch.grace_secs.is_some();
+    if let Some(name) = patch.name {
+        m.name = name;
+    }
+    if let Some(schedule) = &patch.schedule {
+        let (kind, period, at, cron) = schedule_columns(schedule);
+        m.kind = kind.to_owned();
+        m.period_secs = period;
+        m.at_time = at;
+        m.cron_expr = cron;
+    }
+    if let Some(tz) = patch.timezone {
+        m.timezone = tz.name().to_owned();
+    }
+    if let Some(g) = patch.grace_secs {
+        m.grace_secs = g;
+    }
+    if let Some(tags) = patch.tags {
+        m.tags = tags.to_column();
+    }
+    if let Some(notify) = patch.notify {
+        m.notify = notify_to_column(&notify);
+    }
+    if timing_changed {
+        let tracking = with_timing(&m, |t| status::reschedule(&tracking_of(&m), t, now))?;
+        apply_tracking(&mut m, &tracking);
+    }
+    let m = save(&txn, m, now).await?;
+    txn.commit().await?;
+    Ok(m)
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &DatabaseConnection, id: &str) -> StoreResult<()> {
+    let res = Entity::delete_by_id(id.to_owned()).exec(db).await?;
+    if res.rows_affected == 0 {
+        return Err(StoreError::NotFound("service"));
+    }
+    Ok(())
+}
+
+/// Pause or resume a service.
+#[tracing::instrument(skip(db))]
+pub async fn set_paused(
+    db: &DatabaseConnection,
+    id: &str,
+    pause: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<Model> {
+    let txn = db.begin().await?;
+    let mut m = get_for_update(&txn, id).await?;
+    let current = tracking_of(&m);
+    let next = match (pause, current.status) {
+        (true, Status::Paused)
+        | (false, Status::New | Status::Up | Status::Late | Status::Down) => {
+            txn.commit().await?;
+            return Ok(m);
+        }
+        (true, _) => status::paused(&current),
+        (false, Status::Paused) => status::resumed(&current),
+    };
+    apply_tracking(&mut m, &next);
+    let m = save(&txn, m, now).await?;
+    txn.commit().await?;
+    Ok(m)
+}
+
+/// The earliest deadline the scheduler has to honour, if any.
+pub async fn earliest_check(db: &DatabaseConnection) -> StoreResult<Option<DateTime<Utc>>> {
+    let row: Option<Option<i64>> = Entity::find()
+        .select_only()
+        .column_as(Expr::col(Column::NextCheckAt).min(), "min")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.flatten().map(from_ms))
+}
+
+/// Services whose deadline has passed, oldest deadline first.
+pub async fn due<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> StoreResult<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::NextCheckAt.lte(to_ms(now)))
+        .order_by_asc(Column::NextCheckAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Count services per status, for the UI and `/healthz`.
+pub async fn count_by_status(db: &DatabaseConnection) -> StoreResult<Vec<(String, i64)>> {
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Status)
+        .column_as(Expr::col(Column::Id).count(), "n")
+        .group_by(Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+pub use services::Model as ServiceRow;

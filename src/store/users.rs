@@ -1,0 +1,279 @@
+//! Users and API keys. Passwords are argon2id hashes; API keys are random and stored as
+//! SHA-256 digests (they carry enough entropy that a slow hash adds nothing).
+use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use sha2::{Digest, Sha256};
+
+use super::{StoreError, StoreResult};
+use crate::clock::to_ms;
+use crate::domain::FieldError;
+use crate::entity::{api_keys, users};
+
+pub fn validate_name(name: &str) -> Result<String, FieldError> {
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(FieldError::new(
+            "name",
+            "user names are 1-64 characters of letters, digits, '_', '-', '.' and '@'",
+        ))
+    }
+}
+
+pub fn validate_password(pw: &str) -> Result<(), FieldError> {
+    if pw.chars().count() < 8 {
+        return Err(FieldError::new("password", "must be at least 8 characters"));
+    }
+    if pw.len() > 1024 {
+        return Err(FieldError::new("password", "must be at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+/// Hash off the async runtime: argon2 takes tens of milliseconds by design.
+pub async fn hash_password(pw: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(pw.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    })
+    .await?
+}
+
+pub async fn verify_password(pw: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(pw.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+pub fn generate_password() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
+
+#[tracing::instrument(skip(db, password))]
+pub async fn create(
+    db: &DatabaseConnection,
+    name: &str,
+    email: Option<&str>,
+    password: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<users::Model> {
+    let name = validate_name(name)?;
+    validate_password(password)?;
+    let email = match email {
+        Some(e) => Some(
+            crate::domain::EmailAddress::parse(e)
+                .map_err(|m| FieldError::new("email", m))?
+                .as_str()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let hash = hash_password(password.to_owned())
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    users::ActiveModel {
+        name: Set(name.clone()),
+        email: Set(email),
+        password_hash: Set(hash),
+        created_at: Set(to_ms(now)),
+        password_changed_at: Set(to_ms(now)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| StoreError::unique(e, "name", format!("user '{name}' already exists")))
+}
+
+pub async fn find_by_name(
+    db: &DatabaseConnection,
+    name: &str,
+) -> StoreResult<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Name.eq(name))
+        .one(db)
+        .await?)
+}
+
+#[tracing::instrument(skip(db, password))]
+pub async fn set_password(
+    db: &DatabaseConnection,
+    name: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    validate_password(password)?;
+    let user = find_by_name(db, name)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+    let hash = hash_password(password.to_owned())
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let mut active = user.into_active_model();
+    active.password_hash = Set(hash);
+    // Strictly increasing, so the auth cache notices even two changes within a millisecond.
+    active.password_changed_at = Set(Ord::max(
+        to_ms(now),
+        active.password_changed_at.as_ref() + 1,
+    ));
+    active.update(db).await?;
+    Ok(())
+}
+
+pub async fn list(db: &DatabaseConnection) -> StoreResult<Vec<users::Model>> {
+    Ok(users::Entity::find()
+        .order_by_asc(users::Column::Name)
+        .all(db)
+        .await?)
+}
+
+pub async fn count(db: &DatabaseConnection) -> StoreResult<u64> {
+    Ok(users::Entity::find().count(db).await?)
+}
+
+pub async fn remove(db: &DatabaseConnection, name: &str) -> StoreResult<()> {
+    let res = users::Entity::delete_many()
+        .filter(users::Column::Name.eq(name))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    Ok(())
+}
+
+/// An API key as shown once to its owner: `hb_<prefix>_<secret>`.
+pub struct NewApiKey {
+    pub key: String,
+    pub row: api_keys::Model,
+}
+
+pub fn key_digest(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// The lookup prefix of a key, if it has our shape.
+pub fn key_prefix(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix("hb_")?;
+    let (prefix, secret) = rest.split_once('_')?;
+    (prefix.len() == 8 && secret.len() >= 20).then_some(prefix)
+}
+
+pub async fn create_api_key(
+    db: &DatabaseConnection,
+    user_name: &str,
+    label: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<NewApiKey> {
+    let user = find_by_name(db, user_name)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+    let random = |n| -> String {
+        rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(n)
+            .map(char::from)
+            .collect()
+    };
+    let prefix = random(8);
+    let key = format!("hb_{prefix}_{}", random(32));
+    let label = label.trim();
+    let label = if label.is_empty() { "api key" } else { label };
+    let row = api_keys::ActiveModel {
+        user_id: Set(user.id),
+        label: Set(label.chars().take(100).collect()),
+        prefix: Set(prefix),
+        key_hash: Set(key_digest(&key)),
+        created_at: Set(to_ms(now)),
+        last_used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(NewApiKey { key, row })
+}
+
+pub async fn find_api_key(
+    db: &DatabaseConnection,
+    prefix: &str,
+) -> StoreResult<Option<api_keys::Model>> {
+    Ok(api_keys::Entity::find()
+        .filter(api_keys::Column::Prefix.eq(prefix))
+        .one(db)
+        .await?)
+}
+
+pub async fn list_api_keys(
+    db: &DatabaseConnection,
+    user_id: i64,
+) -> StoreResult<Vec<api_keys::Model>> {
+    Ok(api_keys::Entity::find()
+        .filter(api_keys::Column::UserId.eq(user_id))
+        .order_by_desc(api_keys::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn revoke_api_key(db: &DatabaseConnection, user_id: i64, id: i64) -> StoreResult<()> {
+    let res = api_keys::Entity::delete_many()
+        .filter(api_keys::Column::Id.eq(id))
+        .filter(api_keys::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(StoreError::NotFound("api key"));
+    }
+    Ok(())
+}
+
+/// A fingerprint of every credential: it changes whenever a user, password or key is
+/// added, changed or removed, in this process or another one.
+pub async fn credentials_generation(db: &DatabaseConnection) -> StoreResult<(i64, i64, i64, i64)> {
+    let users: Option<(i64, Option<i64>)> = users::Entity::find()
+        .select_only()
+        .column_as(Expr::col(users::Column::Id).count(), "n")
+        .column_as(Expr::col(users::Column::PasswordChangedAt).max(), "m")
+        .into_tuple()
+        .one(db)
+        .await?;
+    let keys: Option<(i64, Option<i64>)> = api_keys::Entity::find()
+        .select_only()
+        .column_as(Expr::col(api_keys::Column::Id).count(), "n")
+        .column_as(Expr::col(api_keys::Column::Id).max(), "m")
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (un, um) = users.unwrap_or((0, None));
+    let (kn, km) = keys.unwrap_or((0, None));
+    Ok((un, um.unwrap_or(0), kn, km.unwrap_or(0)))
+}

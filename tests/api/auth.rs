@@ -1,0 +1,157 @@
+use serde_json::Value;
+
+use crate::helpers::{ADMIN, Backend, PASSWORD, TestApp};
+
+#[tokio::test]
+async fn missing_or_wrong_credentials_are_401_with_www_authenticate() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id = app.interval_service("auth", 60, 60).await;
+    let url = format!("{}/api/pings?service={id}", app.address);
+
+    let resp = app.client.post(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(
+        resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("authentication required")
+    );
+
+    let resp = app
+        .client
+        .post(&url)
+        .basic_auth(ADMIN, Some("wrong password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().contains_key("www-authenticate"));
+
+    let resp = app
+        .client
+        .post(&url)
+        .basic_auth("nobody", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    let resp = app
+        .client
+        .post(&url)
+        .bearer_auth("hb_notakey_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // Nothing was stored by the refused pings.
+    assert_eq!(app.status(&id).await, "new");
+}
+
+#[tokio::test]
+async fn api_key_authenticates_and_revocation_takes_effect() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id = app.interval_service("keys", 60, 60).await;
+    let key = heartbeats::store::users::create_api_key(&app.db, ADMIN, "cron", app.now())
+        .await
+        .unwrap();
+    let url = format!("{}/api/pings?service={id}", app.address);
+    let resp = app
+        .client
+        .post(&url)
+        .bearer_auth(&key.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .client
+        .get(app.url("/api/v1/services"))
+        .bearer_auth(&key.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    heartbeats::store::users::revoke_api_key(&app.db, key.row.user_id, key.row.id)
+        .await
+        .unwrap();
+    let resp = app
+        .client
+        .post(&url)
+        .bearer_auth(&key.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn cached_password_is_dropped_when_the_password_changes() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id = app.interval_service("cache", 60, 60).await;
+    // First ping verifies with argon2 and remembers the result.
+    app.ping_ok(&id, "").await;
+    app.ping_ok(&id, "").await;
+    // The password changes the way `heartbeats user passwd` changes it: straight in the
+    // database, from another process.
+    heartbeats::store::users::set_password(&app.db, ADMIN, "a-new-password", app.now())
+        .await
+        .unwrap();
+    let resp = app.ping(&id, "").await;
+    assert_eq!(resp.status(), 401, "the old password must stop working");
+    let resp = app
+        .client
+        .post(format!("{}/api/pings?service={id}", app.address))
+        .basic_auth(ADMIN, Some("a-new-password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn removed_user_is_refused() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id = app.interval_service("rm", 60, 60).await;
+    heartbeats::store::users::create(&app.db, "ci", None, "ci-password-1", app.now())
+        .await
+        .unwrap();
+    let url = format!("{}/api/pings?service={id}", app.address);
+    let resp = app
+        .client
+        .post(&url)
+        .basic_auth("ci", Some("ci-password-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    heartbeats::store::users::remove(&app.db, "ci")
+        .await
+        .unwrap();
+    let resp = app
+        .client
+        .post(&url)
+        .basic_auth("ci", Some("ci-password-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn healthz_needs_no_auth() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real application over HTTP, on SQLite, PostgreSQL and MariaDB.
+mod helpers;
+
+mod auth;
+mod config;
+mod mail;
+mod pings;
+mod scale;
+mod services;
+mod timelines;

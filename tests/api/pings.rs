@@ -1,0 +1,222 @@
+use serde_json::Value;
+
+use crate::helpers::{ADMIN, Backend, PASSWORD, TestApp};
+use crate::on_every_backend;
+
+async fn success_ping_marks_up_and_is_stored(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = app.interval_service("backup", 3600, 300).await;
+    assert_eq!(app.status(&id).await, "new");
+
+    let body = app.ping_ok(&id, "").await;
+    assert_eq!(body["status"], "up");
+    assert_eq!(body["kind"], "success");
+    let svc = app.service(&id).await;
+    assert_eq!(svc["last_ping_at"], "2026-11-02T00:00:00Z");
+    assert_eq!(svc["next_due_at"], "2026-11-02T01:00:00Z");
+    assert_eq!(svc["down_at"], "2026-11-02T01:05:00Z");
+
+    let pings: Vec<Value> = app
+        .get(&format!("/api/v1/services/{id}/pings"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pings.len(), 1);
+    assert_eq!(pings[0]["kind"], "success");
+    assert_eq!(pings[0]["source"], "127.0.0.1");
+}
+
+async fn error_ping_goes_down_once_with_data(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = app.interval_service("backup", 3600, 300).await;
+    app.ping_ok(&id, "").await;
+    let body = app.ping_ok(&id, "backup failed: disk full").await;
+    assert_eq!(body["status"], "down");
+    assert_eq!(body["kind"], "error");
+    // A second error report is stored but does not alert again.
+    app.ping_ok(&id, "still failing").await;
+    let alerts = app.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let flips = app.flips(&id).await;
+    assert_eq!(flips[0]["reason"], "error");
+    assert_eq!(flips[0]["data"], "backup failed: disk full");
+    let pings: Vec<Value> = app
+        .get(&format!("/api/v1/services/{id}/pings"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pings.len(), 3);
+}
+
+on_every_backend!(
+    success_ping_marks_up_and_is_stored,
+    error_ping_goes_down_once_with_data
+);
+
+#[tokio::test]
+async fn old_tool_curl_line_works_unchanged() {
+    // curl -u root:pw -X POST 'http://host/api/pings/?service=60y4E&&data=123'
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id = app.interval_service("legacy", 60, 60).await;
+    let resp = app
+        .client
+        .post(format!("{}/api/pings/?service={id}&&data=", app.address))
+        .basic_auth(ADMIN, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .client
+        .post(format!("{}/api/pings/?service={id}&&data=123", app.address))
+        .basic_auth(ADMIN, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["kind"], "error");
+    assert_eq!(app.flips(&id).await[0]["data"], "123");
+}
+
+#[tokio::test]
+async fn get_works_and_data_may_come_in_the_body() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id = app.interval_service("bodies", 60, 60).await;
+    let resp = app
+        .client
+        .get(format!("{}/api/pings?service={id}", app.address))
+        .basic_auth(ADMIN, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // Form body, as `curl -d service=…&data=…` sends it.
+    let resp = app
+        .client
+        .post(app.url("/api/pings"))
+        .basic_auth(ADMIN, Some(PASSWORD))
+        .form(&[("service", id.as_str()), ("data", "form error & more")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // Raw text body, as `curl --data-binary @log.txt -H 'Content-Type: text/plain'` sends it.
+    let resp = app
+        .client
+        .post(format!("{}/api/pings/?service={id}", app.address))
+        .basic_auth(ADMIN, Some(PASSWORD))
+        .header("content-type", "text/plain")
+        .body("line 1\nline 2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let pings: Vec<Value> = app
+        .get(&format!("/api/v1/services/{id}/pings"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let data: Vec<&str> = pings.iter().map(|p| p["data"].as_str().unwrap()).collect();
+    assert_eq!(data, ["line 1\nline 2", "form error & more", ""]);
+}
+
+#[tokio::test]
+async fn unknown_service_is_404_json() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let resp = app.ping("nosuch", "").await;
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "unknown service 'nosuch'");
+    assert_eq!(body["field"], "service");
+    let resp = app.ping("bad/id!", "").await;
+    assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test]
+async fn missing_service_is_400() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let resp = app
+        .client
+        .post(app.url("/api/pings"))
+        .basic_auth(ADMIN, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["field"], "service");
+}
+
+#[tokio::test]
+async fn oversized_data_is_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        crate::helpers::Options {
+            vars: vec![("HB_MAX_PING_DATA", "1000".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    let id = app.interval_service("big", 60, 60).await;
+    // In the body, far over the limit: refused from Content-Length before reading.
+    let resp = app
+        .client
+        .post(format!("{}/api/pings?service={id}", app.address))
+        .basic_auth(ADMIN, Some(PASSWORD))
+        .header("content-type", "text/plain")
+        .body("x".repeat(1_000_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["field"], "data");
+    // Just over the limit after decoding.
+    let resp = app.ping(&id, &"y".repeat(1001)).await;
+    assert_eq!(resp.status(), 413);
+    // At the limit: accepted.
+    let resp = app.ping(&id, &"z".repeat(1000)).await;
+    assert_eq!(resp.status(), 200);
+    let pings: Vec<Value> = app
+        .get(&format!("/api/v1/services/{id}/pings"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pings.len(), 1);
+}
+
+#[tokio::test]
+async fn full_size_data_is_stored_on_every_backend() {
+    // 100 KiB of data: more than MySQL's TEXT holds.
+    for b in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+        let app = TestApp::spawn(b).await;
+        let id = app.interval_service("big data", 60, 60).await;
+        let data = "e".repeat(100 * 1024);
+        let resp = app
+            .client
+            .post(format!("{}/api/pings?service={id}", app.address))
+            .basic_auth(ADMIN, Some(PASSWORD))
+            .header("content-type", "text/plain")
+            .body(data.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{b:?}");
+        let pings: Vec<Value> = app
+            .get(&format!("/api/v1/services/{id}/pings"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            pings[0]["data"].as_str().unwrap().len(),
+            data.len(),
+            "{b:?}"
+        );
+    }
+}
