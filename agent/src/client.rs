@@ -1,0 +1,347 @@
+//! The ping client: one POST to `{server}/api/pings` with the service id and the data
+//! as a form body. Independent of the agent's config so the server's own tests (and
+//! anything else) can send pings with it.
+
+use std::fmt;
+use std::time::Duration;
+
+use heartbeats_wire::{ErrorBody, PingAccepted};
+use reqwest::StatusCode;
+use url::Url;
+
+/// How the client proves who it is.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    /// HTTP Basic with a user's name and password, as the old tool did.
+    Basic {
+        user: String,
+        password: String,
+    },
+    /// `Authorization: Bearer <api key>`.
+    Bearer(String),
+}
+
+// Hand-written so a password or key never reaches a log line through `{:?}`.
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Basic { user, .. } => write!(f, "Basic({user}:***)"),
+            Auth::Bearer(_) => f.write_str("Bearer(***)"),
+        }
+    }
+}
+
+/// Network errors, 5xx and 429 are retried: the server may be restarting, and a ping
+/// lost to a blip would make the service look late for a whole cron period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Total tries, the first included (at least 1).
+    pub attempts: u32,
+    /// Wait before the second try; doubled after each failure up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PingError {
+    #[error("bad server URL {url:?}: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error(
+        "the server at {url} refused the credentials (401 Unauthorized{detail}); check the user and password or the API key"
+    )]
+    Unauthorized { url: Url, detail: String },
+    #[error("service {service:?} not found at {url} (404 Not Found{detail}); check the service id")]
+    UnknownService {
+        url: Url,
+        service: String,
+        detail: String,
+    },
+    #[error("no Heartbeats ping endpoint at {url} (404 Not Found); check the server URL")]
+    NoEndpoint { url: Url },
+    #[error("the server refused the ping ({status}): {message}")]
+    Rejected { status: StatusCode, message: String },
+    #[error("could not reach {url} after {attempts} attempt(s): {cause}")]
+    Unreachable {
+        url: Url,
+        attempts: u32,
+        cause: String,
+    },
+    #[error("unexpected answer from {url}: {detail}")]
+    BadResponse { url: Url, detail: String },
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+}
+
+impl PingError {
+    /// True when the server could not be reached at all (as opposed to answering no).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, PingError::Unreachable { .. })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PingClient {
+    http: reqwest::Client,
+    endpoint: Url,
+    auth: Auth,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+impl PingClient {
+    /// `server` is the base URL (`http://hb.lan:5827`, or with a path prefix when the
+    /// server sits behind a proxy: `https://ops.example.com/heartbeats/`).
+    pub fn new(server: &str, auth: Auth) -> Result<PingClient, PingError> {
+        let bad = |reason: String| PingError::BadUrl {
+            url: server.to_owned(),
+            reason,
+        };
+        let mut base = Url::parse(server.trim()).map_err(|e| bad(e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(bad("use http://host:port or https://host".into()));
+        }
+        // Url::join replaces the last path segment unless the base ends in '/'.
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let endpoint = base.join("api/pings").map_err(|e| bad(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("hb-agent/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| PingError::Client(e.to_string()))?;
+        Ok(PingClient {
+            http,
+            endpoint,
+            auth,
+            retry: RetryPolicy::default(),
+            timeout: Duration::from_secs(10),
+        })
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> PingClient {
+        self.retry = retry;
+        self
+    }
+
+    /// Limit for one request, answer included.
+    pub fn with_timeout(mut self, timeout: Duration) -> PingClient {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// Sends one ping: empty `data` reports success, anything else an error.
+    #[tracing::instrument(skip(self, data), fields(endpoint = %self.endpoint, data_len = data.len()))]
+    pub async fn ping(&self, service: &str, data: &str) -> Result<PingAccepted, PingError> {
+        let attempts = self.retry.attempts.max(1);
+        let mut backoff = self.retry.initial_backoff;
+        let mut cause = String::new();
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(self.retry.max_backoff.max(backoff));
+            }
+            match self.request(service, data).send().await {
+                Err(e) => cause = error_chain(&e),
+                Ok(resp) if resp.status().is_server_error() || resp.status() == 429 => {
+                    let status = resp.status();
+                    cause = format!("{status}{}", server_message(&body_text(resp).await));
+                }
+                Ok(resp) => return self.answer(service, resp).await,
+            }
+            tracing::warn!(attempt, attempts, %cause, "ping failed");
+        }
+        Err(PingError::Unreachable {
+            url: self.endpoint.clone(),
+            attempts,
+            cause,
+        })
+    }
+
+    /// The request without sending it; tests inspect its encoding and headers.
+    pub fn request(&self, service: &str, data: &str) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .post(self.endpoint.clone())
+            .timeout(self.timeout)
+            .form(&[("service", service), ("data", data)]);
+        match &self.auth {
+            Auth::None => req,
+            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
+            Auth::Bearer(key) => req.bearer_auth(key),
+        }
+    }
+
+    async fn answer(
+        &self,
+        service: &str,
+        resp: reqwest::Response,
+    ) -> Result<PingAccepted, PingError> {
+        let status = resp.status();
+        let body = body_text(resp).await;
+        let url = self.endpoint.clone();
+        match status {
+            s if s.is_success() => {
+                serde_json::from_str(&body).map_err(|e| PingError::BadResponse {
+                    url,
+                    detail: format!("{e} in {:?}", truncate(&body, 200)),
+                })
+            }
+            StatusCode::UNAUTHORIZED => Err(PingError::Unauthorized {
+                url,
+                detail: server_message(&body),
+            }),
+            // A 404 with the API's JSON error is about the service; any other 404 means
+            // the URL does not lead to a Heartbeats server at all.
+            StatusCode::NOT_FOUND => match serde_json::from_str::<ErrorBody>(&body) {
+                Ok(err) => Err(PingError::UnknownService {
+                    url,
+                    service: service.to_owned(),
+                    detail: format!(": {}", err.error),
+                }),
+                Err(_) => Err(PingError::NoEndpoint { url }),
+            },
+            s => Err(PingError::Rejected {
+                status: s,
+                message: match serde_json::from_str::<ErrorBody>(&body) {
+                    Ok(err) => err.error,
+                    Err(_) => truncate(&body, 200).to_owned(),
+                },
+            }),
+        }
+    }
+}
+
+async fn body_text(resp: reqwest::Response) -> String {
+    resp.text().await.unwrap_or_default()
+}
+
+/// ": <error>" from a JSON error body, or nothing.
+fn server_message(body: &str) -> String {
+    serde_json::from_str::<ErrorBody>(body)
+        .map(|e| format!(": {}", e.error))
+        .unwrap_or_default()
+}
+
+/// reqwest's top-level message is "error sending request"; the cause that helps
+/// ("Connection refused") sits further down the source chain.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(req: &reqwest::Request) -> String {
+        let bytes = req.body().and_then(|b| b.as_bytes()).unwrap_or_default();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn data_goes_in_an_encoded_form_body_not_the_url() {
+        let client = PingClient::new("http://hb.lan:5827", Auth::None).unwrap();
+        let data = "gpu-02 disk / 93% > 90%\nweb-1 process \"a&b=c\" not running é";
+        let req = client.request("60y4E", data).build().unwrap();
+        assert_eq!(req.method(), reqwest::Method::POST);
+        assert_eq!(req.url().as_str(), "http://hb.lan:5827/api/pings");
+        assert_eq!(req.url().query(), None);
+        assert_eq!(
+            req.headers()["content-type"],
+            "application/x-www-form-urlencoded"
+        );
+        let sent = body(&req);
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(sent.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("service".into(), "60y4E".into()),
+                ("data".into(), data.into())
+            ]
+        );
+        assert!(!sent.contains(' ') && !sent.contains('\n') && !sent.contains("&b="));
+    }
+
+    #[test]
+    fn basic_and_bearer_auth_headers() {
+        let basic = PingClient::new(
+            "http://hb.lan:5827/",
+            Auth::Basic {
+                user: "admin".into(),
+                password: "s3cret".into(),
+            },
+        )
+        .unwrap();
+        let req = basic.request("x", "").build().unwrap();
+        // base64("admin:s3cret")
+        assert_eq!(req.headers()["authorization"], "Basic YWRtaW46czNjcmV0");
+        let bearer = PingClient::new("http://hb.lan", Auth::Bearer("k3y".into())).unwrap();
+        let req = bearer.request("x", "").build().unwrap();
+        assert_eq!(req.headers()["authorization"], "Bearer k3y");
+        assert!(!format!("{:?}", basic.auth).contains("s3cret"));
+    }
+
+    #[test]
+    fn endpoint_keeps_a_path_prefix() {
+        let c = PingClient::new("https://ops.example.com/heartbeats", Auth::None).unwrap();
+        assert_eq!(
+            c.endpoint().as_str(),
+            "https://ops.example.com/heartbeats/api/pings"
+        );
+        assert!(PingClient::new("hb.lan:5827", Auth::None).is_err());
+    }
+
+    #[tokio::test]
+    async fn closed_port_is_unreachable_after_retries() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let client = PingClient::new(&format!("http://127.0.0.1:{port}"), Auth::None)
+            .unwrap()
+            .with_retry(RetryPolicy {
+                attempts: 3,
+                initial_backoff: Duration::from_millis(10),
+                max_backoff: Duration::from_millis(20),
+            });
+        let err = client.ping("x", "").await.unwrap_err();
+        assert!(err.is_unreachable(), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("after 3 attempt(s)"), "{text}");
+        assert!(text.to_lowercase().contains("connection refused"), "{text}");
+    }
+}

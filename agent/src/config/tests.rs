@@ -1,0 +1,237 @@
+use super::*;
+
+fn load(yaml: &str) -> Result<Config, String> {
+    Config::from_yaml(yaml, "config.yaml").map_err(|e| e.to_string())
+}
+
+const SERVER: &str =
+    "server: {url: 'http://hb.lan:5827', service: 60y4E, user: admin, password: pw}\n";
+
+#[test]
+fn example_configs_load() {
+    let cfg = Config::from_yaml(
+        include_str!("../../config.example.yaml"),
+        "config.example.yaml",
+    )
+    .unwrap();
+    assert_eq!(cfg.format, Format::Current);
+    assert!(cfg.hosts.len() >= 3);
+    let legacy = Config::from_yaml(
+        include_str!("../../config.legacy.example.yaml"),
+        "legacy.yaml",
+    )
+    .unwrap();
+    assert_eq!(legacy.format, Format::Legacy);
+}
+
+#[test]
+fn hosts_inherit_defaults_and_override_them() {
+    let cfg = load(&format!(
+        "{SERVER}ssh: {{user: ops, port: 2222, connect_timeout: 3s, parallelism: 4}}\n\
+         defaults:\n  thresholds: {{cpu: 80, disks: {{/data: 95}}}}\n  processes: [sshd]\n\
+         hosts:\n  - address: 10.0.0.1\n  - address: 10.0.0.2\n    name: gpu-02\n    ssh: {{user: root}}\n    thresholds: {{cpu: off, disk: 70}}\n    processes: [python train.py]\n"
+    ))
+    .unwrap();
+    assert_eq!(cfg.parallelism, 4);
+    let (a, b) = (&cfg.hosts[0], &cfg.hosts[1]);
+    assert_eq!((a.label.as_str(), b.label.as_str()), ("10.0.0.1", "gpu-02"));
+    assert_eq!(a.ssh.user.as_deref(), Some("ops"));
+    assert_eq!(b.ssh.user.as_deref(), Some("root"));
+    assert_eq!(b.ssh.port, Some(2222));
+    assert_eq!(b.ssh.connect_timeout, Duration::from_secs(3));
+    assert_eq!(a.thresholds.cpu, Some(80.0));
+    assert_eq!(b.thresholds.cpu, None);
+    assert_eq!(a.thresholds.memory, Some(BUILTIN_MEMORY));
+    assert_eq!(a.thresholds.for_disk("/"), Some(BUILTIN_DISK));
+    assert_eq!(b.thresholds.for_disk("/"), Some(70.0));
+    assert_eq!(b.thresholds.for_disk("/data"), Some(95.0));
+    let patterns: Vec<&str> = b.processes.iter().map(|p| p.pattern.as_str()).collect();
+    assert_eq!(patterns, ["sshd", "python train.py"]);
+    assert_eq!(
+        cfg.server.auth,
+        crate::client::Auth::Basic {
+            user: "admin".into(),
+            password: "pw".into()
+        }
+    );
+}
+
+#[test]
+fn ssh_options_host_first() {
+    let cfg = load(&format!(
+        "{SERVER}ssh: {{options: ['KexAlgorithms=curve25519-sha256', 'Compression yes']}}\n\
+         hosts:\n  - address: a\n    ssh: {{options: [ProxyJump=bastion]}}\n  - address: b\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        cfg.hosts[0].ssh.options,
+        [
+            "ProxyJump=bastion",
+            "KexAlgorithms=curve25519-sha256",
+            "Compression yes"
+        ]
+    );
+    assert_eq!(
+        cfg.hosts[1].ssh.options,
+        ["KexAlgorithms=curve25519-sha256", "Compression yes"]
+    );
+    let err = load(&format!(
+        "{SERVER}ssh: {{options: ['-v']}}\nhosts: [{{address: a}}]\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("ssh.options[0]: \"-v\" is not an ssh option"),
+        "{err}"
+    );
+}
+
+#[test]
+fn errors_name_file_line_and_key() {
+    let err = load(&format!(
+        "{SERVER}hosts:\n  - address: a\n  - address: b\n  - address: c\n    thresholds:\n      cpu: 150\n"
+    ))
+    .unwrap_err();
+    assert_eq!(
+        err,
+        "config.yaml:7:12: hosts[2].thresholds.cpu: 150 is out of range: use 0..=100, or `off`"
+    );
+    let err = load(&format!(
+        "{SERVER}hosts:\n  - address: a\n    thresholds: {{cpux: 1}}\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.starts_with("config.yaml:4:18: hosts[0].thresholds: unknown field `cpux`"),
+        "{err}"
+    );
+    let err = load(&format!(
+        "{SERVER}hosts:\n  - address: a\n    thresholds:\n      cpu: lots\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.starts_with("config.yaml:5:12: hosts[0].thresholds.cpu: invalid value"),
+        "{err}"
+    );
+}
+
+#[test]
+fn validation() {
+    let no_hosts = load(&format!("{SERVER}hosts: []\n")).unwrap_err();
+    assert_eq!(
+        no_hosts,
+        "config.yaml: hosts: no hosts listed; add at least one"
+    );
+    let bad_url =
+        load("server: {url: 'hb.lan:5827', service: x}\nhosts: [{address: a}]\n").unwrap_err();
+    assert!(bad_url.starts_with("config.yaml:1:"), "{bad_url}");
+    assert!(
+        bad_url.contains("server: bad server URL \"hb.lan:5827\""),
+        "{bad_url}"
+    );
+    let no_service = load("server: {url: 'http://hb.lan'}\nhosts: [{address: a}]\n").unwrap_err();
+    assert!(
+        no_service.contains("server: missing field `service`"),
+        "{no_service}"
+    );
+    let half_auth =
+        load("server: {url: 'http://hb.lan', service: x, user: u}\nhosts: [{address: a}]\n")
+            .unwrap_err();
+    assert!(
+        half_auth.contains("`user` is set without `password`"),
+        "{half_auth}"
+    );
+    let no_address = load(&format!("{SERVER}hosts: [{{name: x}}]\n")).unwrap_err();
+    assert!(
+        no_address.contains("hosts[0]: `address` is missing"),
+        "{no_address}"
+    );
+    let dup = load(&format!(
+        "{SERVER}hosts: [{{address: a}}, {{address: a}}]\n"
+    ))
+    .unwrap_err();
+    assert!(dup.contains("hosts[1]: \"a\" is also hosts[0]"), "{dup}");
+    let syntax = load("server: [\n").unwrap_err();
+    assert!(syntax.starts_with("config.yaml:2:1: "), "{syntax}");
+    assert_eq!(load("").unwrap_err(), "config.yaml: the file is empty");
+    let missing = Config::load("/nonexistent/hb.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        missing.starts_with("/nonexistent/hb.yaml: cannot read the config file"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn local_host_needs_no_address() {
+    let cfg = load(&format!(
+        "{SERVER}hosts: [{{local: true, name: agent-box}}]\n"
+    ))
+    .unwrap();
+    assert!(cfg.hosts[0].local);
+    assert_eq!(cfg.hosts[0].label, "agent-box");
+}
+
+#[test]
+fn legacy_shape_maps_onto_the_current_one() {
+    let cfg = load(
+        "SERVER:\n  IP: 192.168.1.10\n  PORT: 8000\n  USER: admin\n  PASSWD: 123456\n  SERVICE: 60y4E\n\
+         AGENT:\n  USER: root\n  KEY: /root/.ssh/id_rsa\n  THREADS: 8\n  INTERVAL: 300\n\
+         IPS:\n  - IP: 10.0.0.3\n    BASIC: {MEM: 80, DISK: '85%', CPU: 95}\n    PROCESS:\n      - python train.py\n  - 10.0.0.4\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.format, Format::Legacy);
+    assert_eq!(cfg.server.url.as_str(), "http://192.168.1.10:8000/");
+    assert_eq!(cfg.server.service, "60y4E");
+    assert_eq!(
+        cfg.server.auth,
+        crate::client::Auth::Basic {
+            user: "admin".into(),
+            password: "123456".into()
+        }
+    );
+    assert_eq!(cfg.parallelism, 8);
+    let h = &cfg.hosts[0];
+    assert_eq!(h.ssh.user.as_deref(), Some("root"));
+    assert_eq!(
+        h.ssh.private_key.as_deref(),
+        Some(Path::new("/root/.ssh/id_rsa"))
+    );
+    assert_eq!(
+        (h.thresholds.memory, h.thresholds.disk, h.thresholds.cpu),
+        (Some(80.0), Some(85.0), Some(95.0))
+    );
+    assert_eq!(h.processes[0].pattern, "python train.py");
+    assert_eq!(cfg.hosts[1].address, "10.0.0.4");
+    assert_eq!(cfg.hosts[1].thresholds.disk, Some(BUILTIN_DISK));
+}
+
+#[test]
+fn legacy_server_ip_forms() {
+    let url =
+        |ip: &str, port: Option<&str>| legacy::legacy_server_url(ip, port).map(|u| u.to_string());
+    assert_eq!(url("hb.lan", None).unwrap(), "http://hb.lan/");
+    assert_eq!(url("hb.lan", Some("5827")).unwrap(), "http://hb.lan:5827/");
+    assert_eq!(
+        url("hb.lan:5827", Some("80")).unwrap(),
+        "http://hb.lan:5827/"
+    );
+    assert_eq!(url("10.0.0.2:8000", None).unwrap(), "http://10.0.0.2:8000/");
+    assert_eq!(
+        url("https://ops.example.com/hb/", None).unwrap(),
+        "https://ops.example.com/hb"
+    );
+    assert_eq!(url("::1", Some("5827")).unwrap(), "http://[::1]:5827/");
+    assert!(url("hb.lan", Some("http")).unwrap_err().contains("PORT"));
+}
+
+#[test]
+fn legacy_errors_are_located_too() {
+    let err = load("SERVER: {IP: hb.lan, SERVICE: x}\nIPS:\n  - IP: a\n    BASIC: {MEM: 200}\n")
+        .unwrap_err();
+    assert!(
+        err.starts_with("config.yaml:4:18: IPS[0].BASIC.MEM: 200 is out of range"),
+        "{err}"
+    );
+    let err = load("SERVER: {IP: hb.lan}\nIPS: [a]\n").unwrap_err();
+    assert!(err.contains("SERVER: missing field `SERVICE`"), "{err}");
+}
