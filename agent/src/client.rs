@@ -61,25 +61,25 @@ pub enum PingError {
     #[error(
         "the server at {url} refused the credentials (401 Unauthorized{detail}); check the user and password or the API key"
     )]
-    Unauthorized { url: Url, detail: String },
+    Unauthorized { url: String, detail: String },
     #[error("service {service:?} not found at {url} (404 Not Found{detail}); check the service id")]
     UnknownService {
-        url: Url,
+        url: String,
         service: String,
         detail: String,
     },
     #[error("no Heartbeats ping endpoint at {url} (404 Not Found); check the server URL")]
-    NoEndpoint { url: Url },
+    NoEndpoint { url: String },
     #[error("the server refused the ping ({status}): {message}")]
     Rejected { status: StatusCode, message: String },
     #[error("could not reach {url} after {attempts} attempt(s): {cause}")]
     Unreachable {
-        url: Url,
+        url: String,
         attempts: u32,
         cause: String,
     },
     #[error("unexpected answer from {url}: {detail}")]
-    BadResponse { url: Url, detail: String },
+    BadResponse { url: String, detail: String },
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
 }
@@ -168,7 +168,7 @@ impl PingClient {
             tracing::warn!(attempt, attempts, %cause, "ping failed");
         }
         Err(PingError::Unreachable {
-            url: self.endpoint.clone(),
+            url: self.endpoint.to_string(),
             attempts,
             cause,
         })
@@ -195,7 +195,7 @@ impl PingClient {
     ) -> Result<PingAccepted, PingError> {
         let status = resp.status();
         let body = body_text(resp).await;
-        let url = self.endpoint.clone();
+        let url = self.endpoint.to_string();
         match status {
             s if s.is_success() => {
                 serde_json::from_str(&body).map_err(|e| PingError::BadResponse {
@@ -239,19 +239,16 @@ fn server_message(body: &str) -> String {
         .unwrap_or_default()
 }
 
-/// reqwest's top-level message is "error sending request"; the cause that helps
-/// ("Connection refused") sits further down the source chain.
+/// reqwest's top-level message is "error sending request for url (…)"; what helps
+/// ("tcp connect error: Connection refused") is the last two links of the chain.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
+    let mut chain = vec![e.to_string()];
     let mut source = e.source();
     while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
+        chain.push(s.to_string());
         source = s.source();
     }
-    parts.join(": ")
+    chain[chain.len().saturating_sub(2)..].join(": ")
 }
 
 fn truncate(s: &str, max: usize) -> &str {

@@ -1,6 +1,7 @@
 //! `hb-agent run|check --config FILE [--json] [--host NAME]`; see agent/README.md.
 #![forbid(unsafe_code)]
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,6 +50,8 @@ fn main() -> ExitCode {
     // Logs go to stderr so stdout stays the report (and valid JSON with --json).
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // cron mails stderr: colour codes only for a terminal.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),

@@ -54,7 +54,7 @@ pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms} ms")
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{:.1} s", d.as_secs_f64())
@@ -235,7 +235,7 @@ pub fn classify_ssh_failure(stderr: &str, o: &SshOptions) -> RunError {
 }
 
 fn last_line(text: &str) -> Option<&str> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).last()
+    text.lines().map(str::trim).rfind(|l| !l.is_empty())
 }
 
 #[cfg(test)]

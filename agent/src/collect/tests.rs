@@ -2,6 +2,7 @@
 //! trimmed); the others are written in the exact formats of GNU df, busybox df/ps and
 //! nvidia-smi's `--format=csv,noheader,nounits`, for hosts this machine is not.
 
+use super::parse::parse_gpus;
 use super::*;
 
 const STEP: Duration = Duration::from_secs(9);

@@ -1,3 +1,4 @@
+use super::values::{Limit, Seconds};
 use super::*;
 
 fn load(yaml: &str) -> Result<Config, String> {
@@ -234,4 +235,49 @@ fn legacy_errors_are_located_too() {
     );
     let err = load("SERVER: {IP: hb.lan}\nIPS: [a]\n").unwrap_err();
     assert!(err.contains("SERVER: missing field `SERVICE`"), "{err}");
+}
+
+// Value types read from YAML on their own.
+fn limit(yaml: &str) -> Result<Limit, String> {
+    serde_norway::from_str::<Limit>(yaml).map_err(|e| e.to_string())
+}
+
+#[test]
+fn limits_accept_numbers_percent_strings_and_off() {
+    assert_eq!(limit("90").unwrap(), Limit::At(90.0));
+    assert_eq!(limit("92.5").unwrap(), Limit::At(92.5));
+    assert_eq!(limit("'90%'").unwrap(), Limit::At(90.0));
+    assert_eq!(limit("off").unwrap(), Limit::Off);
+    assert!(limit("101").unwrap_err().contains("out of range"));
+    assert!(limit("-1").unwrap_err().contains("out of range"));
+    assert!(limit("lots").is_err());
+}
+
+#[test]
+fn durations_accept_units() {
+    let d = |y: &str| serde_norway::from_str::<Seconds>(y).map(|s| s.0);
+    assert_eq!(d("5").unwrap(), Duration::from_secs(5));
+    assert_eq!(d("0.5").unwrap(), Duration::from_millis(500));
+    assert_eq!(d("500ms").unwrap(), Duration::from_millis(500));
+    assert_eq!(d("2m").unwrap(), Duration::from_secs(120));
+    assert!(d("5 fortnights").is_err());
+}
+
+#[test]
+fn process_rules_from_string_or_map() {
+    let p = |y: &str| serde_norway::from_str::<ProcessRule>(y);
+    let plain = p("python train.py").unwrap();
+    assert!(plain.matches("/usr/bin/python train.py --epochs 3"));
+    assert!(!plain.matches("python eval.py"));
+    let re = p("{regex: '^nginx: worker', min: 4}").unwrap();
+    assert_eq!(re.min, 4);
+    assert!(re.matches("nginx: worker process"));
+    assert!(!re.matches("/bin/nginx: worker"));
+    assert!(
+        p("{regex: '('}")
+            .unwrap_err()
+            .to_string()
+            .contains("bad regex")
+    );
+    assert!(p("{match: a, regex: b}").is_err());
 }

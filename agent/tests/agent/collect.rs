@@ -97,7 +97,7 @@ async fn missing_process_and_too_few() {
     let (_a, pattern) = unique_sleep();
     let yaml = sshd.config(
         &format!(
-            "  - address: 127.0.0.1\n    name: gpu-01\n    processes:\n      - python train.py --hb-agent-test-absent\n      - {{match: '{pattern}', min: 2}}\n      - {{regex: '^sleep 3600\\.', min: 1}}\n"
+            "  - address: 127.0.0.1\n    name: gpu-01\n    thresholds: {{memory: 100, disk: 100}}\n    processes:\n      - python train.py --hb-agent-test-absent\n      - {{match: '{pattern}', min: 2}}\n      - {{regex: '^sleep 3600\\.', min: 1}}\n"
         ),
         "",
     );

@@ -243,6 +243,12 @@ pub fn ssh_clients_for(port: u16) -> Vec<String> {
 /// A process that runs until dropped, e.g. a "required" process or a CPU burner.
 pub struct Running(Child);
 
+impl From<Child> for Running {
+    fn from(child: Child) -> Self {
+        Running(child)
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
