@@ -37,6 +37,10 @@ pub async fn connect(url: &str, sync: SqliteSync) -> anyhow::Result<DatabaseConn
                 })
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
+                // Keep hot pages in SQLite's own cache rather than re-reading them from
+                // the kernel in every transaction.
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory")
         });
     } else {
         opts.max_connections(16).min_connections(1);

@@ -104,6 +104,18 @@ pub fn tracking_of(m: &Model) -> Tracking {
     }
 }
 
+/// The columns a ping or the scheduler changes.
+pub const TRACKING_COLUMNS: [Column; 8] = [
+    Column::Status,
+    Column::LastPingAt,
+    Column::LastPingKind,
+    Column::NextDueAt,
+    Column::DownAt,
+    Column::NextCheckAt,
+    Column::Version,
+    Column::UpdatedAt,
+];
+
 /// Copy a tracking state onto a row (in memory).
 pub fn apply_tracking(m: &mut Model, t: &Tracking) {
     m.status = t.status.as_str().to_owned();

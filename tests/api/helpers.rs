@@ -320,10 +320,20 @@ impl TestApp {
             .expect("ping")
     }
 
+    /// Ping with hb-agent's own client (form body, Basic auth) and expect it accepted.
     pub async fn ping_ok(&self, id: &str, data: &str) -> Value {
-        let resp = self.ping(id, data).await;
-        assert_eq!(resp.status(), 200, "ping failed");
-        resp.json().await.unwrap()
+        let client = hb_agent::client::PingClient::new(
+            &self.address,
+            hb_agent::client::Auth::Basic { user: ADMIN.into(), password: PASSWORD.into() },
+        )
+        .expect("ping client")
+        .with_retry(hb_agent::client::RetryPolicy {
+            attempts: 1,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(10),
+        });
+        let accepted = client.ping(id, data).await.expect("ping accepted");
+        serde_json::to_value(accepted).expect("json")
     }
 
     pub async fn alerts(&self) -> Vec<Value> {

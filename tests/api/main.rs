@@ -1,6 +1,7 @@
 //! Integration tests: the real application over HTTP, on SQLite, PostgreSQL and MariaDB.
 mod helpers;
 
+mod agent_e2e;
 mod auth;
 mod config;
 mod mail;
