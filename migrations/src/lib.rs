@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_create_users;
 mod m20261121_000002_create_services;
 mod m20261121_000003_create_pings_flips_alerts;
+mod m20261121_000004_create_sessions;
+mod m20261121_000005_alert_claim_token;
 
 pub struct Migrator;
 
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_create_users::Migration),
             Box::new(m20261121_000002_create_services::Migration),
             Box::new(m20261121_000003_create_pings_flips_alerts::Migration),
+            Box::new(m20261121_000004_create_sessions::Migration),
+            Box::new(m20261121_000005_alert_claim_token::Migration),
         ]
     }
 }

@@ -13,6 +13,8 @@ pub struct Model {
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub claimed_until: Option<i64>,
+    /// Set with `claimed_until` by the worker that claimed this alert.
+    pub claim_token: Option<String>,
     pub last_error: Option<String>,
     pub sent_at: Option<i64>,
     pub created_at: i64,

@@ -1,19 +1,18 @@
 //! Composing alert mail (askama, html + text) and sending it (lettre SMTP or `.eml` files).
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
 
 use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 use url::Url;
 
 use crate::clock::from_ms;
 use crate::domain::status::Reason;
 use crate::entity::flips;
+use super::smtp::SmtpPool;
 use crate::settings::{Settings, SmtpTls};
 
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +149,7 @@ pub fn message(
 #[derive(Clone)]
 pub enum Mailer {
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        pool: Arc<SmtpPool>,
         from: String,
         describe: String,
     },
@@ -174,27 +173,13 @@ impl Mailer {
                 from: settings.smtp_from.clone(),
             });
         };
-        let builder = match smtp.tls {
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
-            SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                .map_err(|e| MailError::Smtp(e.to_string()))?,
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
-                .map_err(|e| MailError::Smtp(e.to_string()))?,
-        };
-        let mut builder = builder
-            .port(smtp.port)
-            .timeout(Some(Duration::from_secs(smtp.timeout_secs)))
-            .pool_config(PoolConfig::new().max_size(16));
-        if let (Some(user), Some(pw)) = (&smtp.username, &smtp.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), pw.clone()));
-        }
         let tls = match smtp.tls {
             SmtpTls::None => "none",
             SmtpTls::StartTls => "starttls",
             SmtpTls::Tls => "tls",
         };
         Ok(Mailer::Smtp {
-            transport: builder.build(),
+            pool: Arc::new(SmtpPool::new(smtp.clone())),
             from: settings.smtp_from.clone(),
             describe: format!("smtp://{}:{} (tls: {tls})", smtp.host, smtp.port),
         })
@@ -216,11 +201,10 @@ impl Mailer {
     /// Deliver one message; `tag` makes file names unique.
     pub async fn send(&self, msg: Message, tag: &str) -> Result<(), MailError> {
         match self {
-            Mailer::Smtp { transport, .. } => transport
-                .send(msg)
+            Mailer::Smtp { pool, .. } => pool
+                .send(msg.envelope(), &msg.formatted())
                 .await
-                .map(|_| ())
-                .map_err(|e| MailError::Smtp(describe_smtp_error(&e))),
+                .map_err(MailError::Smtp),
             Mailer::Files { dir, .. } => {
                 tokio::fs::create_dir_all(dir)
                     .await
@@ -250,16 +234,4 @@ impl Mailer {
         )?;
         self.send(msg, "test").await
     }
-}
-
-/// lettre's errors are terse; keep the cause chain, which names refusals and timeouts.
-fn describe_smtp_error(e: &lettre::transport::smtp::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -65,7 +65,7 @@ impl Outbox {
             notify,
             base_url,
             default_tz,
-            concurrency: 16,
+            concurrency: super::smtp::MAX_CONNECTIONS,
             max_attempts: 10,
             poll: StdDuration::from_secs(10),
         }
@@ -85,12 +85,8 @@ impl Outbox {
                 break;
             }
             let full = ready.len() as u64 == BATCH;
-            let mut claimed = Vec::with_capacity(ready.len());
-            for alert in ready {
-                if alerts::claim(&self.db, alert.id, now).await? {
-                    claimed.push(alert);
-                }
-            }
+            let ids: Vec<i64> = ready.iter().map(|a| a.id).collect();
+            let claimed = alerts::claim(&self.db, &ids, now).await?;
             let context = self.load_context(&claimed).await?;
             let outcomes: Vec<(alert_rows::Model, Attempt)> = futures::stream::iter(claimed)
                 .map(|alert| {
@@ -103,12 +99,10 @@ impl Outbox {
                 .buffer_unordered(self.concurrency)
                 .collect()
                 .await;
+            let mut sent = Vec::new();
             for (alert, attempt) in outcomes {
                 match attempt {
-                    Attempt::Sent => {
-                        alerts::mark_sent(&self.db, alert.id, self.clock.now()).await?;
-                        report.sent += 1;
-                    }
+                    Attempt::Sent => sent.push(alert.id),
                     Attempt::Retry(err) if alert.attempts + 1 < self.max_attempts => {
                         let at = now + backoff(alert.attempts + 1);
                         tracing::warn!(alert = alert.id, to = %alert.recipient, error = %err, retry_at = %at, "alert not delivered; will retry");
@@ -122,6 +116,8 @@ impl Outbox {
                     }
                 }
             }
+            alerts::mark_sent(&self.db, &sent, self.clock.now()).await?;
+            report.sent += sent.len();
             if !full {
                 break;
             }

@@ -57,6 +57,7 @@ pub async fn record_flip<C: ConnectionTrait>(
         attempts: Set(0),
         next_attempt_at: Set(at),
         claimed_until: Set(None),
+        claim_token: Set(None),
         last_error: Set(None),
         sent_at: Set(None),
         created_at: Set(at),
@@ -88,16 +89,19 @@ pub async fn ready(
         .await?)
 }
 
-/// Take ownership of an alert for one delivery attempt. Only one worker, in any process,
-/// wins: the update is conditional on nobody holding a live claim.
-pub async fn claim(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+/// Take ownership of some alerts for one delivery attempt each, and return those this
+/// worker won. One conditional update claims them all: in any number of processes, only
+/// one worker can hold a live claim on an alert.
+pub async fn claim(db: &DatabaseConnection, ids: &[i64], now: DateTime<Utc>) -> StoreResult<Vec<alerts::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let now_ms = to_ms(now);
-    let res = alerts::Entity::update_many()
-        .col_expr(
-            alerts::Column::ClaimedUntil,
-            Expr::val(to_ms(now + CLAIM_LEASE)).into(),
-        )
-        .filter(alerts::Column::Id.eq(id))
+    let token = nanoid::nanoid!(24);
+    alerts::Entity::update_many()
+        .col_expr(alerts::Column::ClaimedUntil, Expr::val(to_ms(now + CLAIM_LEASE)).into())
+        .col_expr(alerts::Column::ClaimToken, Expr::val(token.clone()).into())
+        .filter(alerts::Column::Id.is_in(ids.iter().copied()))
         .filter(alerts::Column::State.eq(PENDING))
         .filter(
             Condition::any()
@@ -106,26 +110,26 @@ pub async fn claim(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> Stor
         )
         .exec(db)
         .await?;
-    Ok(res.rows_affected == 1)
+    Ok(alerts::Entity::find()
+        .filter(alerts::Column::ClaimToken.eq(token))
+        .filter(alerts::Column::State.eq(PENDING))
+        .order_by_asc(alerts::Column::Id)
+        .all(db)
+        .await?)
 }
 
-pub async fn mark_sent(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+/// Record successful deliveries.
+pub async fn mark_sent(db: &DatabaseConnection, ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     alerts::Entity::update_many()
         .col_expr(alerts::Column::State, Expr::val(SENT).into())
         .col_expr(alerts::Column::SentAt, Expr::val(to_ms(now)).into())
-        .col_expr(
-            alerts::Column::Attempts,
-            Expr::col(alerts::Column::Attempts).add(1),
-        )
-        .col_expr(
-            alerts::Column::ClaimedUntil,
-            Expr::val(Option::<i64>::None).into(),
-        )
-        .col_expr(
-            alerts::Column::LastError,
-            Expr::val(Option::<String>::None).into(),
-        )
-        .filter(alerts::Column::Id.eq(id))
+        .col_expr(alerts::Column::Attempts, Expr::col(alerts::Column::Attempts).add(1))
+        .col_expr(alerts::Column::ClaimedUntil, Expr::val(Option::<i64>::None).into())
+        .col_expr(alerts::Column::LastError, Expr::val(Option::<String>::None).into())
+        .filter(alerts::Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
     Ok(())
