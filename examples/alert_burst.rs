@@ -19,12 +19,18 @@ use heartbeats::store::services::{self, NewService};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let smtp_port: u16 = args.next().ok_or_else(|| anyhow::anyhow!("usage: alert_burst <smtp-port> [services]"))?.parse()?;
+    let smtp_port: u16 = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: alert_burst <smtp-port> [services]"))?
+        .parse()?;
     let n: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1000);
     let dir = tempfile::tempdir()?;
     let vars: HashMap<String, String> = [
         ("HB_LISTEN", "127.0.0.1:0".to_string()),
-        ("DATABASE_URL", format!("sqlite://{}/hb.db", dir.path().display())),
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}/hb.db", dir.path().display()),
+        ),
         ("HB_ADMIN_PASSWORD", "bench-password".into()),
         ("SMTP_HOST", "127.0.0.1".into()),
         ("SMTP_PORT", smtp_port.to_string()),
@@ -36,7 +42,10 @@ async fn main() -> anyhow::Result<()> {
     let clock = ManualClock::new(Utc::now());
     let app = Application::build(
         Settings::from_vars(&vars)?,
-        BuildOptions { clock: Arc::new(clock.clone()), ..Default::default() },
+        BuildOptions {
+            clock: Arc::new(clock.clone()),
+            ..Default::default()
+        },
     )
     .await?;
     let db = app.state.db.clone();
@@ -44,7 +53,9 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..n {
         let new = NewService {
             name: format!("burst-{i:05}"),
-            schedule: Schedule::Interval { period: Duration::seconds(60) },
+            schedule: Schedule::Interval {
+                period: Duration::seconds(60),
+            },
             timezone: chrono_tz::UTC,
             grace_secs: 60,
             tags: Tags::default(),

@@ -55,3 +55,23 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== tests"
 cargo nextest run --workspace --no-fail-fast "$@"
+
+# The web UI in a real browser: Debian's Chromium driven by playwright-core (which
+# downloads no browser of its own), against the debug server binary on a free port.
+echo "== browser tests (headless Chromium)"
+need_apt=()
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# CJK glyphs for the Chinese pages and their screenshots.
+fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || need_apt+=(fonts-noto-cjk)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== installing ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+cargo build --quiet --workspace --bins
+if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
+(cd tests/e2e && node --test --test-concurrency=1 ui.test.js)

@@ -21,11 +21,11 @@ pub async fn connect(url: &str, sync: SqliteSync) -> anyhow::Result<DatabaseConn
         let parsed = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("DATABASE_URL: cannot parse '{url}'"))?;
         let file = parsed.get_filename();
-        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if file != Path::new(":memory:") {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create directory {}", dir.display()))?;
-            }
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+            && file != Path::new(":memory:")
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create directory {}", dir.display()))?;
         }
         opts.max_connections(8).min_connections(1);
         opts.map_sqlx_sqlite_opts(move |o| {

@@ -39,10 +39,10 @@ impl Default for Wakeup {
 
 impl Wakeup {
     pub fn hint(&self, deadline: Option<DateTime<Utc>>) {
-        if let Some(d) = deadline {
-            if to_ms(d) < self.sleeping_until.load(Ordering::Acquire) {
-                self.notify.notify_one();
-            }
+        if let Some(d) = deadline
+            && to_ms(d) < self.sleeping_until.load(Ordering::Acquire)
+        {
+            self.notify.notify_one();
         }
     }
 
@@ -112,22 +112,21 @@ impl Scheduler {
                 let change = on_tick(&current, now);
                 let mut update = svc::Entity::update_many()
                     .col_expr(svc::Column::Version, Expr::col(svc::Column::Version).add(1))
-                    .col_expr(svc::Column::UpdatedAt, Expr::val(to_ms(now)).into())
+                    .col_expr(svc::Column::UpdatedAt, Expr::val(to_ms(now)))
                     .filter(svc::Column::Id.eq(row.id.clone()))
                     .filter(svc::Column::Version.eq(row.version));
                 update = match &change {
                     Some((next, _)) => update
-                        .col_expr(svc::Column::Status, Expr::val(next.status.as_str()).into())
+                        .col_expr(svc::Column::Status, Expr::val(next.status.as_str()))
                         .col_expr(
                             svc::Column::NextCheckAt,
-                            Expr::val(next.next_check_at.map(to_ms)).into(),
+                            Expr::val(next.next_check_at.map(to_ms)),
                         ),
                     // Due but nothing to do (e.g. a deadline left by an edit): clear it so
                     // it is not read again.
-                    None => update.col_expr(
-                        svc::Column::NextCheckAt,
-                        Expr::val(Option::<i64>::None).into(),
-                    ),
+                    None => {
+                        update.col_expr(svc::Column::NextCheckAt, Expr::val(Option::<i64>::None))
+                    }
                 };
                 let res = update.exec(&txn).await?;
                 if res.rows_affected != 1 {

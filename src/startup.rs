@@ -28,6 +28,8 @@ pub struct AppState {
     pub writer: PingWriter,
     pub wake: Arc<Wakeup>,
     pub outbox_notify: Arc<Notify>,
+    /// The web UI's in-memory state: sign-in throttle, rendered-list cache.
+    pub ui: crate::ui::UiState,
 }
 
 /// Tells the scheduler and the outbox worker what a ping batch changed.
@@ -94,6 +96,7 @@ impl Application {
             writer,
             wake,
             outbox_notify,
+            ui: crate::ui::UiState::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

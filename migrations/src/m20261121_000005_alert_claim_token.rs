@@ -20,7 +20,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .alter_table(Table::alter().table("alerts").drop_column("claim_token").to_owned())
+            .alter_table(
+                Table::alter()
+                    .table("alerts")
+                    .drop_column("claim_token")
+                    .to_owned(),
+            )
             .await
     }
 }

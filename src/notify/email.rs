@@ -5,14 +5,14 @@ use std::sync::Arc;
 use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
 use url::Url;
 
+use super::smtp::SmtpPool;
 use crate::clock::from_ms;
 use crate::domain::status::Reason;
 use crate::entity::flips;
-use super::smtp::SmtpPool;
 use crate::settings::{Settings, SmtpTls};
 
 #[derive(Debug, thiserror::Error)]

@@ -56,27 +56,44 @@ impl SmtpPool {
             .await
             .map_err(|e| describe(&e))?,
             SmtpTls::None | SmtpTls::StartTls => {
-                let stream = tokio::time::timeout(self.timeout(), TcpStream::connect((s.host.as_str(), s.port)))
-                    .await
-                    .map_err(|_| format!("connection to {}:{} timed out after {} s", s.host, s.port, s.timeout_secs))?
-                    .map_err(|e| format!("cannot connect to {}:{}: {e}", s.host, s.port))?;
+                let stream = tokio::time::timeout(
+                    self.timeout(),
+                    TcpStream::connect((s.host.as_str(), s.port)),
+                )
+                .await
+                .map_err(|_| {
+                    format!(
+                        "connection to {}:{} timed out after {} s",
+                        s.host, s.port, s.timeout_secs
+                    )
+                })?
+                .map_err(|e| format!("cannot connect to {}:{}: {e}", s.host, s.port))?;
                 stream.set_nodelay(true).map_err(|e| e.to_string())?;
-                let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
-                    .await
-                    .map_err(|e| describe(&e))?;
+                let mut conn =
+                    AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
+                        .await
+                        .map_err(|e| describe(&e))?;
                 if s.tls == SmtpTls::StartTls {
                     if !conn.can_starttls() {
-                        return Err(format!("{} does not offer STARTTLS; set SMTP_TLS=none or tls", s.host));
+                        return Err(format!(
+                            "{} does not offer STARTTLS; set SMTP_TLS=none or tls",
+                            s.host
+                        ));
                     }
-                    conn.starttls(tls()?, &self.hello).await.map_err(|e| describe(&e))?;
+                    conn.starttls(tls()?, &self.hello)
+                        .await
+                        .map_err(|e| describe(&e))?;
                 }
                 conn
             }
         };
         if let (Some(user), Some(pw)) = (&s.username, &s.password) {
-            conn.auth(DEFAULT_MECHANISMS, &Credentials::new(user.clone(), pw.clone()))
-                .await
-                .map_err(|e| describe(&e))?;
+            conn.auth(
+                DEFAULT_MECHANISMS,
+                &Credentials::new(user.clone(), pw.clone()),
+            )
+            .await
+            .map_err(|e| describe(&e))?;
         }
         Ok(conn)
     }
@@ -107,7 +124,10 @@ impl SmtpPool {
             }
             Err(_) => {
                 conn.abort().await;
-                Err(format!("the SMTP server did not answer within {} s", self.settings.timeout_secs * 3))
+                Err(format!(
+                    "the SMTP server did not answer within {} s",
+                    self.settings.timeout_secs * 3
+                ))
             }
         }
     }

@@ -53,7 +53,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 }))
                 .configure(services::configure)
                 .service(schedule::preview),
-        );
+        )
+        .configure(crate::ui::configure);
 }
 
 /// The JSON error every API route answers with.

@@ -92,15 +92,22 @@ pub async fn ready(
 /// Take ownership of some alerts for one delivery attempt each, and return those this
 /// worker won. One conditional update claims them all: in any number of processes, only
 /// one worker can hold a live claim on an alert.
-pub async fn claim(db: &DatabaseConnection, ids: &[i64], now: DateTime<Utc>) -> StoreResult<Vec<alerts::Model>> {
+pub async fn claim(
+    db: &DatabaseConnection,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<alerts::Model>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let now_ms = to_ms(now);
     let token = nanoid::nanoid!(24);
     alerts::Entity::update_many()
-        .col_expr(alerts::Column::ClaimedUntil, Expr::val(to_ms(now + CLAIM_LEASE)).into())
-        .col_expr(alerts::Column::ClaimToken, Expr::val(token.clone()).into())
+        .col_expr(
+            alerts::Column::ClaimedUntil,
+            Expr::val(to_ms(now + CLAIM_LEASE)),
+        )
+        .col_expr(alerts::Column::ClaimToken, Expr::val(token.clone()))
         .filter(alerts::Column::Id.is_in(ids.iter().copied()))
         .filter(alerts::Column::State.eq(PENDING))
         .filter(
@@ -119,16 +126,23 @@ pub async fn claim(db: &DatabaseConnection, ids: &[i64], now: DateTime<Utc>) -> 
 }
 
 /// Record successful deliveries.
-pub async fn mark_sent(db: &DatabaseConnection, ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
+pub async fn mark_sent(
+    db: &DatabaseConnection,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
     alerts::Entity::update_many()
-        .col_expr(alerts::Column::State, Expr::val(SENT).into())
-        .col_expr(alerts::Column::SentAt, Expr::val(to_ms(now)).into())
-        .col_expr(alerts::Column::Attempts, Expr::col(alerts::Column::Attempts).add(1))
-        .col_expr(alerts::Column::ClaimedUntil, Expr::val(Option::<i64>::None).into())
-        .col_expr(alerts::Column::LastError, Expr::val(Option::<String>::None).into())
+        .col_expr(alerts::Column::State, Expr::val(SENT))
+        .col_expr(alerts::Column::SentAt, Expr::val(to_ms(now)))
+        .col_expr(
+            alerts::Column::Attempts,
+            Expr::col(alerts::Column::Attempts).add(1),
+        )
+        .col_expr(alerts::Column::ClaimedUntil, Expr::val(Option::<i64>::None))
+        .col_expr(alerts::Column::LastError, Expr::val(Option::<String>::None))
         .filter(alerts::Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
@@ -147,17 +161,11 @@ pub async fn mark_failed(
             alerts::Column::Attempts,
             Expr::col(alerts::Column::Attempts).add(1),
         )
-        .col_expr(
-            alerts::Column::ClaimedUntil,
-            Expr::val(Option::<i64>::None).into(),
-        )
-        .col_expr(
-            alerts::Column::LastError,
-            Expr::val(error.to_owned()).into(),
-        );
+        .col_expr(alerts::Column::ClaimedUntil, Expr::val(Option::<i64>::None))
+        .col_expr(alerts::Column::LastError, Expr::val(error.to_owned()));
     update = match retry_at {
-        Some(at) => update.col_expr(alerts::Column::NextAttemptAt, Expr::val(to_ms(at)).into()),
-        None => update.col_expr(alerts::Column::State, Expr::val(FAILED).into()),
+        Some(at) => update.col_expr(alerts::Column::NextAttemptAt, Expr::val(to_ms(at))),
+        None => update.col_expr(alerts::Column::State, Expr::val(FAILED)),
     };
     update.filter(alerts::Column::Id.eq(id)).exec(db).await?;
     Ok(())

@@ -324,7 +324,10 @@ impl TestApp {
     pub async fn ping_ok(&self, id: &str, data: &str) -> Value {
         let client = hb_agent::client::PingClient::new(
             &self.address,
-            hb_agent::client::Auth::Basic { user: ADMIN.into(), password: PASSWORD.into() },
+            hb_agent::client::Auth::Basic {
+                user: ADMIN.into(),
+                password: PASSWORD.into(),
+            },
         )
         .expect("ping client")
         .with_retry(hb_agent::client::RetryPolicy {

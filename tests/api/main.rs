@@ -9,3 +9,5 @@ mod pings;
 mod scale;
 mod services;
 mod timelines;
+mod ui;
+mod ui_helpers;

@@ -1,0 +1,158 @@
+//! How times and schedules read on the page: local time in the service's zone (always with
+//! the zone named), UTC on hover, and relative times at minute precision.
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::i18n::Lang;
+use crate::clock::from_ms;
+
+/// One moment as the templates show it.
+#[derive(Debug, Clone)]
+pub struct When {
+    /// `2026-11-21 16:05:02 CST`, in the service's zone.
+    pub local: String,
+    /// `2026-11-21 08:05:02 UTC`, for the title attribute.
+    pub utc: String,
+    /// RFC 3339, for `<time datetime>`.
+    pub iso: String,
+    /// "3 min ago", "in 5 min".
+    pub rel: String,
+}
+
+impl When {
+    pub fn new(t: DateTime<Utc>, tz: Tz, now: DateTime<Utc>, lang: Lang) -> Self {
+        Self {
+            local: local(t, tz),
+            utc: utc(t),
+            iso: t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            rel: lang.relative((t - now).num_seconds()),
+        }
+    }
+
+    pub fn from_ms(ms: i64, tz: Tz, now: DateTime<Utc>, lang: Lang) -> Self {
+        Self::new(from_ms(ms), tz, now, lang)
+    }
+}
+
+pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
+}
+
+pub fn utc(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// The stored columns of a schedule, as read from a service row.
+pub struct ScheduleCols<'a> {
+    pub kind: &'a str,
+    pub period_secs: Option<i64>,
+    pub at_time: Option<&'a str>,
+    pub cron_expr: Option<&'a str>,
+    pub timezone: &'a str,
+    pub grace_secs: i64,
+}
+
+/// "every 2 h, grace 5 min", "daily 16:05 Asia/Shanghai, grace 10 min",
+/// "cron `0 3 * * 1-5` Europe/Berlin, grace 5 min". Built from the columns, without
+/// parsing the cron expression again: the list renders thousands of these.
+pub fn describe(s: &ScheduleCols<'_>, lang: Lang) -> String {
+    let mut out = match s.kind {
+        "interval" => lang.every(&lang.duration(s.period_secs.unwrap_or(0))),
+        "daily" => lang.daily(s.at_time.unwrap_or("?"), s.timezone),
+        "cron" => format!("cron `{}` {}", s.cron_expr.unwrap_or("?"), s.timezone),
+        other => other.to_owned(),
+    };
+    out.push_str(&lang.grace_suffix(&lang.duration(s.grace_secs)));
+    out
+}
+
+/// The most used zones first in the picker; the full list follows.
+pub const COMMON_ZONES: &[&str] = &[
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/Moscow",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Australia/Sydney",
+    "UTC",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::schedule::Schedule;
+
+    fn cols<'a>(
+        kind: &'a str,
+        period: Option<i64>,
+        at: Option<&'a str>,
+        cron: Option<&'a str>,
+        tz: &'a str,
+    ) -> ScheduleCols<'a> {
+        ScheduleCols {
+            kind,
+            period_secs: period,
+            at_time: at,
+            cron_expr: cron,
+            timezone: tz,
+            grace_secs: 300,
+        }
+    }
+
+    #[test]
+    fn english_matches_the_api_description_plus_grace() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let cases = [
+            (
+                cols("interval", Some(7200), None, None, "Europe/Berlin"),
+                Schedule::interval(chrono::TimeDelta::seconds(7200)).unwrap(),
+            ),
+            (
+                cols("interval", Some(125), None, None, "Europe/Berlin"),
+                Schedule::interval(chrono::TimeDelta::seconds(125)).unwrap(),
+            ),
+            (
+                cols("daily", None, Some("16:05"), None, "Europe/Berlin"),
+                Schedule::daily("16:05").unwrap(),
+            ),
+            (
+                cols("cron", None, None, Some("0 3 * * 1-5"), "Europe/Berlin"),
+                Schedule::cron("0 3 * * 1-5").unwrap(),
+            ),
+        ];
+        for (c, schedule) in cases {
+            assert_eq!(
+                describe(&c, Lang::En),
+                format!("{}, grace 5 min", schedule.describe(berlin))
+            );
+        }
+        assert_eq!(
+            describe(
+                &cols("daily", None, Some("16:05"), None, "Asia/Shanghai"),
+                Lang::Zh
+            ),
+            "每天 16:05 Asia/Shanghai，宽限 5 分钟"
+        );
+    }
+
+    #[test]
+    fn common_zones_are_real() {
+        for z in COMMON_ZONES {
+            assert!(z.parse::<Tz>().is_ok(), "{z}");
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! English and Simplified Chinese. Every string the UI shows is a field of [`Tr`], so a
+//! missing translation is a compile error, not a blank on the page.
+use actix_web::HttpRequest;
+use actix_web::http::header;
+
+mod en;
+mod tr;
+mod zh;
+
+use en::EN;
+pub use tr::Tr;
+use zh::ZH;
+
+pub const LANG_COOKIE: &str = "hb_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
+    pub fn html_lang(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        let code = code.trim().to_ascii_lowercase();
+        if code == "en" || code.starts_with("en-") {
+            Some(Lang::En)
+        } else if code == "zh" || code.starts_with("zh-") {
+            Some(Lang::Zh)
+        } else {
+            None
+        }
+    }
+
+    /// The `hb_lang` cookie, else the best of `Accept-Language`, else English.
+    pub fn from_request(req: &HttpRequest) -> Lang {
+        if let Some(lang) = super::http::cookie(req, LANG_COOKIE).and_then(|c| Lang::parse(&c)) {
+            return lang;
+        }
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Lang::from_accept_language)
+            .unwrap_or(Lang::En)
+    }
+
+    /// `zh-CN,zh;q=0.9,en;q=0.8` → Chinese: the highest-weighted language we have.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(f32, usize, Lang)> = None;
+        for (pos, item) in header.split(',').enumerate() {
+            let mut parts = item.split(';');
+            let Some(lang) = parts.next().and_then(Lang::parse) else {
+                continue;
+            };
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if q <= 0.0 {
+                continue;
+            }
+            // Higher weight wins; on a tie, the one listed first.
+            let better = best.is_none_or(|(bq, bpos, _)| q > bq || (q == bq && pos < bpos));
+            if better {
+                best = Some((q, pos, lang));
+            }
+        }
+        best.map(|(_, _, lang)| lang)
+    }
+
+    pub fn t(self) -> &'static Tr {
+        match self {
+            Lang::En => &EN,
+            Lang::Zh => &ZH,
+        }
+    }
+
+    /// A duration in words: "90 min", "2 h", "1 d 2 h", "45 s" (the same rules as the API's
+    /// schedule descriptions).
+    pub fn duration(self, secs: i64) -> String {
+        const MINUTE: i64 = 60;
+        const HOUR: i64 = 60 * MINUTE;
+        const DAY: i64 = 24 * HOUR;
+        let (s, m, h, d) = match self {
+            Lang::En => (" s", " min", " h", " d"),
+            Lang::Zh => (" 秒", " 分钟", " 小时", " 天"),
+        };
+        if secs > 0 && secs % DAY == 0 {
+            return format!("{}{d}", secs / DAY);
+        }
+        if secs < DAY && secs % HOUR == 0 {
+            return format!("{}{h}", secs / HOUR);
+        }
+        if secs < DAY && secs % MINUTE == 0 {
+            return format!("{}{m}", secs / MINUTE);
+        }
+        if secs < 2 * MINUTE {
+            return format!("{secs}{s}");
+        }
+        [
+            (secs / DAY, d),
+            (secs % DAY / HOUR, h),
+            (secs % HOUR / MINUTE, m),
+            (secs % MINUTE, s),
+        ]
+        .iter()
+        .filter(|(n, _)| *n != 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+
+    /// A coarse duration for relative times: minutes, hours (with minutes when short),
+    /// days (with hours when short).
+    fn coarse(self, secs: i64) -> String {
+        let mins = secs / 60;
+        let (m, h, d) = match self {
+            Lang::En => (" min", " h", " d"),
+            Lang::Zh => (" 分钟", " 小时", " 天"),
+        };
+        if mins < 60 {
+            format!("{mins}{m}")
+        } else if mins < 6 * 60 && mins % 60 != 0 {
+            format!("{}{h} {}{m}", mins / 60, mins % 60)
+        } else if mins < 48 * 60 {
+            format!("{}{h}", mins / 60)
+        } else if mins < 3 * 24 * 60 && (mins / 60) % 24 != 0 {
+            format!("{}{d} {}{h}", mins / 1440, (mins / 60) % 24)
+        } else {
+            format!("{}{d}", mins / 1440)
+        }
+    }
+
+    /// "3 min ago" / "in 5 min", at minute precision so a cached page stays right.
+    pub fn relative(self, delta_secs: i64) -> String {
+        let past = delta_secs <= 0;
+        let abs = delta_secs.unsigned_abs().min(i64::MAX as u64) as i64;
+        if abs < 60 {
+            return match (self, past) {
+                (Lang::En, true) => "just now".into(),
+                (Lang::En, false) => "in < 1 min".into(),
+                (Lang::Zh, true) => "刚刚".into(),
+                (Lang::Zh, false) => "1 分钟内".into(),
+            };
+        }
+        let span = self.coarse(abs);
+        match (self, past) {
+            (Lang::En, true) => format!("{span} ago"),
+            (Lang::En, false) => format!("in {span}"),
+            (Lang::Zh, true) => format!("{span}前"),
+            (Lang::Zh, false) => format!("{span}后"),
+        }
+    }
+
+    /// "overdue 3 min" for a late service.
+    pub fn overdue(self, secs: i64) -> String {
+        let span = if secs < 60 {
+            match self {
+                Lang::En => "< 1 min".to_owned(),
+                Lang::Zh => "不到 1 分钟".to_owned(),
+            }
+        } else {
+            self.coarse(secs)
+        };
+        match self {
+            Lang::En => format!("overdue {span}"),
+            Lang::Zh => format!("已超时 {span}"),
+        }
+    }
+
+    pub fn status(self, status: &str) -> &'static str {
+        let t = self.t();
+        match status {
+            "new" => t.st_new,
+            "up" => t.st_up,
+            "late" => t.st_late,
+            "down" => t.st_down,
+            "paused" => t.st_paused,
+            _ => t.st_unknown,
+        }
+    }
+
+    pub fn reason(self, reason: &str) -> &'static str {
+        let t = self.t();
+        match reason {
+            "late" => t.reason_late,
+            "missed" => t.reason_missed,
+            "error" => t.reason_error,
+            "recovered" => t.reason_recovered,
+            "back" => t.reason_back,
+            _ => t.st_unknown,
+        }
+    }
+
+    pub fn kind(self, kind: &str) -> &'static str {
+        let t = self.t();
+        match kind {
+            "success" => t.kind_success,
+            "error" => t.kind_error,
+            _ => t.st_unknown,
+        }
+    }
+
+    pub fn schedule_kind(self, kind: &str) -> &'static str {
+        let t = self.t();
+        match kind {
+            "interval" => t.kind_interval,
+            "daily" => t.kind_daily,
+            "cron" => t.kind_cron,
+            _ => t.st_unknown,
+        }
+    }
+
+    pub fn alerts_waiting(self, n: &u64) -> String {
+        match self {
+            Lang::En if *n == 1 => "1 alert is waiting to be retried".into(),
+            Lang::En => format!("{n} alerts are waiting to be retried"),
+            Lang::Zh => format!("{n} 条告警等待重试"),
+        }
+    }
+
+    pub fn alerts_failed(self, n: &u64) -> String {
+        match self {
+            Lang::En if *n == 1 => "1 alert could not be delivered".into(),
+            Lang::En => format!("{n} alerts could not be delivered"),
+            Lang::Zh => format!("{n} 条告警投递失败"),
+        }
+    }
+
+    pub fn attempts(self, n: i32) -> String {
+        match self {
+            Lang::En if n == 1 => "after 1 attempt".into(),
+            Lang::En => format!("after {n} attempts"),
+            Lang::Zh => format!("已尝试 {n} 次"),
+        }
+    }
+
+    pub fn throttled(self, minutes: i64) -> String {
+        match self {
+            Lang::En => format!(
+                "Too many failed sign-ins. Sign-in is blocked for {minutes} min; try again later."
+            ),
+            Lang::Zh => format!("登录失败次数过多，已暂停登录 {minutes} 分钟，请稍后再试。"),
+        }
+    }
+
+    pub fn deleted(self, name: &str) -> String {
+        match self {
+            Lang::En => format!("Deleted “{name}”."),
+            Lang::Zh => format!("已删除“{name}”。"),
+        }
+    }
+
+    pub fn test_sent(self, to: &str, via: &str) -> String {
+        match self {
+            Lang::En => format!("Test email sent to {to} via {via}."),
+            Lang::Zh => format!("测试邮件已通过 {via} 发送至 {to}。"),
+        }
+    }
+
+    pub fn grace_suffix(self, grace: &str) -> String {
+        match self {
+            Lang::En => format!(", grace {grace}"),
+            Lang::Zh => format!("，宽限 {grace}"),
+        }
+    }
+
+    pub fn every(self, period: &str) -> String {
+        match self {
+            Lang::En => format!("every {period}"),
+            Lang::Zh => format!("每 {period}"),
+        }
+    }
+
+    pub fn daily(self, at: &str, tz: &str) -> String {
+        match self {
+            Lang::En => format!("daily {at} {tz}"),
+            Lang::Zh => format!("每天 {at} {tz}"),
+        }
+    }
+
+    pub fn interval_preview(self, period: &str) -> String {
+        match self {
+            Lang::En => format!(
+                "Due {period} after each ping; the first deadline starts with the first ping."
+            ),
+            Lang::Zh => format!("每次 ping 之后 {period} 到期；第一次 ping 之后开始计时。"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_we_have() {
+        let pick = Lang::from_accept_language;
+        assert_eq!(pick("zh-CN,zh;q=0.9,en;q=0.8"), Some(Lang::Zh));
+        assert_eq!(pick("en-US,en;q=0.9,zh-CN;q=0.8"), Some(Lang::En));
+        assert_eq!(pick("fr-FR, zh;q=0.5, en;q=0.4"), Some(Lang::Zh));
+        assert_eq!(pick("fr, de"), None);
+        assert_eq!(pick("zh;q=0, en;q=0.1"), Some(Lang::En));
+    }
+
+    #[test]
+    fn durations_match_the_api_wording() {
+        assert_eq!(Lang::En.duration(7200), "2 h");
+        assert_eq!(Lang::En.duration(5400), "90 min");
+        assert_eq!(Lang::En.duration(125), "2 min 5 s");
+        assert_eq!(Lang::En.duration(86_400 + 1800), "1 d 30 min");
+        assert_eq!(Lang::Zh.duration(300), "5 分钟");
+    }
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(Lang::En.relative(-30), "just now");
+        assert_eq!(Lang::En.relative(-180), "3 min ago");
+        assert_eq!(Lang::En.relative(3 * 3600 + 600), "in 3 h 10 min");
+        assert_eq!(Lang::En.relative(-30 * 3600), "30 h ago");
+        assert_eq!(Lang::En.relative(-5 * 86_400), "5 d ago");
+        assert_eq!(Lang::Zh.relative(-180), "3 分钟前");
+        assert_eq!(Lang::Zh.relative(120), "2 分钟后");
+    }
+}

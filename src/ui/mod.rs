@@ -1,0 +1,104 @@
+//! The admin web UI: pages rendered on the server with askama, a session cookie, a CSRF
+//! token in every form, English and Simplified Chinese. Every flow works without
+//! JavaScript; `static/app.js` only adds the live list, the schedule preview and copy
+//! buttons.
+pub mod account;
+pub mod alerts;
+pub mod assets;
+pub mod entity;
+pub mod format;
+pub mod http;
+pub mod i18n;
+pub mod list;
+pub mod list_cache;
+pub mod login;
+pub mod page;
+pub mod preview;
+pub mod queries;
+pub mod service;
+pub mod service_form;
+pub mod session;
+pub mod snippets;
+pub mod throttle;
+
+use actix_web::middleware::Compress;
+use actix_web::{HttpResponse, web};
+
+/// The UI's share of the application state.
+#[derive(Default)]
+pub struct UiState {
+    pub throttle: throttle::Throttle,
+    pub list_cache: list_cache::ListCache,
+    dummy_hash: tokio::sync::OnceCell<String>,
+}
+
+impl UiState {
+    /// A hash to verify against when a user name does not exist.
+    pub async fn dummy_hash(&self) -> anyhow::Result<String> {
+        self.dummy_hash
+            .get_or_try_init(|| {
+                crate::store::users::hash_password(crate::store::users::generate_password())
+            })
+            .await
+            .cloned()
+    }
+}
+
+fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|err, _| {
+            let resp = HttpResponse::BadRequest()
+                .content_type("text/plain; charset=utf-8")
+                .body(format!("invalid form: {err}"));
+            actix_web::error::InternalError::from_response(err, resp).into()
+        })
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(form_config())
+        .route("/static/{name}", web::get().to(assets::serve))
+        .route("/login", web::get().to(login::form))
+        .route("/login", web::post().to(login::submit))
+        .route("/logout", web::post().to(login::logout))
+        .route("/lang/{code}", web::get().to(login::switch_language))
+        // The list can be large: compress it (and only the pages that can be).
+        .service(
+            web::resource("/")
+                .wrap(Compress::default())
+                .route(web::get().to(list::page)),
+        )
+        .service(
+            web::resource("/ui/rows")
+                .wrap(Compress::default())
+                .route(web::get().to(list::fragment)),
+        )
+        .route("/ui/preview", web::get().to(preview::preview_json))
+        .route("/services/new", web::get().to(service_form::new_form))
+        .route("/services/new", web::post().to(service_form::create))
+        .route("/services/{id}", web::get().to(service::page))
+        .route(
+            "/services/{id}/edit",
+            web::get().to(service_form::edit_form),
+        )
+        .route("/services/{id}/edit", web::post().to(service_form::update))
+        .route("/services/{id}/pause", web::post().to(service::pause))
+        .route("/services/{id}/resume", web::post().to(service::resume))
+        .route(
+            "/services/{id}/delete",
+            web::get().to(service::confirm_delete),
+        )
+        .route("/services/{id}/delete", web::post().to(service::delete))
+        .route("/alerts", web::get().to(alerts::page))
+        .route("/alerts/test", web::post().to(alerts::send_test))
+        .route("/account", web::get().to(account::page))
+        .route(
+            "/account/password",
+            web::post().to(account::change_password),
+        )
+        .route("/account/keys", web::post().to(account::create_key))
+        .route(
+            "/account/keys/{id}/revoke",
+            web::post().to(account::revoke_key),
+        );
+}

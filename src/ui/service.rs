@@ -1,0 +1,312 @@
+//! `/services/{id}`: status and why, the ping URL with snippets, the ping log, flips with
+//! their alerts; pause, resume and delete (with a confirmation page).
+use actix_web::http::StatusCode;
+use actix_web::web;
+use askama::Template;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use super::alerts::{AlertState, alert_state};
+use super::format::{self, ScheduleCols, When};
+use super::http::encode;
+use super::i18n::Lang;
+use super::login::CsrfForm;
+use super::page::{Chrome, InLang, UiErrorKind, UiResult};
+use super::queries;
+use super::session::SignedIn;
+use super::snippets::{self, Snippet};
+use crate::clock::from_ms;
+use crate::domain::{Tags, notify_from_column};
+use crate::entity::{flips, services::Model};
+use crate::store::services::timezone_of;
+use crate::store::{alerts, pings, services};
+
+const PINGS_PER_PAGE: u64 = 50;
+const FLIPS_SHOWN: u64 = 50;
+
+#[derive(Debug, Deserialize)]
+pub struct PingPage {
+    before: Option<i64>,
+}
+
+pub struct Fact {
+    pub label: &'static str,
+    pub when: When,
+}
+
+pub struct PingView {
+    pub when: When,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub source: String,
+    pub user_agent: String,
+    pub data: String,
+}
+
+pub struct FlipView {
+    pub when: When,
+    pub from: &'static str,
+    pub from_label: &'static str,
+    pub to: &'static str,
+    pub to_label: &'static str,
+    pub reason: &'static str,
+    pub data: Option<String>,
+    pub alerts: Vec<AlertState>,
+}
+
+#[derive(Template)]
+#[template(path = "service.html")]
+struct ServicePage<'a> {
+    c: &'a Chrome,
+    svc: &'a Model,
+    status: &'static str,
+    status_label: &'static str,
+    why: &'static str,
+    facts: Vec<Fact>,
+    reported: Option<String>,
+    schedule: String,
+    tags: Vec<String>,
+    notify: Vec<String>,
+    grace: String,
+    created: When,
+    ping_url: String,
+    snippets: Vec<Snippet>,
+    pings: Vec<PingView>,
+    older: Option<i64>,
+    paged: bool,
+    flips: Vec<FlipView>,
+}
+
+fn known(status: &str) -> &'static str {
+    ["new", "up", "late", "down", "paused"]
+        .into_iter()
+        .find(|s| *s == status)
+        .unwrap_or("new")
+}
+
+pub fn schedule_text(m: &Model, lang: Lang) -> String {
+    format::describe(
+        &ScheduleCols {
+            kind: &m.kind,
+            period_secs: m.period_secs,
+            at_time: m.at_time.as_deref(),
+            cron_expr: m.cron_expr.as_deref(),
+            timezone: &m.timezone,
+            grace_secs: m.grace_secs,
+        },
+        lang,
+    )
+}
+
+/// What the status means for this service right now, and the times that explain it.
+fn explain(
+    m: &Model,
+    last_down: Option<&flips::Model>,
+    tz: Tz,
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> (&'static str, Vec<Fact>, Option<String>) {
+    let t = lang.t();
+    let when = |ms: i64| When::from_ms(ms, tz, now, lang);
+    let mut facts = Vec::new();
+    let mut push = |label, ms: Option<i64>| {
+        if let Some(ms) = ms {
+            facts.push(Fact {
+                label,
+                when: when(ms),
+            });
+        }
+    };
+    let (why, reported) = match known(&m.status) {
+        "up" => {
+            push(t.last_ping, m.last_ping_at);
+            push(t.next_due, m.next_due_at);
+            push(t.goes_down_at, m.down_at);
+            (t.why_up, None)
+        }
+        "late" => {
+            push(t.was_due, m.next_due_at);
+            push(t.goes_down_at, m.down_at);
+            push(t.last_ping, m.last_ping_at);
+            (t.why_late, None)
+        }
+        "down" => {
+            let error = last_down.is_some_and(|f| f.reason == "error");
+            push(t.down_since, last_down.map(|f| f.at));
+            push(t.was_due, last_down.and_then(|f| f.due_at));
+            push(t.last_ping, m.last_ping_at);
+            if error {
+                (
+                    t.why_down_error,
+                    last_down
+                        .and_then(|f| f.data.clone())
+                        .filter(|d| !d.is_empty()),
+                )
+            } else {
+                (t.why_down_missed, None)
+            }
+        }
+        "paused" => {
+            push(t.last_ping, m.last_ping_at);
+            (t.why_paused, None)
+        }
+        _ => (t.why_new, None),
+    };
+    (why, facts, reported)
+}
+
+#[tracing::instrument(skip_all, fields(id = %id))]
+pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -> UiResult {
+    let lang = s.lang;
+    let t = lang.t();
+    let db = &s.state.db;
+    let m = services::get(db, &id).await.lang(lang)?;
+    let tz = timezone_of(&m);
+    let now = s.now();
+
+    let mut ping_rows = pings::list(db, &m.id, q.before, PINGS_PER_PAGE + 1)
+        .await
+        .lang(lang)?;
+    let more = ping_rows.len() as u64 > PINGS_PER_PAGE;
+    ping_rows.truncate(PINGS_PER_PAGE as usize);
+    let older = if more {
+        ping_rows.last().map(|p| p.id)
+    } else {
+        None
+    };
+    let pings = ping_rows
+        .into_iter()
+        .map(|p| {
+            let kind = if p.kind == "error" {
+                "error"
+            } else {
+                "success"
+            };
+            PingView {
+                when: When::from_ms(p.at, tz, now, lang),
+                kind,
+                kind_label: lang.kind(kind),
+                source: p.source.unwrap_or_default(),
+                user_agent: p.user_agent.unwrap_or_default(),
+                data: p.data,
+            }
+        })
+        .collect();
+
+    let flip_rows = alerts::list_flips(db, &m.id, FLIPS_SHOWN)
+        .await
+        .lang(lang)?;
+    let ids: Vec<i64> = flip_rows.iter().map(|f| f.id).collect();
+    let mut by_flip = queries::alerts_for_flips(db, &ids).await.lang(lang)?;
+    let last_down = flip_rows.iter().find(|f| f.to_status == "down");
+    let (why, facts, reported) = explain(&m, last_down, tz, now, lang);
+    let flips = flip_rows
+        .iter()
+        .map(|f| {
+            let from = known(&f.from_status);
+            let to = known(&f.to_status);
+            FlipView {
+                when: When::from_ms(f.at, tz, now, lang),
+                from,
+                from_label: lang.status(from),
+                to,
+                to_label: lang.status(to),
+                reason: lang.reason(&f.reason),
+                data: f.data.clone().filter(|d| !d.is_empty()),
+                alerts: by_flip
+                    .remove(&f.id)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|a| alert_state(a, tz, now, lang))
+                    .collect(),
+            }
+        })
+        .collect();
+
+    let status = known(&m.status);
+    let base_url = &s.state.settings.base_url;
+    let snippets = snippets::for_service(
+        &m,
+        base_url,
+        &s.user.name,
+        [
+            t.snippet_curl,
+            t.snippet_curl_error,
+            t.snippet_crontab,
+            t.snippet_python,
+            t.snippet_agent,
+        ],
+    );
+    let c = s.chrome("services");
+    s.render(
+        StatusCode::OK,
+        &ServicePage {
+            c: &c,
+            status,
+            status_label: lang.status(status),
+            why,
+            facts,
+            reported,
+            schedule: schedule_text(&m, lang),
+            tags: Tags::from_column(&m.tags).into_vec(),
+            notify: notify_from_column(&m.notify),
+            grace: lang.duration(m.grace_secs),
+            created: When::new(from_ms(m.created_at), tz, now, lang),
+            ping_url: snippets::ping_url(base_url, &m.id),
+            snippets,
+            pings,
+            older,
+            paged: q.before.is_some(),
+            flips,
+            svc: &m,
+        },
+    )
+}
+
+async fn set_paused(s: SignedIn, id: &str, csrf: &str, pause: bool) -> UiResult {
+    s.check_csrf(csrf)?;
+    let m = services::set_paused(&s.state.db, id, pause, s.now())
+        .await
+        .lang(s.lang)?;
+    s.state.ui.list_cache.clear();
+    Ok(s.redirect(
+        &format!("/services/{}", m.id),
+        Some(if pause { "paused" } else { "resumed" }),
+    ))
+}
+
+pub async fn pause(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>) -> UiResult {
+    set_paused(s, &id, &form.csrf, true).await
+}
+
+pub async fn resume(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>) -> UiResult {
+    set_paused(s, &id, &form.csrf, false).await
+}
+
+#[derive(Template)]
+#[template(path = "delete.html")]
+struct DeletePage<'a> {
+    c: &'a Chrome,
+    svc: &'a Model,
+}
+
+pub async fn confirm_delete(s: SignedIn, id: web::Path<String>) -> UiResult {
+    let m = services::get(&s.state.db, &id).await.lang(s.lang)?;
+    let c = s.chrome("services");
+    s.render(StatusCode::OK, &DeletePage { c: &c, svc: &m })
+}
+
+pub async fn delete(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>) -> UiResult {
+    s.check_csrf(&form.csrf)?;
+    let m = services::get(&s.state.db, &id).await.lang(s.lang)?;
+    services::delete(&s.state.db, &m.id)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound(_) => s.err(UiErrorKind::NotFound),
+            other => s.err(UiErrorKind::Store(other)),
+        })?;
+    s.state.ui.list_cache.clear();
+    tracing::info!(id = %m.id, name = %m.name, user = %s.user.name, "service deleted from the UI");
+    Ok(s.redirect("/", Some(&format!("deleted:{}", encode(&m.name)))))
+}

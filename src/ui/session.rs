@@ -1,0 +1,318 @@
+//! Server-side sessions. The `hb_session` cookie holds a random token; the table holds its
+//! SHA-256 digest, the user, a per-session CSRF token and a sliding expiry.
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::assets;
+use super::entity::sessions;
+use super::http::{self, SetCookie};
+use super::i18n::Lang;
+use super::page::{Chrome, FLASH_COOKIE, UiError, UiErrorKind, flash_from_code, html_builder};
+use crate::clock::to_ms;
+use crate::entity::users;
+use crate::startup::AppState;
+use crate::store::{StoreError, StoreResult};
+
+pub const SESSION_COOKIE: &str = "hb_session";
+/// A session lives this long after its last use.
+pub const LIFETIME: Duration = Duration::days(14);
+/// Last-use times are written at most this often, so live refreshes do not write.
+const TOUCH_EVERY: Duration = Duration::seconds(60);
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    rand::thread_rng().fill_bytes(&mut b);
+    b
+}
+
+pub fn random_token() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn same(a: &str, b: &str) -> bool {
+    !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Start a session for `user_id`; returns the cookie token. Expired sessions are swept here.
+pub async fn create(
+    db: &DatabaseConnection,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<String> {
+    sessions::Entity::delete_many()
+        .filter(sessions::Column::ExpiresAt.lte(to_ms(now)))
+        .exec(db)
+        .await?;
+    let token = random_token();
+    sessions::ActiveModel {
+        token_hash: Set(digest(&token)),
+        user_id: Set(user_id),
+        csrf_token: Set(hex::encode(random_bytes::<32>())),
+        created_at: Set(to_ms(now)),
+        expires_at: Set(to_ms(now + LIFETIME)),
+        last_seen: Set(to_ms(now)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+pub async fn delete(db: &DatabaseConnection, id: i64) -> StoreResult<()> {
+    sessions::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Sign out every other session of a user (after a password change).
+pub async fn delete_others(db: &DatabaseConnection, user_id: i64, keep: i64) -> StoreResult<()> {
+    sessions::Entity::delete_many()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::Id.ne(keep))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The live session for a token and its user; slides the expiry when due.
+async fn lookup(
+    db: &DatabaseConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<(sessions::Model, users::Model, bool)>> {
+    let now_ms = to_ms(now);
+    let Some(session) = sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.eq(digest(token)))
+        .filter(sessions::Column::ExpiresAt.gt(now_ms))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = users::Entity::find_by_id(session.user_id).one(db).await? else {
+        return Ok(None);
+    };
+    let renew = now_ms - session.last_seen >= TOUCH_EVERY.num_milliseconds();
+    if renew {
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::LastSeen, Expr::val(now_ms))
+            .col_expr(
+                sessions::Column::ExpiresAt,
+                Expr::val(to_ms(now + LIFETIME)),
+            )
+            .filter(sessions::Column::Id.eq(session.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(Some((session, user, renew)))
+}
+
+pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
+    SetCookie {
+        name: SESSION_COOKIE,
+        value: token,
+        max_age: Some(LIFETIME.num_seconds()),
+        http_only: true,
+        secure,
+    }
+    .header()
+}
+
+pub fn clear_cookie(name: &str, secure: bool) -> HeaderValue {
+    SetCookie {
+        name,
+        value: "",
+        max_age: Some(0),
+        http_only: true,
+        secure,
+    }
+    .header()
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// A signed-in request: the user, their session and the page chrome.
+pub struct SignedIn {
+    pub user: User,
+    pub session_id: i64,
+    pub csrf: String,
+    pub lang: Lang,
+    pub secure: bool,
+    pub state: web::Data<AppState>,
+    token: String,
+    renewed: bool,
+    flash_code: Option<String>,
+    here: String,
+}
+
+impl SignedIn {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.state.clock.now()
+    }
+
+    pub fn chrome(&self, nav: &'static str) -> Chrome {
+        Chrome {
+            t: self.lang.t(),
+            lang: self.lang,
+            user: Some(self.user.name.clone()),
+            csrf: self.csrf.clone(),
+            nav,
+            here: self.here.clone(),
+            flash: self
+                .flash_code
+                .as_deref()
+                .and_then(|c| flash_from_code(&http::decode(c), self.lang)),
+            v: assets::version(),
+        }
+    }
+
+    /// Refuse a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, given: &str) -> Result<(), UiError> {
+        if same(given, &self.csrf) {
+            Ok(())
+        } else {
+            Err(UiError::new(UiErrorKind::Csrf, self.lang))
+        }
+    }
+
+    pub fn err(&self, kind: UiErrorKind) -> UiError {
+        UiError::new(kind, self.lang)
+    }
+
+    /// An HTML page; renews the cookie when the session slid and drops a shown flash.
+    pub fn html(&self, status: StatusCode, body: String) -> HttpResponse {
+        let mut b = html_builder(status);
+        if self.renewed {
+            b.append_header((header::SET_COOKIE, session_cookie(&self.token, self.secure)));
+        }
+        if self.flash_code.is_some() {
+            b.append_header((header::SET_COOKIE, clear_cookie(FLASH_COOKIE, self.secure)));
+        }
+        b.body(body)
+    }
+
+    pub fn render(
+        &self,
+        status: StatusCode,
+        page: &impl Template,
+    ) -> Result<HttpResponse, UiError> {
+        let body = page.render().map_err(|e| {
+            let mut e = UiError::from(e);
+            e.lang = self.lang;
+            e
+        })?;
+        Ok(self.html(status, body))
+    }
+
+    pub fn redirect(&self, to: &str, flash: Option<&str>) -> HttpResponse {
+        super::page::redirect(to, flash, self.secure)
+    }
+}
+
+/// Why a request is not signed in.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionRejection {
+    #[error("sign-in required")]
+    SignIn { next: String, fragment: bool },
+    #[error("cannot check the session: {0}")]
+    Unavailable(StoreError, Lang),
+}
+
+impl ResponseError for SessionRejection {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            SessionRejection::SignIn { fragment: true, .. } => StatusCode::UNAUTHORIZED,
+            SessionRejection::SignIn { .. } => StatusCode::SEE_OTHER,
+            SessionRejection::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            // Scripts fetching fragments get a status they can act on (reload the page).
+            SessionRejection::SignIn { fragment: true, .. } => HttpResponse::Unauthorized()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body("sign-in required"),
+            SessionRejection::SignIn { next, .. } => {
+                let to = if next == "/" {
+                    "/login".to_owned()
+                } else {
+                    format!("/login?next={}", http::encode(next))
+                };
+                super::page::redirect(&to, None, false)
+            }
+            SessionRejection::Unavailable(e, lang) => UiError::new(
+                UiErrorKind::Store(StoreError::Unavailable(e.to_string())),
+                *lang,
+            )
+            .error_response(),
+        }
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = SessionRejection;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let lang = Lang::from_request(&req);
+            let here = http::here(&req);
+            let rejected = || SessionRejection::SignIn {
+                next: here.clone(),
+                fragment: req.path().starts_with("/ui/"),
+            };
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(rejected)?;
+            let token = http::cookie(&req, SESSION_COOKIE)
+                .filter(|t| !t.is_empty() && t.len() <= 128)
+                .ok_or_else(rejected)?;
+            let now = state.clock.now();
+            let (session, user, renewed) = lookup(&state.db, &token, now)
+                .await
+                .map_err(|e| SessionRejection::Unavailable(e, lang))?
+                .ok_or_else(rejected)?;
+            Ok(SignedIn {
+                user: User {
+                    id: user.id,
+                    name: user.name,
+                    email: user.email,
+                },
+                session_id: session.id,
+                csrf: session.csrf_token,
+                lang,
+                secure: http::is_https(&req, &state),
+                token,
+                renewed,
+                flash_code: http::cookie(&req, FLASH_COOKIE).filter(|c| !c.is_empty()),
+                here,
+                state,
+            })
+        })
+    }
+}

@@ -1,0 +1,206 @@
+// Heartbeats UI enhancements. Every page works without this file; it only adds the live
+// services list, search as you type, the schedule preview and copy buttons.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function debounce(fn, ms) {
+    let timer = null;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    };
+  }
+
+  // --- live services list -------------------------------------------------------------
+  function liveList() {
+    const live = document.getElementById("live");
+    if (!live) return;
+    const note = document.querySelector(".live-note");
+    const state = document.getElementById("live-state");
+    const okText = state ? state.textContent : "";
+    const initialSrc = live.dataset.src;
+    let last = null;
+    let busy = false;
+    let seq = 0;
+
+    function setStale(stale) {
+      if (!note) return;
+      note.classList.add("on");
+      note.classList.toggle("stale", stale);
+      if (state) state.textContent = stale ? live.dataset.livePaused : okText;
+    }
+
+    async function refresh(force) {
+      if ((busy && !force) || document.visibilityState === "hidden") return;
+      busy = true;
+      const mine = ++seq;
+      try {
+        // The server answers 304 when nothing changed; the browser then hands back
+        // the cached body, which we skip when it is what we already show.
+        const src = live.dataset.src;
+        const res = await fetch(src, {
+          credentials: "same-origin",
+          headers: { Accept: "text/html" },
+        });
+        if (res.status === 401) {
+          window.location.reload();
+          return;
+        }
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        const html = await res.text();
+        if (mine !== seq) return; // a newer request (a new search) is under way
+        // The first answer for the page's own search is what the server just rendered.
+        if (last === null && src === initialSrc) {
+          last = html;
+        } else if (html !== last) {
+          live.innerHTML = html;
+          last = html;
+        }
+        setStale(false);
+      } catch (e) {
+        setStale(true);
+      } finally {
+        if (mine === seq) busy = false;
+      }
+    }
+
+    setInterval(refresh, 5000);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") refresh();
+    });
+    refresh();
+
+    // Search as you type, keeping the address bar in step so a reload keeps the search.
+    const q = document.getElementById("q");
+    const form = document.getElementById("search-form");
+    if (q && form) {
+      const update = debounce(function () {
+        const params = new URLSearchParams(new FormData(form));
+        if (!params.get("q")) params.delete("q");
+        const qs = params.toString();
+        live.dataset.src = "/ui/rows" + (qs ? "?" + qs : "");
+        history.replaceState(null, "", "/" + (qs ? "?" + qs : ""));
+        refresh(true);
+      }, 250);
+      q.addEventListener("input", update);
+    }
+  }
+
+  // --- schedule preview on the service form --------------------------------------------
+  function preview() {
+    const form = document.getElementById("svc-form");
+    const box = document.getElementById("preview");
+    if (!form || !box) return;
+    const names = ["kind", "period", "period_unit", "at", "cron", "timezone"];
+    let seq = 0;
+
+    function render(data) {
+      box.textContent = "";
+      const p = document.createElement("p");
+      p.className = "preview-summary" + (data.ok ? "" : " error");
+      p.textContent = data.ok ? data.summary : data.summary + ": " + (data.error || "");
+      box.appendChild(p);
+      if (data.times && data.times.length) {
+        const ol = document.createElement("ol");
+        ol.className = "times";
+        data.times.forEach(function (t) {
+          const li = document.createElement("li");
+          const span = document.createElement("span");
+          span.textContent = t.local;
+          const small = document.createElement("small");
+          small.className = "muted";
+          small.textContent = t.utc;
+          li.appendChild(span);
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(small);
+          ol.appendChild(li);
+        });
+        box.appendChild(ol);
+      }
+    }
+
+    const update = debounce(async function () {
+      const data = new FormData(form);
+      const params = new URLSearchParams();
+      names.forEach(function (n) {
+        const v = data.get(n);
+        if (v !== null) params.set(n, v);
+      });
+      const mine = ++seq;
+      try {
+        const res = await fetch("/ui/preview?" + params.toString(), {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        });
+        if (!res.ok) return;
+        const json = await res.json();
+        if (mine === seq) render(json);
+      } catch (e) {
+        /* keep the last preview */
+      }
+    }, 250);
+
+    names.forEach(function (n) {
+      form.querySelectorAll('[name="' + n + '"]').forEach(function (el) {
+        el.addEventListener("input", update);
+        el.addEventListener("change", update);
+      });
+    });
+  }
+
+  // --- copy buttons --------------------------------------------------------------------
+  function copyButtons() {
+    document.querySelectorAll("button.copy[data-copy]").forEach(function (btn) {
+      btn.hidden = false;
+      const label = btn.textContent;
+      btn.addEventListener("click", async function () {
+        const target = document.getElementById(btn.dataset.copy);
+        if (!target) return;
+        const text = target.innerText.replace(/\n$/, "");
+        let ok = false;
+        try {
+          if (navigator.clipboard && window.isSecureContext) {
+            await navigator.clipboard.writeText(text);
+            ok = true;
+          }
+        } catch (e) {
+          ok = false;
+        }
+        if (!ok) {
+          // Plain-http LAN installs have no clipboard API: select and copy the old way.
+          const ta = document.createElement("textarea");
+          ta.value = text;
+          ta.setAttribute("readonly", "");
+          ta.style.position = "fixed";
+          ta.style.opacity = "0";
+          document.body.appendChild(ta);
+          ta.select();
+          try {
+            ok = document.execCommand("copy");
+          } catch (e) {
+            ok = false;
+          }
+          document.body.removeChild(ta);
+        }
+        if (ok) {
+          btn.textContent = btn.dataset.copied || label;
+          setTimeout(function () {
+            btn.textContent = label;
+          }, 1500);
+        }
+      });
+    });
+  }
+
+  function init() {
+    liveList();
+    preview();
+    copyButtons();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
