@@ -2,7 +2,7 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin heartbeats --bin hb-agent
+RUN cargo build --release --locked -p heartbeats -p hb-agent
 
 # Run
 FROM debian:bookworm-slim

@@ -36,6 +36,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 
 echo "== docker-compose config"
+compose=docker-compose
 if ! command -v docker-compose >/dev/null 2>&1; then
   venv="${XDG_CACHE_HOME:-$HOME/.cache}/heartbeats-docker-compose"
   if [ ! -x "$venv/bin/docker-compose" ]; then
@@ -45,9 +46,10 @@ if ! command -v docker-compose >/dev/null 2>&1; then
       'python-dotenv<1' requests texttable 'websocket-client<1' docopt distro dockerpty
     "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps docker-compose==1.29.2
   fi
-  PATH="$venv/bin:$PATH"
+  # Not put on PATH: its python3 would shadow the one the tests run aiosmtpd with.
+  compose="$venv/bin/docker-compose"
 fi
-docker-compose config --quiet
+"$compose" config --quiet
 
 echo "== cargo fmt / clippy"
 cargo fmt --all --check

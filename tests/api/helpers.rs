@@ -239,6 +239,22 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// A request to `path` signed in as the admin with HTTP Basic, ready to add to and send.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .basic_auth(ADMIN, Some(PASSWORD))
+    }
+
+    /// A service's ping log, newest first.
+    pub async fn pings(&self, id: &str) -> Vec<Value> {
+        let resp = self
+            .get(&format!("/api/v1/services/{id}/pings?limit=1000"))
+            .await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.expect("json")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -410,15 +426,26 @@ impl SmtpServer {
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(self.maildir.path().join("md"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(self.maildir.path().join("stderr.log")).expect("log file"),
+            ))
             .spawn()
             .expect("python3 -m aiosmtpd (pip install aiosmtpd; the test script does)");
         self.child = Some(child);
         let deadline = std::time::Instant::now() + Duration::from_secs(15);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            let exited = self
+                .child
+                .as_mut()
+                .map(|c| matches!(c.try_wait(), Ok(Some(_))));
+            if exited == Some(true) {
+                let err = std::fs::read_to_string(self.maildir.path().join("stderr.log"))
+                    .unwrap_or_default();
+                panic!("aiosmtpd exited at start (is it installed for this python3?): {err}");
+            }
             assert!(
                 std::time::Instant::now() < deadline,
-                "aiosmtpd did not start"
+                "aiosmtpd did not start within 15 s"
             );
             std::thread::sleep(Duration::from_millis(50));
         }

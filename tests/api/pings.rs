@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::{ADMIN, Backend, PASSWORD, TestApp};
+use crate::helpers::{Backend, TestApp};
 use crate::on_every_backend;
 
 async fn success_ping_marks_up_and_is_stored(b: Backend) {
@@ -16,12 +16,7 @@ async fn success_ping_marks_up_and_is_stored(b: Backend) {
     assert_eq!(svc["next_due_at"], "2026-11-02T01:00:00Z");
     assert_eq!(svc["down_at"], "2026-11-02T01:05:00Z");
 
-    let pings: Vec<Value> = app
-        .get(&format!("/api/v1/services/{id}/pings"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let pings = app.pings(&id).await;
     assert_eq!(pings.len(), 1);
     assert_eq!(pings[0]["kind"], "success");
     assert_eq!(pings[0]["source"], "127.0.0.1");
@@ -41,12 +36,7 @@ async fn error_ping_goes_down_once_with_data(b: Backend) {
     let flips = app.flips(&id).await;
     assert_eq!(flips[0]["reason"], "error");
     assert_eq!(flips[0]["data"], "backup failed: disk full");
-    let pings: Vec<Value> = app
-        .get(&format!("/api/v1/services/{id}/pings"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let pings = app.pings(&id).await;
     assert_eq!(pings.len(), 3);
 }
 
@@ -61,17 +51,19 @@ async fn old_tool_curl_line_works_unchanged() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let id = app.interval_service("legacy", 60, 60).await;
     let resp = app
-        .client
-        .post(format!("{}/api/pings/?service={id}&&data=", app.address))
-        .basic_auth(ADMIN, Some(PASSWORD))
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/pings/?service={id}&&data="),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
     let resp = app
-        .client
-        .post(format!("{}/api/pings/?service={id}&&data=123", app.address))
-        .basic_auth(ADMIN, Some(PASSWORD))
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/pings/?service={id}&&data=123"),
+        )
         .send()
         .await
         .unwrap();
@@ -86,18 +78,14 @@ async fn get_works_and_data_may_come_in_the_body() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let id = app.interval_service("bodies", 60, 60).await;
     let resp = app
-        .client
-        .get(format!("{}/api/pings?service={id}", app.address))
-        .basic_auth(ADMIN, Some(PASSWORD))
+        .request(reqwest::Method::GET, &format!("/api/pings?service={id}"))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
     // Form body, as `curl -d service=…&data=…` sends it.
     let resp = app
-        .client
-        .post(app.url("/api/pings"))
-        .basic_auth(ADMIN, Some(PASSWORD))
+        .request(reqwest::Method::POST, "/api/pings")
         .form(&[("service", id.as_str()), ("data", "form error & more")])
         .send()
         .await
@@ -105,21 +93,14 @@ async fn get_works_and_data_may_come_in_the_body() {
     assert_eq!(resp.status(), 200);
     // Raw text body, as `curl --data-binary @log.txt -H 'Content-Type: text/plain'` sends it.
     let resp = app
-        .client
-        .post(format!("{}/api/pings/?service={id}", app.address))
-        .basic_auth(ADMIN, Some(PASSWORD))
+        .request(reqwest::Method::POST, &format!("/api/pings/?service={id}"))
         .header("content-type", "text/plain")
         .body("line 1\nline 2")
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let pings: Vec<Value> = app
-        .get(&format!("/api/v1/services/{id}/pings"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let pings = app.pings(&id).await;
     let data: Vec<&str> = pings.iter().map(|p| p["data"].as_str().unwrap()).collect();
     assert_eq!(data, ["line 1\nline 2", "form error & more", ""]);
 }
@@ -140,9 +121,7 @@ async fn unknown_service_is_404_json() {
 async fn missing_service_is_400() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let resp = app
-        .client
-        .post(app.url("/api/pings"))
-        .basic_auth(ADMIN, Some(PASSWORD))
+        .request(reqwest::Method::POST, "/api/pings")
         .send()
         .await
         .unwrap();
@@ -164,9 +143,7 @@ async fn oversized_data_is_refused_and_nothing_is_stored() {
     let id = app.interval_service("big", 60, 60).await;
     // In the body, far over the limit: refused from Content-Length before reading.
     let resp = app
-        .client
-        .post(format!("{}/api/pings?service={id}", app.address))
-        .basic_auth(ADMIN, Some(PASSWORD))
+        .request(reqwest::Method::POST, &format!("/api/pings?service={id}"))
         .header("content-type", "text/plain")
         .body("x".repeat(1_000_000))
         .send()
@@ -181,12 +158,7 @@ async fn oversized_data_is_refused_and_nothing_is_stored() {
     // At the limit: accepted.
     let resp = app.ping(&id, &"z".repeat(1000)).await;
     assert_eq!(resp.status(), 200);
-    let pings: Vec<Value> = app
-        .get(&format!("/api/v1/services/{id}/pings"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let pings = app.pings(&id).await;
     assert_eq!(pings.len(), 1);
 }
 
@@ -198,21 +170,14 @@ async fn full_size_data_is_stored_on_every_backend() {
         let id = app.interval_service("big data", 60, 60).await;
         let data = "e".repeat(100 * 1024);
         let resp = app
-            .client
-            .post(format!("{}/api/pings?service={id}", app.address))
-            .basic_auth(ADMIN, Some(PASSWORD))
+            .request(reqwest::Method::POST, &format!("/api/pings?service={id}"))
             .header("content-type", "text/plain")
             .body(data.clone())
             .send()
             .await
             .unwrap();
         assert_eq!(resp.status(), 200, "{b:?}");
-        let pings: Vec<Value> = app
-            .get(&format!("/api/v1/services/{id}/pings"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let pings = app.pings(&id).await;
         assert_eq!(
             pings[0]["data"].as_str().unwrap().len(),
             data.len(),

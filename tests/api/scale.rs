@@ -87,12 +87,7 @@ async fn concurrent_pings_to_one_service_all_count() {
     for s in join_all(pings).await {
         assert_eq!(s, 200);
     }
-    let pings: Vec<serde_json::Value> = app
-        .get(&format!("/api/v1/services/{id}/pings?limit=1000"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let pings = app.pings(&id).await;
     assert_eq!(pings.len(), 200);
     // Exactly one error flip, and a recovery only if a success ping came after it.
     let flips = app.flips(&id).await;
