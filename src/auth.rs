@@ -77,6 +77,9 @@ pub struct Authenticator {
     refresh_every: Duration,
     cache: RwLock<Cache>,
     refreshing: tokio::sync::Mutex<()>,
+    /// Argon2 verifications running at once. Cached credentials need none, so this only
+    /// slows down wrong or new passwords: a flood of bad ones cannot take every core.
+    verifying: tokio::sync::Semaphore,
     /// Verified against when the user does not exist, so a wrong name costs as much as a
     /// wrong password and does not reveal which names exist.
     dummy_hash: String,
@@ -99,6 +102,9 @@ impl Authenticator {
                 entries: HashMap::new(),
             }),
             refreshing: tokio::sync::Mutex::new(()),
+            verifying: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            ),
             dummy_hash,
         })
     }
@@ -184,7 +190,14 @@ impl Authenticator {
         let hash = found
             .as_ref()
             .map_or_else(|| self.dummy_hash.clone(), |u| u.password_hash.clone());
-        let ok = users::verify_password(password.to_owned(), hash).await;
+        let ok = {
+            let _slot = self
+                .verifying
+                .acquire()
+                .await
+                .map_err(|_| AuthError::Invalid)?;
+            users::verify_password(password.to_owned(), hash).await
+        };
         match found {
             Some(u) if ok => Ok(AuthUser {
                 id: u.id,

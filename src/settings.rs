@@ -18,6 +18,8 @@ pub struct Settings {
     pub max_ping_data: usize,
     pub data_dir: PathBuf,
     pub sqlite_synchronous: SqliteSync,
+    /// Pings older than this many days are deleted; 0 keeps them forever.
+    pub ping_retention_days: u32,
     pub smtp: Option<SmtpSettings>,
     /// Where mail goes when no SMTP server is configured.
     pub mail_dir: PathBuf,
@@ -81,6 +83,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "HB_SQLITE_SYNCHRONOUS",
         "full (default: every ping is on disk before the reply) or normal",
+    ),
+    (
+        "HB_PING_RETENTION_DAYS",
+        "pings older than this are deleted, hourly (default 90; 0 keeps them forever)",
     ),
     (
         "SMTP_HOST",
@@ -219,6 +225,13 @@ impl Settings {
             Some(other) => bail!("HB_SQLITE_SYNCHRONOUS: '{other}' must be full or normal"),
         };
 
+        let ping_retention_days = match get("HB_PING_RETENTION_DAYS") {
+            None => 90,
+            Some(v) => v.parse::<u32>().ok().filter(|d| *d <= 36_600).ok_or_else(|| {
+                anyhow::anyhow!("HB_PING_RETENTION_DAYS: '{v}' must be a number of days (0 keeps pings forever)")
+            })?,
+        };
+
         let smtp_from = get("SMTP_FROM").unwrap_or_else(|| "heartbeats@localhost".into());
         // Django-style "Name <addr>" is fine; lettre parses mailboxes.
         if smtp_from.parse::<lettre::message::Mailbox>().is_err() {
@@ -239,6 +252,7 @@ impl Settings {
             mail_dir: data_dir.join("mail"),
             data_dir,
             sqlite_synchronous,
+            ping_retention_days,
             smtp,
             smtp_from,
         })

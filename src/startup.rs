@@ -150,6 +150,7 @@ impl Application {
         let outbox = self.outbox()?;
         tokio::spawn(scheduler.run());
         tokio::spawn(outbox.run());
+        tokio::spawn(prune_pings(self.state.clone().into_inner()));
         self.server.await.context("HTTP server failed")
     }
 }
@@ -187,4 +188,22 @@ async fn ensure_admin(
         tracing::info!(user = %settings.admin_user, "created the first admin from HB_ADMIN_USER / HB_ADMIN_PASSWORD");
     }
     Ok(())
+}
+
+/// Hourly, delete pings older than `HB_PING_RETENTION_DAYS`.
+async fn prune_pings(state: Arc<AppState>) {
+    let days = state.settings.ping_retention_days;
+    if days == 0 {
+        return;
+    }
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let cutoff = state.clock.now() - chrono::Duration::days(i64::from(days));
+        match crate::store::pings::prune(&state.db, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, days, "pruned old pings"),
+            Err(e) => tracing::warn!(error = %e, "pruning old pings failed"),
+        }
+    }
 }

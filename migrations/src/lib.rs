@@ -8,6 +8,7 @@ mod m20261121_000002_create_services;
 mod m20261121_000003_create_pings_flips_alerts;
 mod m20261121_000004_create_sessions;
 mod m20261121_000005_alert_claim_token;
+mod m20261121_000006_index_pings_at;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_create_pings_flips_alerts::Migration),
             Box::new(m20261121_000004_create_sessions::Migration),
             Box::new(m20261121_000005_alert_claim_token::Migration),
+            Box::new(m20261121_000006_index_pings_at::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
@@ -227,4 +227,35 @@ pub async fn list<C: ConnectionTrait>(
         .limit(limit)
         .all(db)
         .await?)
+}
+
+/// Delete pings received before `older_than`, a few thousand rows per statement so that
+/// writers are never held up for long. Returns how many were deleted.
+#[tracing::instrument(skip(db))]
+pub async fn prune(db: &DatabaseConnection, older_than: DateTime<Utc>) -> StoreResult<u64> {
+    const CHUNK: i64 = 5000;
+    let cutoff = to_ms(older_than);
+    let mut deleted = 0;
+    loop {
+        let oldest: Option<Option<i64>> = pings::Entity::find()
+            .select_only()
+            .column_as(Expr::col(pings::Column::Id).min(), "min")
+            .filter(pings::Column::At.lt(cutoff))
+            .into_tuple()
+            .one(db)
+            .await?;
+        let Some(first) = oldest.flatten() else {
+            break;
+        };
+        let res = pings::Entity::delete_many()
+            .filter(pings::Column::At.lt(cutoff))
+            .filter(pings::Column::Id.lt(first + CHUNK))
+            .exec(db)
+            .await?;
+        deleted += res.rows_affected;
+        if res.rows_affected == 0 {
+            break;
+        }
+    }
+    Ok(deleted)
 }

@@ -20,6 +20,7 @@ fn defaults() {
     assert_eq!(s.timezone, chrono_tz::Asia::Shanghai);
     assert!(s.smtp.is_none());
     assert_eq!(s.max_ping_data, 100 * 1024);
+    assert_eq!(s.ping_retention_days, 90);
 }
 
 #[test]
@@ -81,6 +82,7 @@ fn bad_values_name_the_variable() {
         ("HB_MAX_PING_DATA", "lots"),
         ("SMTP_FROM", "not an address"),
         ("HB_SQLITE_SYNCHRONOUS", "sometimes"),
+        ("HB_PING_RETENTION_DAYS", "-1"),
     ];
     for (k, v) in cases {
         let err = Settings::from_vars(&vars(&[(k, v)]))

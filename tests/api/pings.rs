@@ -42,7 +42,8 @@ async fn error_ping_goes_down_once_with_data(b: Backend) {
 
 on_every_backend!(
     success_ping_marks_up_and_is_stored,
-    error_ping_goes_down_once_with_data
+    error_ping_goes_down_once_with_data,
+    old_pings_are_pruned,
 );
 
 #[tokio::test]
@@ -184,4 +185,29 @@ async fn full_size_data_is_stored_on_every_backend() {
             "{b:?}"
         );
     }
+}
+
+async fn old_pings_are_pruned(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = app.interval_service("retention", 60, 60).await;
+    app.ping_ok(&id, "").await;
+    app.ping_ok(&id, "old failure").await;
+    app.advance(chrono::Duration::days(91));
+    app.ping_ok(&id, "").await;
+    let cutoff = app.now() - chrono::Duration::days(90);
+    let deleted = heartbeats::store::pings::prune(&app.db, cutoff)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2);
+    let pings = app.pings(&id).await;
+    assert_eq!(pings.len(), 1);
+    assert_eq!(pings[0]["kind"], "success");
+    // Flips and alerts stay.
+    assert_eq!(app.flips(&id).await.len(), 2);
+    assert_eq!(
+        heartbeats::store::pings::prune(&app.db, cutoff)
+            .await
+            .unwrap(),
+        0
+    );
 }
