@@ -66,6 +66,9 @@ impl Credentials {
 type Generation = (i64, i64, i64, i64);
 
 struct Cache {
+    /// Bumped whenever the entries are dropped. A verification that started under an older
+    /// epoch may have read a credential that has since changed, so it is not remembered.
+    epoch: u64,
     generation: Option<Generation>,
     checked_at: Option<Instant>,
     entries: HashMap<[u8; 32], AuthUser>,
@@ -97,6 +100,7 @@ impl Authenticator {
             secret,
             refresh_every,
             cache: RwLock::new(Cache {
+                epoch: 0,
                 generation: None,
                 checked_at: None,
                 entries: HashMap::new(),
@@ -131,6 +135,7 @@ impl Authenticator {
     pub fn invalidate(&self) {
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         cache.entries.clear();
+        cache.epoch += 1;
         cache.generation = None;
         cache.checked_at = None;
     }
@@ -154,6 +159,7 @@ impl Authenticator {
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         if cache.generation != Some(generation) {
             cache.entries.clear();
+            cache.epoch += 1;
             cache.generation = Some(generation);
         }
         cache.checked_at = Some(Instant::now());
@@ -164,20 +170,21 @@ impl Authenticator {
     pub async fn authenticate(&self, creds: &Credentials) -> Result<AuthUser, AuthError> {
         self.refresh().await?;
         let digest = self.digest(creds);
-        if let Some(user) = self
-            .cache
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .entries
-            .get(&digest)
-        {
-            return Ok(user.clone());
-        }
+        let epoch = {
+            let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(user) = cache.entries.get(&digest) {
+                return Ok(user.clone());
+            }
+            cache.epoch
+        };
         let user = match creds {
             Credentials::Basic { user, password } => self.check_password(user, password).await?,
             Credentials::Bearer(key) => self.check_key(key).await?,
         };
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.epoch != epoch {
+            return Ok(user);
+        }
         if cache.entries.len() >= MAX_ENTRIES {
             cache.entries.clear();
         }

@@ -9,10 +9,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::Notify;
 
 use crate::clock::{SharedClock, to_ms};
@@ -100,13 +97,7 @@ impl Scheduler {
             let full = due.len() as u64 == BATCH;
             // One lock order for every process.
             due.sort_by(|a, b| a.id.cmp(&b.id));
-            let txn = self
-                .db
-                .begin_with_options(TransactionOptions {
-                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                    ..Default::default()
-                })
-                .await?;
+            let txn = services::begin_write(&self.db).await?;
             for mut row in due {
                 let current = tracking_of(&row);
                 let change = on_tick(&current, now);

@@ -9,6 +9,7 @@ mod m20261121_000003_create_pings_flips_alerts;
 mod m20261121_000004_create_sessions;
 mod m20261121_000005_alert_claim_token;
 mod m20261121_000006_index_pings_at;
+mod m20261121_000007_mysql_utf8mb4;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_create_sessions::Migration),
             Box::new(m20261121_000005_alert_claim_token::Migration),
             Box::new(m20261121_000006_index_pings_at::Migration),
+            Box::new(m20261121_000007_mysql_utf8mb4::Migration),
         ]
     }
 }

@@ -112,7 +112,18 @@ impl SmtpPool {
                 _ => conn.abort().await,
             }
         }
-        let mut conn = self.connect().await?;
+        // The greeting, EHLO, STARTTLS and AUTH have no timer of their own in lettre: a
+        // server that accepts and then says nothing (e.g. TLS expected) must not hang us.
+        let mut conn = tokio::time::timeout(self.timeout() * 3, self.connect())
+            .await
+            .map_err(|_| {
+                format!(
+                    "{}:{} accepted the connection but did not complete the SMTP greeting within {} s (wrong SMTP_TLS for this port?)",
+                    self.settings.host,
+                    self.settings.port,
+                    self.settings.timeout_secs * 3
+                )
+            })??;
         match tokio::time::timeout(self.timeout() * 3, conn.send(envelope, body)).await {
             Ok(Ok(_)) => {
                 self.idle.lock().await.push(conn);

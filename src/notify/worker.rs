@@ -85,44 +85,67 @@ impl Outbox {
                 break;
             }
             let full = ready.len() as u64 == BATCH;
-            let ids: Vec<i64> = ready.iter().map(|a| a.id).collect();
-            let claimed = alerts::claim(&self.db, &ids, now).await?;
-            let context = self.load_context(&claimed).await?;
-            let outcomes: Vec<(alert_rows::Model, Attempt)> = futures::stream::iter(claimed)
-                .map(|alert| {
-                    let context = &context;
-                    async move {
-                        let attempt = self.attempt(&alert, context).await;
-                        (alert, attempt)
-                    }
-                })
-                .buffer_unordered(self.concurrency)
-                .collect()
-                .await;
-            let mut sent = Vec::new();
-            for (alert, attempt) in outcomes {
-                match attempt {
-                    Attempt::Sent => sent.push(alert.id),
-                    Attempt::Retry(err) if alert.attempts + 1 < self.max_attempts => {
-                        let at = now + backoff(alert.attempts + 1);
-                        tracing::warn!(alert = alert.id, to = %alert.recipient, error = %err, retry_at = %at, "alert not delivered; will retry");
-                        alerts::mark_failed(&self.db, alert.id, &err, Some(at)).await?;
-                        report.retrying += 1;
-                    }
-                    Attempt::Retry(err) | Attempt::Fatal(err) => {
-                        tracing::error!(alert = alert.id, to = %alert.recipient, error = %err, "alert not delivered; giving up");
-                        alerts::mark_failed(&self.db, alert.id, &err, None).await?;
-                        report.failed += 1;
-                    }
-                }
+            // Claim one round of connections at a time, so that a claim's lease covers the
+            // sending it stands for even when every message runs into its timeouts.
+            for chunk in ready.chunks(self.concurrency.max(1)) {
+                let ids: Vec<i64> = chunk.iter().map(|a| a.id).collect();
+                let claim = alerts::claim(&self.db, &ids, self.clock.now()).await?;
+                self.deliver(claim, &mut report).await?;
             }
-            alerts::mark_sent(&self.db, &sent, self.clock.now()).await?;
-            report.sent += sent.len();
             if !full {
                 break;
             }
         }
         Ok(report)
+    }
+
+    async fn deliver(&self, claim: alerts::Claim, report: &mut DeliveryReport) -> StoreResult<()> {
+        let context = self.load_context(&claim.alerts).await?;
+        let outcomes: Vec<(alert_rows::Model, Attempt)> = futures::stream::iter(claim.alerts)
+            .map(|alert| {
+                let context = &context;
+                async move {
+                    let attempt = self.attempt(&alert, context).await;
+                    (alert, attempt)
+                }
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        // Record what went out before anything else can fail: a delivered alert left
+        // pending would be mailed again when its claim runs out.
+        let sent: Vec<i64> = outcomes
+            .iter()
+            .filter(|(_, a)| matches!(a, Attempt::Sent))
+            .map(|(alert, _)| alert.id)
+            .collect();
+        alerts::mark_sent(&self.db, &claim.token, &sent, self.clock.now()).await?;
+        report.sent += sent.len();
+        let now = self.clock.now();
+        for (alert, attempt) in outcomes {
+            let (err, retry_at) = match attempt {
+                Attempt::Sent => continue,
+                Attempt::Retry(err) if alert.attempts + 1 < self.max_attempts => {
+                    let at = now + backoff(alert.attempts + 1);
+                    tracing::warn!(alert = alert.id, to = %alert.recipient, error = %err, retry_at = %at, "alert not delivered; will retry");
+                    report.retrying += 1;
+                    (err, Some(at))
+                }
+                Attempt::Retry(err) | Attempt::Fatal(err) => {
+                    tracing::error!(alert = alert.id, to = %alert.recipient, error = %err, "alert not delivered; giving up");
+                    report.failed += 1;
+                    (err, None)
+                }
+            };
+            // A failure to record a failure leaves the alert claimed: it is retried when
+            // the lease ends, which is what recording it would have arranged anyway.
+            if let Err(e) =
+                alerts::mark_failed(&self.db, &claim.token, alert.id, &err, retry_at).await
+            {
+                tracing::error!(alert = alert.id, error = %e, "cannot record the failed attempt");
+            }
+        }
+        Ok(())
     }
 
     /// The flips and time zones the batch's messages need, in two queries.
@@ -192,7 +215,10 @@ impl Outbox {
                 tokio::time::sleep(StdDuration::from_secs(5)).await;
                 continue;
             }
-            let next = alerts::next_attempt(&self.db).await.ok().flatten();
+            let next = alerts::next_attempt(&self.db, self.clock.now())
+                .await
+                .ok()
+                .flatten();
             let poll = Duration::from_std(self.poll).unwrap_or(Duration::seconds(10));
             let wake_at = next.map_or(now + poll, |n| Ord::min(n, now + poll));
             let wait =

@@ -28,6 +28,10 @@ pub enum PingError {
     TooLarge { size: usize, limit: usize },
     #[error("invalid request: {0}")]
     BadRequest(String),
+    #[error(
+        "a {0} body is not understood; send data as a form (curl --data-urlencode data=…), JSON or text/plain"
+    )]
+    UnsupportedBody(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -38,6 +42,7 @@ impl ResponseError for PingError {
             PingError::MissingService | PingError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PingError::UnknownService(_) => StatusCode::NOT_FOUND,
             PingError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            PingError::UnsupportedBody(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PingError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -71,11 +76,34 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
     Ok(body)
 }
 
-fn is_form(req: &HttpRequest) -> bool {
-    req.headers()
+/// How a non-empty body carries the ping's fields.
+enum Body {
+    Form,
+    Json,
+    /// The whole body is `data`.
+    Text,
+}
+
+fn body_kind(req: &HttpRequest) -> Result<Body, PingError> {
+    let content_type = req
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match content_type.as_deref() {
+        None | Some("") => Ok(Body::Text),
+        Some("application/x-www-form-urlencoded") => Ok(Body::Form),
+        Some("application/json") => Ok(Body::Json),
+        Some(t) if t.starts_with("text/") || t == "application/octet-stream" => Ok(Body::Text),
+        // A multipart body taken as text would report its boundary lines as an error.
+        Some(other) => Err(PingError::UnsupportedBody(other.to_owned())),
+    }
 }
 
 #[tracing::instrument(skip_all, fields(user = %caller.0.name))]
@@ -101,29 +129,45 @@ pub async fn ping(
     let body = read_body(payload, body_limit).await?;
     let (form, raw) = if body.is_empty() {
         (PingParams::default(), None)
-    } else if is_form(&req) {
-        let form: PingParams = serde_urlencoded::from_bytes(&body)
-            .map_err(|e| PingError::BadRequest(format!("form body: {e}")))?;
-        (form, None)
     } else {
-        (
-            PingParams::default(),
-            Some(String::from_utf8_lossy(&body).into_owned()),
-        )
+        match body_kind(&req)? {
+            Body::Form => {
+                let form: PingParams = serde_urlencoded::from_bytes(&body)
+                    .map_err(|e| PingError::BadRequest(format!("form body: {e}")))?;
+                (form, None)
+            }
+            Body::Json => {
+                let form: PingParams = serde_json::from_slice(&body)
+                    .map_err(|e| PingError::BadRequest(format!("JSON body: {e}")))?;
+                (form, None)
+            }
+            Body::Text => (
+                PingParams::default(),
+                Some(String::from_utf8_lossy(&body).into_owned()),
+            ),
+        }
     };
 
-    let service = query
-        .service
-        .or(form.service)
-        .filter(|s| !s.trim().is_empty())
+    let present = |s: &Option<String>| s.as_ref().is_some_and(|s| !s.trim().is_empty());
+    let service = [query.service, form.service]
+        .into_iter()
+        .find(present)
+        .flatten()
         .ok_or(PingError::MissingService)?;
     let service =
         ServiceId::parse(&service).map_err(|_| PingError::UnknownService(service.clone()))?;
+    // The first `data` given wins, even empty: `?data=` says "success" explicitly.
     let data = [query.data, form.data, raw]
         .into_iter()
         .flatten()
-        .find(|d| !d.is_empty())
+        .next()
         .unwrap_or_default();
+    // PostgreSQL text cannot hold NUL; keep the rest of what the job said.
+    let data = if data.contains('\0') {
+        data.replace('\0', "\u{FFFD}")
+    } else {
+        data
+    };
     if data.len() > limit {
         return Err(PingError::TooLarge {
             size: data.len(),
@@ -142,6 +186,7 @@ pub async fn ping(
             String::from_utf8_lossy(v.as_bytes())
                 .chars()
                 .take(512)
+                .map(|c| if c == '\0' { '\u{FFFD}' } else { c })
                 .collect()
         }),
         at,

@@ -92,16 +92,15 @@ pub async fn ready(
 /// Take ownership of some alerts for one delivery attempt each, and return those this
 /// worker won. One conditional update claims them all: in any number of processes, only
 /// one worker can hold a live claim on an alert.
-pub async fn claim(
-    db: &DatabaseConnection,
-    ids: &[i64],
-    now: DateTime<Utc>,
-) -> StoreResult<Vec<alerts::Model>> {
+pub async fn claim(db: &DatabaseConnection, ids: &[i64], now: DateTime<Utc>) -> StoreResult<Claim> {
+    let token = nanoid::nanoid!(24);
     if ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Claim {
+            token,
+            alerts: Vec::new(),
+        });
     }
     let now_ms = to_ms(now);
-    let token = nanoid::nanoid!(24);
     alerts::Entity::update_many()
         .col_expr(
             alerts::Column::ClaimedUntil,
@@ -117,17 +116,27 @@ pub async fn claim(
         )
         .exec(db)
         .await?;
-    Ok(alerts::Entity::find()
-        .filter(alerts::Column::ClaimToken.eq(token))
+    let alerts = alerts::Entity::find()
+        .filter(alerts::Column::ClaimToken.eq(token.clone()))
         .filter(alerts::Column::State.eq(PENDING))
         .order_by_asc(alerts::Column::Id)
         .all(db)
-        .await?)
+        .await?;
+    Ok(Claim { token, alerts })
+}
+
+/// Alerts one worker holds, and the token that proves it.
+pub struct Claim {
+    pub token: String,
+    pub alerts: Vec<alerts::Model>,
 }
 
 /// Record successful deliveries.
+/// Only the holder of the claim may record the outcome: a worker whose lease ran out and
+/// whose alerts another worker took over changes nothing.
 pub async fn mark_sent(
     db: &DatabaseConnection,
+    token: &str,
     ids: &[i64],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -144,6 +153,7 @@ pub async fn mark_sent(
         .col_expr(alerts::Column::ClaimedUntil, Expr::val(Option::<i64>::None))
         .col_expr(alerts::Column::LastError, Expr::val(Option::<String>::None))
         .filter(alerts::Column::Id.is_in(ids.iter().copied()))
+        .filter(alerts::Column::ClaimToken.eq(token))
         .exec(db)
         .await?;
     Ok(())
@@ -152,6 +162,7 @@ pub async fn mark_sent(
 /// Record a failed attempt: retry at `retry_at`, or give up when it is `None`.
 pub async fn mark_failed(
     db: &DatabaseConnection,
+    token: &str,
     id: i64,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
@@ -167,7 +178,11 @@ pub async fn mark_failed(
         Some(at) => update.col_expr(alerts::Column::NextAttemptAt, Expr::val(to_ms(at))),
         None => update.col_expr(alerts::Column::State, Expr::val(FAILED)),
     };
-    update.filter(alerts::Column::Id.eq(id)).exec(db).await?;
+    update
+        .filter(alerts::Column::Id.eq(id))
+        .filter(alerts::Column::ClaimToken.eq(token))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -205,13 +220,36 @@ pub async fn list_flips(
 }
 
 /// When the next pending alert becomes ready, so the worker can sleep until then.
-pub async fn next_attempt(db: &DatabaseConnection) -> StoreResult<Option<DateTime<Utc>>> {
-    let row: Option<Option<i64>> = alerts::Entity::find()
-        .select_only()
-        .column_as(Expr::col(alerts::Column::NextAttemptAt).min(), "min")
-        .filter(alerts::Column::State.eq(PENDING))
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(row.flatten().map(crate::clock::from_ms))
+pub async fn next_attempt(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let now_ms = to_ms(now);
+    let min_of = |column: alerts::Column, claimed: bool| {
+        let live_claim = alerts::Column::ClaimedUntil.gte(now_ms);
+        alerts::Entity::find()
+            .select_only()
+            .column_as(Expr::col(column).min(), "min")
+            .filter(alerts::Column::State.eq(PENDING))
+            .filter(if claimed {
+                Condition::all().add(live_claim)
+            } else {
+                Condition::any()
+                    .add(alerts::Column::ClaimedUntil.is_null())
+                    .add(alerts::Column::ClaimedUntil.lt(now_ms))
+            })
+            .into_tuple::<Option<i64>>()
+            .one(db)
+    };
+    // Alerts another worker holds come back when their claim runs out, not before: waking
+    // for them earlier would spin.
+    let free = min_of(alerts::Column::NextAttemptAt, false)
+        .await?
+        .flatten();
+    let held = min_of(alerts::Column::ClaimedUntil, true).await?.flatten();
+    Ok([free, held]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(crate::clock::from_ms))
 }

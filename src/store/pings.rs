@@ -8,12 +8,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::services::{TRACKING_COLUMNS, apply_tracking, tracking_of, with_timing};
+use super::services::{TRACKING_COLUMNS, apply_tracking, begin_write, tracking_of, with_timing};
 use super::{StoreError, StoreResult, alerts};
 use crate::clock::to_ms;
 use crate::domain::status::{PingKind, Status, on_ping};
@@ -83,6 +82,15 @@ async fn run_writer(
         let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
         let results = match write_batch(&db, &records).await {
             Ok(results) => results,
+            // The database itself is unreachable: retrying 256 times singly would hold every
+            // ping for minutes. Fail fast; the callers answer 503 and may retry.
+            Err(err) if is_connection_error(&err) => {
+                tracing::error!(error = %err, size = records.len(), "ping batch failed: database unreachable");
+                records
+                    .iter()
+                    .map(|_| Err(StoreError::Unavailable(err.to_string())))
+                    .collect()
+            }
             // One bad ping must not fail its neighbours: retry them one by one.
             Err(err) => {
                 tracing::warn!(error = %err, size = records.len(), "ping batch failed; retrying singly");
@@ -111,18 +119,20 @@ async fn run_writer(
     }
 }
 
+fn is_connection_error(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err,
+        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
+    )
+}
+
 /// Write a batch in one transaction. The outer error means nothing was committed.
 #[tracing::instrument(skip_all, fields(size = records.len()))]
 pub async fn write_batch(
     db: &DatabaseConnection,
     records: &[PingRecord],
 ) -> Result<Vec<StoreResult<PingOutcome>>, sea_orm::DbErr> {
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
+    let txn = begin_write(db).await?;
     let mut ids: Vec<&str> = records.iter().map(|r| r.service_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();

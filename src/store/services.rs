@@ -218,6 +218,18 @@ pub async fn list(db: &DatabaseConnection, filter: &ListFilter) -> StoreResult<V
     Ok(rows)
 }
 
+/// A write transaction. On SQLite it takes the write lock at once: a deferred one that
+/// reads, then writes after a ping batch committed, fails with SQLITE_BUSY_SNAPSHOT.
+pub async fn begin_write(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// Load a row for update inside `txn`, locking it where the database can.
 pub async fn get_for_update<C: ConnectionTrait>(txn: &C, id: &str) -> StoreResult<Model> {
     Entity::find_by_id(id.to_owned())
@@ -257,7 +269,7 @@ pub async fn update(
     patch: ServicePatch,
     now: DateTime<Utc>,
 ) -> StoreResult<Model> {
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let mut m = get_for_update(&txn, id).await?;
     let timing_changed =
         patch.schedule.is_some() || patch.timezone.is_some() || patch.grace_secs.is_some();
@@ -309,7 +321,7 @@ pub async fn set_paused(
     pause: bool,
     now: DateTime<Utc>,
 ) -> StoreResult<Model> {
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let mut m = get_for_update(&txn, id).await?;
     let current = tracking_of(&m);
     let next = match (pause, current.status) {

@@ -81,10 +81,10 @@ impl TestDatabase {
                 let admin = Database::connect(format!("{}/", mysql_admin_url()))
                     .await
                     .expect("MariaDB must run on 127.0.0.1:3306 (see README: tests)");
+                // latin1, as older MariaDB defaults and old deployments have it: the
+                // migrations must make the tables hold any text anyway.
                 admin
-                    .execute_unprepared(&format!(
-                        "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-                    ))
+                    .execute_unprepared(&format!("CREATE DATABASE {name} CHARACTER SET latin1"))
                     .await
                     .expect("create database");
                 admin.close().await.ok();

@@ -44,6 +44,7 @@ on_every_backend!(
     success_ping_marks_up_and_is_stored,
     error_ping_goes_down_once_with_data,
     old_pings_are_pruned,
+    any_text_is_stored,
 );
 
 #[tokio::test]
@@ -210,4 +211,85 @@ async fn old_pings_are_pruned(b: Backend) {
             .unwrap(),
         0
     );
+}
+
+#[tokio::test]
+async fn json_multipart_and_nul_bytes() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let id = app.interval_service("bodies", 60, 60).await;
+    // JSON body.
+    let resp = app
+        .request(reqwest::Method::POST, "/api/pings")
+        .json(&serde_json::json!({"service": id, "data": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // A multipart body is refused rather than taken as error text.
+    let resp = app
+        .request(reqwest::Method::POST, &format!("/api/pings?service={id}"))
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n\r\n--x--\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    assert_eq!(app.status(&id).await, "up");
+    // An empty service in the query does not hide the one in the body.
+    let resp = app
+        .request(reqwest::Method::POST, "/api/pings?service=")
+        .form(&[("service", id.as_str()), ("data", "nul \0 byte")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+    // PostgreSQL text holds no NUL: it is stored as U+FFFD, the rest kept.
+    assert_eq!(app.pings(&id).await[0]["data"], "nul \u{FFFD} byte");
+    // An explicit empty data in the query is a success, whatever the body says.
+    let resp = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/pings?service={id}&data="),
+        )
+        .header("content-type", "text/plain")
+        .body("ignored")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.pings(&id).await[0]["kind"], "success");
+}
+
+async fn any_text_is_stored(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let svc = app
+        .create_service(
+            serde_json::json!({"name": "备份 数据库 🗄️", "period": 60, "tags": ["生产"]}),
+        )
+        .await;
+    let id = svc["id"].as_str().unwrap().to_owned();
+    app.ping_ok(&id, "磁盘已满 💥").await;
+    assert_eq!(app.pings(&id).await[0]["data"], "磁盘已满 💥");
+    assert_eq!(app.service(&id).await["name"], "备份 数据库 🗄️");
+    let found: Vec<Value> = app
+        .get("/api/v1/services?tag=生产")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    // Ids are exact: another case is another (unknown) service.
+    let other_case: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    if other_case != id {
+        assert_eq!(app.ping(&other_case, "").await.status(), 404);
+    }
 }
