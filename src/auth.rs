@@ -166,7 +166,7 @@ impl Authenticator {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn authenticate(&self, creds: &Credentials) -> Result<AuthUser, AuthError> {
         self.refresh().await?;
         let digest = self.digest(creds);

@@ -106,7 +106,7 @@ fn body_kind(req: &HttpRequest) -> Result<Body, PingError> {
     }
 }
 
-#[tracing::instrument(skip_all, fields(user = %caller.0.name))]
+#[tracing::instrument(level = "debug", skip_all, fields(user = %caller.0.name))]
 pub async fn ping(
     req: HttpRequest,
     caller: Caller,

@@ -127,7 +127,7 @@ fn is_connection_error(err: &sea_orm::DbErr) -> bool {
 }
 
 /// Write a batch in one transaction. The outer error means nothing was committed.
-#[tracing::instrument(skip_all, fields(size = records.len()))]
+#[tracing::instrument(level = "debug", skip_all, fields(size = records.len()))]
 pub async fn write_batch(
     db: &DatabaseConnection,
     records: &[PingRecord],
