@@ -1,14 +1,13 @@
 use serde_json::Value;
 
-use crate::helpers::{ADMIN, Backend, PASSWORD, TestApp};
+use crate::helpers::{ADMIN, Auth, Backend, PASSWORD, TestApp};
 
 #[tokio::test]
 async fn missing_or_wrong_credentials_are_401_with_www_authenticate() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let id = app.interval_service("auth", 60, 60).await;
-    let url = format!("{}/api/pings?service={id}", app.address);
 
-    let resp = app.client.post(&url).send().await.unwrap();
+    let resp = app.ping_as(&id, Auth::None).await;
     assert_eq!(resp.status(), 401);
     assert!(
         resp.headers()["www-authenticate"]
@@ -24,32 +23,19 @@ async fn missing_or_wrong_credentials_are_401_with_www_authenticate() {
             .contains("authentication required")
     );
 
-    let resp = app
-        .client
-        .post(&url)
-        .basic_auth(ADMIN, Some("wrong password"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.ping_as(&id, Auth::Basic(ADMIN, "wrong password")).await;
     assert_eq!(resp.status(), 401);
     assert!(resp.headers().contains_key("www-authenticate"));
 
-    let resp = app
-        .client
-        .post(&url)
-        .basic_auth("nobody", Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.ping_as(&id, Auth::Basic("nobody", PASSWORD)).await;
     assert_eq!(resp.status(), 401);
 
     let resp = app
-        .client
-        .post(&url)
-        .bearer_auth("hb_notakey_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
-        .send()
-        .await
-        .unwrap();
+        .ping_as(
+            &id,
+            Auth::Bearer("hb_notakey_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+        )
+        .await;
     assert_eq!(resp.status(), 401);
 
     // Nothing was stored by the refused pings.
@@ -63,14 +49,7 @@ async fn api_key_authenticates_and_revocation_takes_effect() {
     let key = heartbeats::store::users::create_api_key(&app.db, ADMIN, "cron", app.now())
         .await
         .unwrap();
-    let url = format!("{}/api/pings?service={id}", app.address);
-    let resp = app
-        .client
-        .post(&url)
-        .bearer_auth(&key.key)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.ping_as(&id, Auth::Bearer(&key.key)).await;
     assert_eq!(resp.status(), 200);
     let resp = app
         .client
@@ -84,13 +63,7 @@ async fn api_key_authenticates_and_revocation_takes_effect() {
     heartbeats::store::users::revoke_api_key(&app.db, key.row.user_id, key.row.id)
         .await
         .unwrap();
-    let resp = app
-        .client
-        .post(&url)
-        .bearer_auth(&key.key)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.ping_as(&id, Auth::Bearer(&key.key)).await;
     assert_eq!(resp.status(), 401);
 }
 
@@ -108,13 +81,7 @@ async fn cached_password_is_dropped_when_the_password_changes() {
         .unwrap();
     let resp = app.ping(&id, "").await;
     assert_eq!(resp.status(), 401, "the old password must stop working");
-    let resp = app
-        .client
-        .post(format!("{}/api/pings?service={id}", app.address))
-        .basic_auth(ADMIN, Some("a-new-password"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.ping_as(&id, Auth::Basic(ADMIN, "a-new-password")).await;
     assert_eq!(resp.status(), 200);
 }
 
@@ -125,25 +92,12 @@ async fn removed_user_is_refused() {
     heartbeats::store::users::create(&app.db, "ci", None, "ci-password-1", app.now())
         .await
         .unwrap();
-    let url = format!("{}/api/pings?service={id}", app.address);
-    let resp = app
-        .client
-        .post(&url)
-        .basic_auth("ci", Some("ci-password-1"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.ping_as(&id, Auth::Basic("ci", "ci-password-1")).await;
     assert_eq!(resp.status(), 200);
     heartbeats::store::users::remove(&app.db, "ci")
         .await
         .unwrap();
-    let resp = app
-        .client
-        .post(&url)
-        .basic_auth("ci", Some("ci-password-1"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.ping_as(&id, Auth::Basic("ci", "ci-password-1")).await;
     assert_eq!(resp.status(), 401);
 }
 

@@ -133,6 +133,13 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap()
 }
 
+/// Credentials for [`TestApp::ping_as`].
+pub enum Auth<'a> {
+    None,
+    Basic(&'a str, &'a str),
+    Bearer(&'a str),
+}
+
 pub struct TestApp {
     pub address: String,
     pub state: actix_web::web::Data<AppState>,
@@ -244,6 +251,19 @@ impl TestApp {
         self.client
             .request(method, self.url(path))
             .basic_auth(ADMIN, Some(PASSWORD))
+    }
+
+    /// A ping POSTed with the given credentials instead of the admin's.
+    pub async fn ping_as(&self, id: &str, auth: Auth<'_>) -> reqwest::Response {
+        let req = self
+            .client
+            .post(self.url(&format!("/api/pings?service={id}")));
+        let req = match auth {
+            Auth::None => req,
+            Auth::Basic(user, password) => req.basic_auth(user, Some(password)),
+            Auth::Bearer(key) => req.bearer_auth(key),
+        };
+        req.send().await.expect("ping")
     }
 
     /// A service's ping log, newest first.
