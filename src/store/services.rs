@@ -364,16 +364,4 @@ pub async fn due<C: ConnectionTrait>(
         .await?)
 }
 
-/// Count services per status, for the UI and `/healthz`.
-pub async fn count_by_status(db: &DatabaseConnection) -> StoreResult<Vec<(String, i64)>> {
-    Ok(Entity::find()
-        .select_only()
-        .column(Column::Status)
-        .column_as(Expr::col(Column::Id).count(), "n")
-        .group_by(Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?)
-}
-
 pub use services::Model as ServiceRow;
