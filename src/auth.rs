@@ -9,14 +9,55 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use rand::{Rng, RngCore};
+use sea_orm::DatabaseConnection;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::store::users;
+
+/// Hash off the async runtime: argon2 takes tens of milliseconds by design.
+pub async fn hash_password(pw: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(pw.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    })
+    .await?
+}
+
+/// Check a password against a stored hash, off the async runtime. Callers go through
+/// [`Authenticator::verify_password`], which bounds how many run at once.
+async fn verify_hash(pw: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(pw.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A random 20-character password, for the first admin when none is configured.
+pub fn generate_password() -> String {
+    rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser {
@@ -24,10 +65,27 @@ pub struct AuthUser {
     pub name: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Credentials {
     Basic { user: String, password: String },
     Bearer(String),
+}
+
+/// Never the password or the key: credentials end up in spans and error logs.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Basic { user, .. } => f
+                .debug_struct("Basic")
+                .field("user", user)
+                .field("password", &"<redacted>")
+                .finish(),
+            Credentials::Bearer(key) => f
+                .debug_tuple("Bearer")
+                .field(&users::key_prefix(key).unwrap_or("<redacted>"))
+                .finish(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +152,7 @@ impl Authenticator {
     pub async fn new(db: DatabaseConnection, refresh_every: Duration) -> anyhow::Result<Self> {
         let mut secret = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut secret);
-        let dummy_hash = users::hash_password(users::generate_password()).await?;
+        let dummy_hash = hash_password(generate_password()).await?;
         Ok(Self {
             db,
             secret,
@@ -193,6 +251,25 @@ impl Authenticator {
     }
 
     async fn check_password(&self, name: &str, password: &str) -> Result<AuthUser, AuthError> {
+        let user = self
+            .verify_password(name, password)
+            .await?
+            .ok_or(AuthError::Invalid)?;
+        Ok(AuthUser {
+            id: user.id,
+            name: user.name,
+        })
+    }
+
+    /// The one way a password is checked (HTTP Basic, the sign-in form, the account
+    /// page): at most half the cores hash at once, and an unknown name costs the same
+    /// hash as a wrong password, so timing does not reveal which names exist.
+    #[tracing::instrument(level = "debug", skip(self, password))]
+    pub async fn verify_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<Option<crate::entity::users::Model>, AuthError> {
         let found = users::find_by_name(&self.db, name).await?;
         let hash = found
             .as_ref()
@@ -203,15 +280,9 @@ impl Authenticator {
                 .acquire()
                 .await
                 .map_err(|_| AuthError::Invalid)?;
-            users::verify_password(password.to_owned(), hash).await
+            verify_hash(password.to_owned(), hash).await
         };
-        match found {
-            Some(u) if ok => Ok(AuthUser {
-                id: u.id,
-                name: u.name,
-            }),
-            _ => Err(AuthError::Invalid),
-        }
+        Ok(found.filter(|_| ok))
     }
 
     async fn check_key(&self, key: &str) -> Result<AuthUser, AuthError> {
@@ -223,14 +294,36 @@ impl Authenticator {
         if !bool::from(given.as_bytes().ct_eq(row.key_hash.as_bytes())) {
             return Err(AuthError::Invalid);
         }
-        let user = crate::entity::users::Entity::find_by_id(row.user_id)
-            .one(&self.db)
-            .await
-            .map_err(crate::store::StoreError::from)?
+        let user = users::find_by_id(&self.db, row.user_id)
+            .await?
             .ok_or(AuthError::Invalid)?;
         Ok(AuthUser {
             id: user.id,
             name: user.name,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_print_their_secret() {
+        let basic = Credentials::Basic {
+            user: "ops".into(),
+            password: "hunter2-secret".into(),
+        };
+        let printed = format!("{basic:?}");
+        assert!(
+            printed.contains("ops") && !printed.contains("hunter2"),
+            "{printed}"
+        );
+        let key = Credentials::Bearer("hb_abcdefgh_0123456789abcdefghijKLMN".into());
+        let printed = format!("{key:?}");
+        assert!(
+            printed.contains("abcdefgh") && !printed.contains("0123456789"),
+            "{printed}"
+        );
     }
 }

@@ -2,18 +2,23 @@
 //! previews and a test email.
 use std::io::BufRead;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::domain::schedule::parse_timezone;
+use crate::app::users::{PasswordChange, UserDraft};
+use crate::app::{self, App};
+use crate::auth::Authenticator;
+use crate::clock::SystemClock;
+use crate::db;
+use crate::domain::schedule::{Schedule, ScheduleKind, parse_timezone};
 use crate::notify::Mailer;
-use crate::routes::services::build_schedule;
 use crate::settings::Settings;
 use crate::startup::{Application, BuildOptions};
 use crate::store::users;
-use crate::{db, store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -139,7 +144,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let conn = db::connect(&settings.database_url, settings.sqlite_synchronous).await?;
     db::migrate(&conn).await?;
-    let now = Utc::now();
+    let app = App {
+        db: conn.clone(),
+        clock: Arc::new(SystemClock),
+        default_tz: settings.timezone,
+        auth: Arc::new(Authenticator::new(conn.clone(), Duration::from_secs(1)).await?),
+        wake: None,
+    };
     match command {
         Command::Migrate => println!(
             "migrations applied to {}",
@@ -150,10 +161,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             email,
             password_stdin,
         }) => {
-            let pw = read_password(password_stdin)?;
-            users::create(&conn, &name, email.as_deref(), &pw, now)
-                .await
-                .map_err(cli_error)?;
+            let draft = UserDraft {
+                name: name.clone(),
+                email,
+                password: read_password(password_stdin)?,
+            };
+            app::users::add(&app, &draft).await?;
             println!("user '{name}' added");
         }
         Command::User(UserCommand::Passwd {
@@ -161,9 +174,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             password_stdin,
         }) => {
             let pw = read_password(password_stdin)?;
-            users::set_password(&conn, &name, &pw, now)
-                .await
-                .map_err(cli_error)?;
+            let change = PasswordChange {
+                new: &pw,
+                ..Default::default()
+            };
+            app::users::change_password(&app, &name, &change).await?;
             println!("password of '{name}' changed");
         }
         Command::User(UserCommand::List) => {
@@ -172,13 +187,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::User(UserCommand::Remove { name }) => {
-            users::remove(&conn, &name).await.map_err(cli_error)?;
+            app::users::remove(&app, &name).await?;
             println!("user '{name}' removed");
         }
         Command::Apikey(ApiKeyCommand::Create { user, name }) => {
-            let key = users::create_api_key(&conn, &user, name.as_deref().unwrap_or(""), now)
-                .await
-                .map_err(cli_error)?;
+            let key = app::keys::create(&app, &user, name.as_deref().unwrap_or("")).await?;
             println!("{}", key.key);
             eprintln!(
                 "API key '{}' for '{user}' created; it is shown only this once.",
@@ -188,10 +201,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve | Command::Schedule { .. } | Command::SendTestEmail { .. } => unreachable!(),
     }
     Ok(())
-}
-
-fn cli_error(e: store::StoreError) -> anyhow::Error {
-    anyhow::anyhow!("{e}")
 }
 
 /// Fire times for `heartbeats schedule`: a cron expression, or HH:MM for a daily schedule.
@@ -215,19 +224,10 @@ pub fn schedule_preview(
     };
     let looks_daily = expr.len() == 5 && expr.as_bytes().get(2) == Some(&b':');
     let schedule = if looks_daily {
-        build_schedule(Some("daily"), None, Some(expr), None)
+        Schedule::of_kind(ScheduleKind::Daily, None, Some(expr), None)
     } else {
-        build_schedule(Some("cron"), None, None, Some(expr))
+        Schedule::of_kind(ScheduleKind::Cron, None, None, Some(expr))
     }
-    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let mut out = Vec::with_capacity(count);
-    let mut cursor = after;
-    while out.len() < count {
-        let Some(t) = schedule.next_occurrence_after(cursor, tz) else {
-            break;
-        };
-        out.push(t);
-        cursor = t;
-    }
-    Ok(out)
+    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    Ok(schedule.upcoming(after, tz).take(count).collect())
 }

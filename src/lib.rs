@@ -1,5 +1,6 @@
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -11,6 +12,7 @@ pub mod routes;
 pub mod scheduler;
 pub mod settings;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod ui;

@@ -125,7 +125,7 @@ impl Scheduler {
                     continue;
                 }
                 if let Some((next, flip)) = change {
-                    row.status = next.status.as_str().to_owned();
+                    row.status = next.status;
                     report.flips += 1;
                     report.alerts_queued += alerts::record_flip(&txn, &row, &flip).await?;
                 }

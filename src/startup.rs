@@ -7,30 +7,17 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
+use crate::app;
 use crate::auth::Authenticator;
 use crate::clock::{SharedClock, SystemClock};
 use crate::notify::{Mailer, Outbox};
 use crate::scheduler::{Scheduler, Wakeup};
 use crate::settings::Settings;
+use crate::state::AppState;
 use crate::store::pings::{PingWriter, WriteHooks};
-use crate::store::users;
 use crate::{db, routes};
-
-/// Shared by every request handler.
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub clock: SharedClock,
-    pub settings: Arc<Settings>,
-    pub auth: Arc<Authenticator>,
-    pub writer: PingWriter,
-    pub wake: Arc<Wakeup>,
-    pub outbox_notify: Arc<Notify>,
-    /// The web UI's in-memory state: sign-in throttle, rendered-list cache.
-    pub ui: crate::ui::UiState,
-}
 
 /// Tells the scheduler and the outbox worker what a ping batch changed.
 struct Signals {
@@ -72,7 +59,6 @@ impl Application {
     pub async fn build(settings: Settings, opts: BuildOptions) -> anyhow::Result<Self> {
         let db = db::connect(&settings.database_url, settings.sqlite_synchronous).await?;
         db::migrate(&db).await?;
-        ensure_admin(&db, &settings, opts.clock.now()).await?;
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("HB_LISTEN: cannot listen on {}", settings.listen))?;
@@ -88,7 +74,21 @@ impl Application {
             }),
         );
         let auth = Arc::new(Authenticator::new(db.clone(), opts.auth_refresh).await?);
+        let app = app::App {
+            db: db.clone(),
+            clock: opts.clock.clone(),
+            default_tz: settings.timezone,
+            auth: auth.clone(),
+            wake: Some(wake.clone()),
+        };
+        app::users::ensure_admin(
+            &app,
+            &settings.admin_user,
+            settings.admin_password.as_deref(),
+        )
+        .await?;
         let state = web::Data::new(AppState {
+            app,
             db,
             clock: opts.clock,
             settings: Arc::new(settings),
@@ -153,41 +153,6 @@ impl Application {
         tokio::spawn(prune_pings(self.state.clone().into_inner()));
         self.server.await.context("HTTP server failed")
     }
-}
-
-/// On first start there are no users: create the admin, printing a generated password once.
-async fn ensure_admin(
-    db: &DatabaseConnection,
-    settings: &Settings,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    if users::count(db).await? > 0 {
-        return Ok(());
-    }
-    let (password, generated) = match &settings.admin_password {
-        Some(p) => (p.clone(), false),
-        None => (users::generate_password(), true),
-    };
-    users::create(db, &settings.admin_user, None, &password, now)
-        .await
-        .with_context(|| {
-            format!(
-                "HB_ADMIN_USER / HB_ADMIN_PASSWORD: cannot create admin '{}'",
-                settings.admin_user
-            )
-        })?;
-    if generated {
-        tracing::warn!(
-            user = %settings.admin_user,
-            %password,
-            "created the first admin with a generated password; it is shown only this once. \
-             Change it with: heartbeats user passwd {} --password-stdin",
-            settings.admin_user
-        );
-    } else {
-        tracing::info!(user = %settings.admin_user, "created the first admin from HB_ADMIN_USER / HB_ADMIN_PASSWORD");
-    }
-    Ok(())
 }
 
 /// Hourly, delete pings older than `HB_PING_RETENTION_DAYS`.

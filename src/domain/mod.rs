@@ -1,28 +1,64 @@
 //! Validated values the rest of the code can trust once constructed.
+pub mod alert;
 pub mod cron;
+pub mod problem;
 pub mod schedule;
 pub mod status;
+pub mod user;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Why a value from a request or a setting was refused; `field` names where it came from.
+pub use problem::{FieldError, Problem};
+
+/// A text that is not one of a closed set of values (a status, a kind, a state).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
+#[error("unknown {what} '{value}'; use one of {allowed}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+    pub allowed: String,
 }
 
-impl FieldError {
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            message: message.into(),
+/// A closed set of values with one text form each, used in storage, URLs and JSON:
+/// `as_str`, `ALL`, `Display` and `FromStr` (refusing anything else with [`UnknownValue`]).
+/// Stored columns of these types derive sea-orm's `DeriveValueType` from the same text.
+macro_rules! closed_set {
+    ($name:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
         }
-    }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::UnknownValue;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err($crate::domain::UnknownValue {
+                        what: $what,
+                        value: s.to_owned(),
+                        allowed: [$($text),+].join(", "),
+                    }),
+                }
+            }
+        }
+    };
 }
+pub(crate) use closed_set;
 
 /// A service's short public id: URL-safe, used in ping URLs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -46,17 +82,14 @@ impl ServiceId {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         let s = s.trim();
         if s.is_empty() {
-            return Err(FieldError::new("service", "is required"));
+            return Err(FieldError::new("service", Problem::Required));
         }
         if s.len() > 16
             || !s
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
-            return Err(FieldError::new(
-                "service",
-                "must be 1-16 characters of A-Z, a-z, 0-9, '_' or '-'",
-            ));
+            return Err(FieldError::new("service", Problem::BadServiceId));
         }
         Ok(Self(s.to_owned()))
     }
@@ -76,16 +109,13 @@ impl fmt::Display for ServiceId {
 pub fn parse_name(s: &str) -> Result<String, FieldError> {
     let s = s.trim();
     if s.is_empty() {
-        return Err(FieldError::new("name", "is required"));
+        return Err(FieldError::new("name", Problem::Required));
     }
     if s.chars().count() > 200 {
-        return Err(FieldError::new("name", "must be at most 200 characters"));
+        return Err(FieldError::new("name", Problem::TooLong { max: 200 }));
     }
     if s.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "name",
-            "must not contain control characters",
-        ));
+        return Err(FieldError::new("name", Problem::ControlCharacters));
     }
     Ok(s.to_owned())
 }
@@ -105,19 +135,13 @@ impl Tags {
                     continue;
                 }
                 if tag.chars().count() > 50 {
-                    return Err(FieldError::new(
-                        "tags",
-                        format!("tag '{tag}' is longer than 50 characters"),
-                    ));
+                    return Err(FieldError::new("tags", Problem::TagTooLong { tag }));
                 }
                 if tag
                     .chars()
                     .any(|c| c.is_whitespace() || c.is_control() || c == '%' || c == '_')
                 {
-                    return Err(FieldError::new(
-                        "tags",
-                        format!("tag '{tag}' may not contain spaces, '%' or '_'"),
-                    ));
+                    return Err(FieldError::new("tags", Problem::TagCharacters { tag }));
                 }
                 if !tags.contains(&tag) {
                     tags.push(tag);
@@ -125,7 +149,7 @@ impl Tags {
             }
         }
         if tags.len() > 32 {
-            return Err(FieldError::new("tags", "at most 32 tags"));
+            return Err(FieldError::new("tags", Problem::TooManyTags { max: 32 }));
         }
         Ok(Self(tags))
     }
@@ -163,7 +187,7 @@ impl Tags {
 pub struct EmailAddress(String);
 
 impl EmailAddress {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Problem> {
         let s = s.trim();
         let valid = s.len() <= 320
             && s.parse::<lettre::Address>().is_ok()
@@ -171,7 +195,9 @@ impl EmailAddress {
         if valid {
             Ok(Self(s.to_owned()))
         } else {
-            Err(format!("'{s}' is not an email address"))
+            Err(Problem::BadEmail {
+                value: s.to_owned(),
+            })
         }
     }
 
@@ -195,7 +221,10 @@ pub fn parse_notify<S: AsRef<str>>(items: &[S]) -> Result<Vec<EmailAddress>, Fie
         }
     }
     if out.len() > 50 {
-        return Err(FieldError::new("notify", "at most 50 addresses"));
+        return Err(FieldError::new(
+            "notify",
+            Problem::TooManyAddresses { max: 50 },
+        ));
     }
     Ok(out)
 }
@@ -222,7 +251,10 @@ pub fn parse_duration_secs(field: &'static str, secs: i64) -> Result<i64, FieldE
     } else {
         Err(FieldError::new(
             field,
-            format!("must be between 1 and {MAX} seconds (366 days), got {secs}"),
+            Problem::DurationRange {
+                got: secs,
+                max: MAX,
+            },
         ))
     }
 }

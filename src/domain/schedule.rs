@@ -13,9 +13,12 @@ use std::str::FromStr;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
+use sea_orm::DeriveValueType;
 use serde::{Deserialize, Serialize};
 
+use super::closed_set;
 use super::cron::{CronError, CronExpr};
+use super::problem::{FieldError, Problem};
 
 /// How early a ping may arrive and still count for the upcoming daily or cron occurrence.
 pub const EARLY_TOLERANCE: TimeDelta = TimeDelta::seconds(60);
@@ -108,6 +111,22 @@ impl fmt::Display for LocalTime {
     }
 }
 
+/// Which of the three schedules a service has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, DeriveValueType)]
+#[serde(rename_all = "lowercase")]
+#[sea_orm(value_type = "String")]
+pub enum ScheduleKind {
+    Interval,
+    Daily,
+    Cron,
+}
+
+closed_set!(ScheduleKind, "kind", {
+    Interval => "interval",
+    Daily => "daily",
+    Cron => "cron",
+});
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     Interval { period: TimeDelta },
@@ -135,12 +154,74 @@ impl Schedule {
         })
     }
 
-    /// A stable name for the variant, for storage and forms.
-    pub fn kind(&self) -> &'static str {
+    /// Build a schedule from its parts as a request, a form or a stored row has them.
+    /// Without a kind, the part given decides (`cron`, then `at`, then `period`).
+    /// The error names the field that is wrong.
+    pub fn from_parts(
+        kind: Option<&str>,
+        period_secs: Option<i64>,
+        at: Option<&str>,
+        cron: Option<&str>,
+    ) -> Result<Schedule, FieldError> {
+        let kind = match kind.map(|k| k.trim().to_lowercase()) {
+            Some(k) => k
+                .parse::<ScheduleKind>()
+                .map_err(|_| FieldError::new("kind", Problem::UnknownKind { value: k }))?,
+            None if cron.is_some() => ScheduleKind::Cron,
+            None if at.is_some() => ScheduleKind::Daily,
+            None if period_secs.is_some() => ScheduleKind::Interval,
+            None => return Err(FieldError::new("kind", Problem::KindRequired)),
+        };
+        Self::of_kind(kind, period_secs, at, cron)
+    }
+
+    /// Build a schedule of a known kind; parts of other kinds are ignored.
+    pub fn of_kind(
+        kind: ScheduleKind,
+        period_secs: Option<i64>,
+        at: Option<&str>,
+        cron: Option<&str>,
+    ) -> Result<Schedule, FieldError> {
+        let missing = |field| FieldError::new(field, Problem::RequiredFor(kind));
+        match kind {
+            ScheduleKind::Interval => {
+                let secs = period_secs.ok_or_else(|| missing("period"))?;
+                let secs = super::parse_duration_secs("period", secs)?;
+                Ok(Schedule::Interval {
+                    period: TimeDelta::seconds(secs),
+                })
+            }
+            ScheduleKind::Daily => {
+                let at = at.ok_or_else(|| missing("at"))?;
+                Schedule::daily(at).map_err(|e| FieldError::new("at", e))
+            }
+            ScheduleKind::Cron => {
+                let cron = cron.ok_or_else(|| missing("cron"))?;
+                Schedule::cron(cron).map_err(|e| FieldError::new("cron", e))
+            }
+        }
+    }
+
+    /// The fixed occurrences after `after`, in order: what the previews list. Intervals
+    /// have none.
+    pub fn upcoming(
+        &self,
+        after: DateTime<Utc>,
+        tz: Tz,
+    ) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        let mut cursor = after;
+        std::iter::from_fn(move || {
+            let next = self.next_occurrence_after(cursor, tz)?;
+            cursor = next;
+            Some(next)
+        })
+    }
+
+    pub fn kind(&self) -> ScheduleKind {
         match self {
-            Schedule::Interval { .. } => "interval",
-            Schedule::Daily { .. } => "daily",
-            Schedule::Cron { .. } => "cron",
+            Schedule::Interval { .. } => ScheduleKind::Interval,
+            Schedule::Daily { .. } => ScheduleKind::Daily,
+            Schedule::Cron { .. } => ScheduleKind::Cron,
         }
     }
 
@@ -308,8 +389,8 @@ mod tests {
             Schedule::interval(TimeDelta::zero()),
             Err(ScheduleError::IntervalTooShort)
         );
-        assert_eq!(daily("16:05").kind(), "daily");
-        assert_eq!(cron("* * * * *").kind(), "cron");
+        assert_eq!(daily("16:05").kind(), ScheduleKind::Daily);
+        assert_eq!(cron("* * * * *").kind(), ScheduleKind::Cron);
     }
 
     #[test]
@@ -396,6 +477,60 @@ mod tests {
         assert_eq!(
             hourly.next_due_after_ping(utc("2026-10-25 00:59:30"), BERLIN),
             Some(utc("2026-10-25 02:00:00"))
+        );
+    }
+
+    #[test]
+    fn built_from_parts_naming_the_wrong_field() {
+        let err = |k: Option<&str>, p, a, c| Schedule::from_parts(k, p, a, c).unwrap_err();
+        assert_eq!(
+            err(None, None, None, None).to_string(),
+            "kind: is required: interval, daily or cron"
+        );
+        assert_eq!(err(Some("hourly"), None, None, None).field, "kind");
+        assert_eq!(
+            err(Some("interval"), None, None, None).to_string(),
+            "period: is required for an interval service (seconds)"
+        );
+        assert_eq!(err(Some("interval"), Some(0), None, None).field, "period");
+        assert_eq!(
+            err(Some("daily"), None, Some("4pm"), None).to_string(),
+            "at: expected HH:MM, e.g. 16:05"
+        );
+        assert_eq!(
+            err(None, None, None, Some("61 * * * *")).to_string(),
+            "cron: minute field: 61 is out of range 0-59"
+        );
+        assert_eq!(
+            Schedule::from_parts(Some(" Daily "), None, Some("16:05"), None),
+            Ok(daily("16:05"))
+        );
+        assert_eq!(
+            Schedule::from_parts(None, Some(60), None, None),
+            Schedule::interval(TimeDelta::seconds(60)).map_err(|_| unreachable!())
+        );
+    }
+
+    #[test]
+    fn upcoming_lists_occurrences_in_order() {
+        let times: Vec<_> = cron("0 */6 * * *")
+            .upcoming(utc("2026-06-01 05:00:00"), Tz::UTC)
+            .take(3)
+            .collect();
+        assert_eq!(
+            times,
+            [
+                utc("2026-06-01 06:00:00"),
+                utc("2026-06-01 12:00:00"),
+                utc("2026-06-01 18:00:00")
+            ]
+        );
+        let interval = Schedule::interval(TimeDelta::seconds(60)).expect("valid interval");
+        assert_eq!(
+            interval
+                .upcoming(utc("2026-06-01 05:00:00"), Tz::UTC)
+                .next(),
+            None
         );
     }
 

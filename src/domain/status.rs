@@ -2,17 +2,17 @@
 //!
 //! Pure functions over [`Tracking`], so the ping writer, the scheduler and the tests share
 //! one definition of when a service is late, down or recovered.
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use sea_orm::DeriveValueType;
 use serde::{Deserialize, Serialize};
 
+use super::closed_set;
 use super::schedule::Schedule;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, DeriveValueType)]
 #[serde(rename_all = "lowercase")]
+#[sea_orm(value_type = "String")]
 pub enum Status {
     New,
     Up,
@@ -21,57 +21,28 @@ pub enum Status {
     Paused,
 }
 
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::New,
-        Status::Up,
-        Status::Late,
-        Status::Down,
-        Status::Paused,
-    ];
+closed_set!(Status, "status", {
+    New => "new",
+    Up => "up",
+    Late => "late",
+    Down => "down",
+    Paused => "paused",
+});
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::New => "new",
-            Status::Up => "up",
-            Status::Late => "late",
-            Status::Down => "down",
-            Status::Paused => "paused",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown status '{s}'; use one of new, up, late, down, paused"))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, DeriveValueType)]
 #[serde(rename_all = "lowercase")]
+#[sea_orm(value_type = "String")]
 pub enum PingKind {
     Success,
     Error,
 }
 
-impl PingKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PingKind::Success => "success",
-            PingKind::Error => "error",
-        }
-    }
+closed_set!(PingKind, "ping kind", {
+    Success => "success",
+    Error => "error",
+});
 
+impl PingKind {
     pub fn from_data(data: &str) -> Self {
         if data.trim().is_empty() {
             PingKind::Success
@@ -82,8 +53,9 @@ impl PingKind {
 }
 
 /// Why a status changed. Only `Missed`, `Error` and `Recovered` send mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, DeriveValueType)]
 #[serde(rename_all = "lowercase")]
+#[sea_orm(value_type = "String")]
 pub enum Reason {
     /// Past due, still inside the grace time.
     Late,
@@ -97,29 +69,15 @@ pub enum Reason {
     Back,
 }
 
+closed_set!(Reason, "reason", {
+    Late => "late",
+    Missed => "missed",
+    Error => "error",
+    Recovered => "recovered",
+    Back => "back",
+});
+
 impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Late => "late",
-            Reason::Missed => "missed",
-            Reason::Error => "error",
-            Reason::Recovered => "recovered",
-            Reason::Back => "back",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Reason::Late,
-            Reason::Missed,
-            Reason::Error,
-            Reason::Recovered,
-            Reason::Back,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-    }
-
     pub fn alerts(self) -> bool {
         matches!(self, Reason::Missed | Reason::Error | Reason::Recovered)
     }

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::alert::AlertState;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "alerts")]
 pub struct Model {
@@ -8,8 +10,7 @@ pub struct Model {
     pub flip_id: i64,
     pub service_id: String,
     pub recipient: String,
-    /// `pending`, `sent` or `failed`.
-    pub state: String,
+    pub state: AlertState,
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub claimed_until: Option<i64>,

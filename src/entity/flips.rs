@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::status::{Reason, Status};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "flips")]
 pub struct Model {
@@ -8,9 +10,9 @@ pub struct Model {
     pub service_id: String,
     pub service_name: String,
     pub at: i64,
-    pub from_status: String,
-    pub to_status: String,
-    pub reason: String,
+    pub from_status: Status,
+    pub to_status: Status,
+    pub reason: Reason,
     pub data: Option<String>,
     pub due_at: Option<i64>,
     pub last_ping_at: Option<i64>,

@@ -4,4 +4,5 @@ pub mod api_keys;
 pub mod flips;
 pub mod pings;
 pub mod services;
+pub mod sessions;
 pub mod users;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::status::PingKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "pings")]
 pub struct Model {
@@ -7,7 +9,7 @@ pub struct Model {
     pub id: i64,
     pub service_id: String,
     pub at: i64,
-    pub kind: String,
+    pub kind: PingKind,
     pub data: String,
     pub source: Option<String>,
     pub user_agent: Option<String>,

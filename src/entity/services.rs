@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::schedule::ScheduleKind;
+use crate::domain::status::{PingKind, Status};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "services")]
 pub struct Model {
@@ -7,7 +10,7 @@ pub struct Model {
     pub id: String,
     #[sea_orm(unique)]
     pub name: String,
-    pub kind: String,
+    pub kind: ScheduleKind,
     pub period_secs: Option<i64>,
     pub at_time: Option<String>,
     pub cron_expr: Option<String>,
@@ -15,9 +18,9 @@ pub struct Model {
     pub grace_secs: i64,
     pub tags: String,
     pub notify: String,
-    pub status: String,
+    pub status: Status,
     pub last_ping_at: Option<i64>,
-    pub last_ping_kind: Option<String>,
+    pub last_ping_kind: Option<PingKind>,
     pub next_due_at: Option<i64>,
     pub down_at: Option<i64>,
     pub next_check_at: Option<i64>,

@@ -67,7 +67,7 @@ pub struct AlertView {
 
 impl AlertView {
     pub fn new(flip: &flips::Model, tz: Tz, base_url: &Url) -> Self {
-        let reason = Reason::parse(&flip.reason).unwrap_or(Reason::Missed);
+        let reason = flip.reason;
         let up = reason == Reason::Recovered;
         let (headline, reason_text, summary) = match reason {
             Reason::Recovered => (

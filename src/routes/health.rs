@@ -1,14 +1,13 @@
 use actix_web::{HttpResponse, get, web};
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Liveness and database reachability, without authentication.
 #[get("/healthz")]
 #[tracing::instrument(skip_all)]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.execute_unprepared("SELECT 1").await {
+    match crate::store::ping(&state.db).await {
         Ok(_) => HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" })),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");

@@ -1,5 +1,6 @@
 //! HTTP routes, one module per resource. Each owns its request, response and error types;
 //! they share the JSON error shape and the caller extractor defined here.
+pub mod alerts;
 pub mod health;
 pub mod pings;
 pub mod schedule;
@@ -12,9 +13,9 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use heartbeats_wire::ErrorBody;
 
+use crate::app::AppError;
 use crate::auth::{AuthError, AuthUser, Credentials};
-use crate::startup::AppState;
-use crate::store::StoreError;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                             let body = ErrorBody {
                                 error: format!("invalid JSON body: {err}"),
                                 field: None,
+                                code: Some("bad_json".into()),
                             };
                             actix_web::error::InternalError::from_response(
                                 err,
@@ -44,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     let body = ErrorBody {
                         error: format!("invalid query string: {err}"),
                         field: None,
+                        code: Some("bad_query".into()),
                     };
                     actix_web::error::InternalError::from_response(
                         err,
@@ -52,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .into()
                 }))
                 .configure(services::configure)
+                .configure(alerts::configure)
                 .service(schedule::preview),
         )
         .configure(crate::ui::configure);
@@ -66,32 +70,60 @@ pub fn json_error(
     HttpResponse::build(status).json(ErrorBody {
         error: error.into(),
         field: field.map(str::to_owned),
+        code: None,
     })
 }
 
-/// Map a storage error to HTTP, once for every handler.
-pub fn store_error_response(err: &StoreError) -> HttpResponse {
+/// The status of a use-case failure: 422 for refused input, 409 for a taken name, 404,
+/// and 503 when storage is unavailable.
+pub fn app_error_status(err: &AppError) -> StatusCode {
     match err {
-        StoreError::NotFound(what) => {
-            json_error(StatusCode::NOT_FOUND, format!("{what} not found"), None)
+        AppError::Invalid(fields) if fields.iter().any(|f| f.problem.is_conflict()) => {
+            StatusCode::CONFLICT
         }
-        StoreError::Conflict { field, message } => {
-            json_error(StatusCode::CONFLICT, message.clone(), Some(field))
-        }
-        StoreError::Invalid(e) => json_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            e.to_string(),
-            Some(e.field),
-        ),
-        StoreError::Db(_) | StoreError::Unavailable(_) => {
-            tracing::error!(error = %err, "storage failure");
-            json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage is unavailable; try again",
-                None,
-            )
-        }
+        AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
+}
+
+/// Map a use-case failure to HTTP, once for every handler: the first refused field, its
+/// English message (`field: message`) and its stable code.
+pub fn app_error_response(err: &AppError) -> HttpResponse {
+    let status = app_error_status(err);
+    let body = match err {
+        AppError::Invalid(fields) => {
+            let first = fields.first();
+            ErrorBody {
+                error: first.map(ToString::to_string).unwrap_or_default(),
+                field: first.map(|f| f.field.to_owned()),
+                code: first.map(|f| f.code().to_owned()),
+            }
+        }
+        AppError::NotFound(what) => ErrorBody {
+            error: format!("{what} not found"),
+            field: None,
+            code: Some("not_found".into()),
+        },
+        AppError::Store(e) => {
+            tracing::error!(error = %e, "storage failure");
+            ErrorBody {
+                error: "storage is unavailable; try again".into(),
+                field: None,
+                code: Some("unavailable".into()),
+            }
+        }
+        AppError::Other(e) => {
+            tracing::error!(error = %format!("{e:#}"), "request failed");
+            ErrorBody {
+                error: "internal error".into(),
+                field: None,
+                code: Some("internal".into()),
+            }
+        }
+    };
+    HttpResponse::build(status).json(body)
 }
 
 /// An authenticated caller: HTTP Basic or `Bearer <api key>`.
@@ -160,3 +192,7 @@ impl FromRequest for Caller {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "status_codes_test.rs"]
+mod status_codes_test;

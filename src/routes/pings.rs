@@ -5,10 +5,10 @@ use futures::StreamExt;
 use heartbeats_wire::PingAccepted;
 use serde::Deserialize;
 
-use super::{Caller, json_error, store_error_response};
+use super::{Caller, json_error};
 use crate::domain::ServiceId;
 use crate::domain::status::PingKind;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::pings::PingRecord;
 
@@ -54,7 +54,14 @@ impl ResponseError for PingError {
             _ => None,
         };
         match self {
-            PingError::Store(e) => store_error_response(e),
+            PingError::Store(e) => {
+                tracing::error!(error = %e, "storing a ping failed");
+                json_error(
+                    self.status_code(),
+                    "storage is unavailable; try again",
+                    None,
+                )
+            }
             _ => json_error(self.status_code(), self.to_string(), field),
         }
     }

@@ -4,10 +4,11 @@ use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, json_error};
-use crate::domain::schedule::parse_timezone;
-use crate::routes::services::build_schedule;
-use crate::startup::AppState;
+use super::{Caller, app_error_response, json_error};
+use crate::app::AppError;
+use crate::domain::FieldError;
+use crate::domain::schedule::{Schedule, parse_timezone};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct PreviewQuery {
@@ -36,12 +37,12 @@ pub async fn preview(
         Some(tz) => match parse_timezone(tz) {
             Ok(tz) => tz,
             Err(e) => {
-                return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), Some("tz"));
+                return app_error_response(&AppError::invalid(FieldError::new("tz", e)));
             }
         },
         None => state.settings.timezone,
     };
-    let schedule = match build_schedule(None, None, q.at.as_deref(), q.cron.as_deref()) {
+    let schedule = match Schedule::from_parts(None, None, q.at.as_deref(), q.cron.as_deref()) {
         Ok(s) => s,
         Err(e) if e.field == "kind" => {
             return json_error(
@@ -50,26 +51,11 @@ pub async fn preview(
                 Some("cron"),
             );
         }
-        Err(e) => {
-            return json_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                e.to_string(),
-                Some(e.field),
-            );
-        }
+        Err(e) => return app_error_response(&AppError::invalid(e)),
     };
     let count = q.count.unwrap_or(5).clamp(1, 100);
-    let mut times = Vec::with_capacity(count);
-    let mut cursor = q.after.unwrap_or_else(|| state.clock.now());
-    while times.len() < count {
-        match schedule.next_occurrence_after(cursor, tz) {
-            Some(t) => {
-                times.push(t);
-                cursor = t;
-            }
-            None => break,
-        }
-    }
+    let after = q.after.unwrap_or_else(|| state.clock.now());
+    let times = schedule.upcoming(after, tz).take(count).collect();
     HttpResponse::Ok().json(Preview {
         schedule: schedule.describe(tz),
         timezone: tz.name().to_owned(),

@@ -1,22 +1,20 @@
 //! `/api/v1/services`: list, create, read, update, delete, pause, resume; and a service's
-//! pings, flips and alerts.
+//! pings and flips. Thin: the rules are in `app::services`.
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
-use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, json_error, store_error_response};
+use super::{Caller, app_error_response, app_error_status};
+use crate::app::services::{Amount, ServiceDraft};
+use crate::app::{self, AppError};
 use crate::clock::from_ms;
-use crate::domain::cron::CronExpr;
-use crate::domain::schedule::{LocalTime, Schedule, parse_timezone};
-use crate::domain::status::Status;
-use crate::domain::{
-    FieldError, Tags, notify_from_column, parse_duration_secs, parse_name, parse_notify,
-};
+use crate::domain::schedule::ScheduleKind;
+use crate::domain::status::{PingKind, Reason, Status};
+use crate::domain::{FieldError, Tags, notify_from_column};
 use crate::entity::services::Model;
-use crate::startup::AppState;
-use crate::store::services::{ListFilter, NewService, ServicePatch, schedule_of, timezone_of};
+use crate::state::AppState;
+use crate::store::services::{ListFilter, schedule_of, timezone_of};
 use crate::store::{StoreError, alerts, pings, services};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -34,35 +32,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/services/{id}/pause").route(web::post().to(pause)))
     .service(web::resource("/services/{id}/resume").route(web::post().to(resume)))
     .service(web::resource("/services/{id}/pings").route(web::get().to(list_pings)))
-    .service(web::resource("/services/{id}/flips").route(web::get().to(list_flips)))
-    .service(web::resource("/alerts").route(web::get().to(list_alerts)));
+    .service(web::resource("/services/{id}/flips").route(web::get().to(list_flips)));
 }
 
+/// Every failure of these routes is a use-case or storage failure, mapped in one place.
 #[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Invalid(#[from] FieldError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+#[error(transparent)]
+pub struct ServiceError(#[from] AppError);
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl From<FieldError> for ServiceError {
+    fn from(e: FieldError) -> Self {
+        Self(e.into())
+    }
 }
 
 impl ResponseError for ServiceError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ServiceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        app_error_status(&self.0)
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            ServiceError::Invalid(e) => json_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                e.to_string(),
-                Some(e.field),
-            ),
-            ServiceError::Store(e) => store_error_response(e),
-        }
+        app_error_response(&self.0)
     }
 }
 
@@ -103,7 +99,7 @@ pub struct ServiceInput {
 pub struct ServiceJson {
     pub id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: ScheduleKind,
     pub period: Option<i64>,
     pub at: Option<String>,
     pub cron: Option<String>,
@@ -111,10 +107,10 @@ pub struct ServiceJson {
     pub grace: i64,
     pub tags: Vec<String>,
     pub notify: Vec<String>,
-    pub status: String,
+    pub status: Status,
     pub schedule: String,
     pub last_ping_at: Option<DateTime<Utc>>,
-    pub last_ping_kind: Option<String>,
+    pub last_ping_kind: Option<PingKind>,
     pub next_due_at: Option<DateTime<Utc>>,
     pub down_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -155,111 +151,20 @@ impl ServiceJson {
     }
 }
 
-/// Build a schedule from a kind and its fields, naming the field that is wrong.
-pub fn build_schedule(
-    kind: Option<&str>,
-    period: Option<i64>,
-    at: Option<&str>,
-    cron: Option<&str>,
-) -> Result<Schedule, FieldError> {
-    let kind = match kind {
-        Some(k) => k.trim().to_lowercase(),
-        None if cron.is_some() => "cron".into(),
-        None if at.is_some() => "daily".into(),
-        None if period.is_some() => "interval".into(),
-        None => {
-            return Err(FieldError::new(
-                "kind",
-                "is required: interval, daily or cron",
-            ));
+impl ServiceInput {
+    fn draft(self) -> ServiceDraft {
+        ServiceDraft {
+            name: self.name,
+            kind: self.kind,
+            period: self.period.map(Amount::Secs),
+            at: self.at,
+            cron: self.cron,
+            timezone: self.timezone,
+            grace: self.grace.map(Amount::Secs),
+            tags: self.tags.map(|t| t.items()),
+            notify: self.notify.map(|n| n.items()),
         }
-    };
-    match kind.as_str() {
-        "interval" => {
-            let period = period.ok_or_else(|| {
-                FieldError::new("period", "is required for an interval service (seconds)")
-            })?;
-            Ok(Schedule::Interval {
-                period: Duration::seconds(parse_duration_secs("period", period)?),
-            })
-        }
-        "daily" => {
-            let at =
-                at.ok_or_else(|| FieldError::new("at", "is required for a daily service (HH:MM)"))?;
-            let at = LocalTime::parse(at).map_err(|e| FieldError::new("at", e.to_string()))?;
-            Ok(Schedule::Daily { at })
-        }
-        "cron" => {
-            let cron =
-                cron.ok_or_else(|| FieldError::new("cron", "is required for a cron service"))?;
-            let expr = CronExpr::parse(cron).map_err(|e| FieldError::new("cron", e.to_string()))?;
-            Ok(Schedule::Cron { expr })
-        }
-        other => Err(FieldError::new(
-            "kind",
-            format!("'{other}' is not one of interval, daily, cron"),
-        )),
     }
-}
-
-fn timezone(s: &str) -> Result<Tz, FieldError> {
-    parse_timezone(s).map_err(|e| FieldError::new("timezone", e.to_string()))
-}
-
-const DEFAULT_GRACE_SECS: i64 = 300;
-
-fn validate_new(input: ServiceInput, default_tz: Tz) -> Result<NewService, FieldError> {
-    let name = parse_name(input.name.as_deref().unwrap_or_default())?;
-    let schedule = build_schedule(
-        input.kind.as_deref(),
-        input.period,
-        input.at.as_deref(),
-        input.cron.as_deref(),
-    )?;
-    let timezone = match input.timezone.as_deref() {
-        Some(tz) => timezone(tz)?,
-        None => default_tz,
-    };
-    let grace_secs = parse_duration_secs("grace", input.grace.unwrap_or(DEFAULT_GRACE_SECS))?;
-    let tags = Tags::parse(&input.tags.map(|t| t.items()).unwrap_or_default())?;
-    let notify = parse_notify(&input.notify.map(|t| t.items()).unwrap_or_default())?;
-    Ok(NewService {
-        name,
-        schedule,
-        timezone,
-        grace_secs,
-        tags,
-        notify,
-    })
-}
-
-fn validate_patch(input: ServiceInput, current: &Model) -> Result<ServicePatch, FieldError> {
-    let schedule_touched = input.kind.is_some()
-        || input.period.is_some()
-        || input.at.is_some()
-        || input.cron.is_some();
-    let schedule = if schedule_touched {
-        let kind = input.kind.clone().unwrap_or_else(|| current.kind.clone());
-        Some(build_schedule(
-            Some(&kind),
-            input.period.or(current.period_secs),
-            input.at.as_deref().or(current.at_time.as_deref()),
-            input.cron.as_deref().or(current.cron_expr.as_deref()),
-        )?)
-    } else {
-        None
-    };
-    Ok(ServicePatch {
-        name: input.name.as_deref().map(parse_name).transpose()?,
-        schedule,
-        timezone: input.timezone.as_deref().map(timezone).transpose()?,
-        grace_secs: input
-            .grace
-            .map(|g| parse_duration_secs("grace", g))
-            .transpose()?,
-        tags: input.tags.map(|t| Tags::parse(&t.items())).transpose()?,
-        notify: input.notify.map(|n| parse_notify(&n.items())).transpose()?,
-    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -305,8 +210,7 @@ async fn create(
     state: web::Data<AppState>,
     body: web::Json<ServiceInput>,
 ) -> Result<HttpResponse, ServiceError> {
-    let new = validate_new(body.into_inner(), state.settings.timezone)?;
-    let row = services::create(&state.db, new, state.clock.now()).await?;
+    let row = app::services::create(&state.app, &body.into_inner().draft()).await?;
     Ok(HttpResponse::Created().json(ServiceJson::new(row, &state)))
 }
 
@@ -326,10 +230,7 @@ async fn update(
     id: web::Path<String>,
     body: web::Json<ServiceInput>,
 ) -> Result<HttpResponse, ServiceError> {
-    let current = services::get(&state.db, &id).await?;
-    let patch = validate_patch(body.into_inner(), &current)?;
-    let row = services::update(&state.db, &id, patch, state.clock.now()).await?;
-    state.wake.poke();
+    let row = app::services::update(&state.app, &id, &body.into_inner().draft()).await?;
     Ok(HttpResponse::Ok().json(ServiceJson::new(row, &state)))
 }
 
@@ -338,7 +239,7 @@ async fn delete(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
-    services::delete(&state.db, &id).await?;
+    app::services::delete(&state.app, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -347,7 +248,7 @@ async fn pause(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
-    let row = services::set_paused(&state.db, &id, true, state.clock.now()).await?;
+    let row = app::services::pause(&state.app, &id).await?;
     Ok(HttpResponse::Ok().json(ServiceJson::new(row, &state)))
 }
 
@@ -356,7 +257,7 @@ async fn resume(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
-    let row = services::set_paused(&state.db, &id, false, state.clock.now()).await?;
+    let row = app::services::resume(&state.app, &id).await?;
     Ok(HttpResponse::Ok().json(ServiceJson::new(row, &state)))
 }
 
@@ -370,7 +271,7 @@ pub struct PageQuery {
 pub struct PingJson {
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub kind: String,
+    pub kind: PingKind,
     pub data: String,
     pub source: Option<String>,
     pub user_agent: Option<String>,
@@ -403,9 +304,9 @@ async fn list_pings(
 pub struct FlipJson {
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub from: String,
-    pub to: String,
-    pub reason: String,
+    pub from: Status,
+    pub to: Status,
+    pub reason: Reason,
     pub data: Option<String>,
 }
 
@@ -426,55 +327,6 @@ async fn list_flips(
             to: f.to_status,
             reason: f.reason,
             data: f.data,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
-}
-
-#[derive(Debug, Serialize)]
-pub struct AlertJson {
-    pub id: i64,
-    pub flip_id: i64,
-    pub service_id: String,
-    pub recipient: String,
-    pub state: String,
-    pub attempts: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub sent_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct AlertQuery {
-    pub service: Option<String>,
-    pub limit: Option<u64>,
-}
-
-async fn list_alerts(
-    _: Caller,
-    state: web::Data<AppState>,
-    q: web::Query<AlertQuery>,
-) -> Result<HttpResponse, ServiceError> {
-    let rows = alerts::list(
-        &state.db,
-        q.service.as_deref(),
-        q.limit.unwrap_or(100).clamp(1, 5000),
-    )
-    .await?;
-    let body: Vec<AlertJson> = rows
-        .into_iter()
-        .map(|a| AlertJson {
-            next_attempt_at: (a.state == alerts::PENDING).then(|| from_ms(a.next_attempt_at)),
-            id: a.id,
-            flip_id: a.flip_id,
-            service_id: a.service_id,
-            recipient: a.recipient,
-            state: a.state,
-            attempts: a.attempts,
-            last_error: a.last_error,
-            sent_at: a.sent_at.map(from_ms),
-            created_at: from_ms(a.created_at),
         })
         .collect();
     Ok(HttpResponse::Ok().json(body))

@@ -13,9 +13,10 @@ use crate::domain::notify_from_column;
 use crate::domain::status::Flip;
 use crate::entity::{alerts, flips, services};
 
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
+pub use crate::domain::alert::AlertState;
+pub const PENDING: AlertState = AlertState::Pending;
+pub const SENT: AlertState = AlertState::Sent;
+pub const FAILED: AlertState = AlertState::Failed;
 
 /// How long a worker owns an alert it claimed; after that another worker may retry it.
 pub const CLAIM_LEASE: Duration = Duration::seconds(120);
@@ -31,9 +32,9 @@ pub async fn record_flip<C: ConnectionTrait>(
         service_id: Set(service.id.clone()),
         service_name: Set(service.name.clone()),
         at: Set(to_ms(flip.at)),
-        from_status: Set(flip.from.as_str().to_owned()),
-        to_status: Set(flip.to.as_str().to_owned()),
-        reason: Set(flip.reason.as_str().to_owned()),
+        from_status: Set(flip.from),
+        to_status: Set(flip.to),
+        reason: Set(flip.reason),
         data: Set(flip.data.clone()),
         due_at: Set(flip.due_at.map(to_ms)),
         last_ping_at: Set(flip.last_ping_at.map(to_ms)),

@@ -2,7 +2,9 @@
 pub mod alerts;
 pub mod pings;
 pub mod services;
+pub mod sessions;
 pub mod users;
+pub mod views;
 
 use sea_orm::{DbErr, SqlErr};
 
@@ -10,11 +12,9 @@ use sea_orm::{DbErr, SqlErr};
 pub enum StoreError {
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("{field}: {message}")]
-    Conflict {
-        field: &'static str,
-        message: String,
-    },
+    /// A unique value is taken, e.g. a service name.
+    #[error("{0}")]
+    Conflict(crate::domain::FieldError),
     #[error("{0}")]
     Invalid(#[from] crate::domain::FieldError),
     #[error("database error: {0}")]
@@ -24,16 +24,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Turn a unique-key violation into a conflict on `field`, leaving other errors as they are.
-    pub fn unique(err: DbErr, field: &'static str, message: impl Into<String>) -> Self {
+    /// Turn a unique-key violation into `conflict`, leaving other errors as they are.
+    pub fn unique(err: DbErr, conflict: crate::domain::FieldError) -> Self {
         match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict {
-                field,
-                message: message.into(),
-            },
+            Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict(conflict),
             _ => StoreError::Db(err),
         }
     }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Whether the database answers, for `/healthz`.
+pub async fn ping(db: &sea_orm::DatabaseConnection) -> StoreResult<()> {
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared("SELECT 1").await?;
+    Ok(())
+}

@@ -179,7 +179,7 @@ pub async fn write_batch(
         ping_rows.push(pings::ActiveModel {
             service_id: Set(record.service_id.clone()),
             at: Set(to_ms(record.at)),
-            kind: Set(record.kind.as_str().to_owned()),
+            kind: Set(record.kind),
             data: Set(record.data.clone()),
             source: Set(record.source.clone()),
             user_agent: Set(record.user_agent.clone()),

@@ -9,10 +9,9 @@ use sea_orm::{
 
 use super::{StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
-use crate::domain::cron::CronExpr;
-use crate::domain::schedule::{LocalTime, Schedule};
-use crate::domain::status::{self, PingKind, Status, Timing, Tracking};
-use crate::domain::{EmailAddress, FieldError, ServiceId, Tags, notify_to_column};
+use crate::domain::schedule::{Schedule, ScheduleKind};
+use crate::domain::status::{self, Status, Timing, Tracking};
+use crate::domain::{EmailAddress, FieldError, Problem, ServiceId, Tags, notify_to_column};
 use crate::entity::services::{self, ActiveModel, Column, Entity, Model};
 
 /// A validated service, ready to store.
@@ -47,40 +46,32 @@ pub struct ListFilter {
 }
 
 /// The schedule's columns: kind, period, at, cron.
-fn schedule_columns(s: &Schedule) -> (&'static str, Option<i64>, Option<String>, Option<String>) {
+fn schedule_columns(s: &Schedule) -> (ScheduleKind, Option<i64>, Option<String>, Option<String>) {
     match s {
-        Schedule::Interval { period } => ("interval", Some(period.num_seconds()), None, None),
-        Schedule::Daily { at } => ("daily", None, Some(at.to_string()), None),
-        Schedule::Cron { expr } => ("cron", None, None, Some(expr.to_string())),
+        Schedule::Interval { period } => (
+            ScheduleKind::Interval,
+            Some(period.num_seconds()),
+            None,
+            None,
+        ),
+        Schedule::Daily { at } => (ScheduleKind::Daily, None, Some(at.to_string()), None),
+        Schedule::Cron { expr } => (ScheduleKind::Cron, None, None, Some(expr.to_string())),
     }
+}
+
+fn name_taken(name: String) -> FieldError {
+    FieldError::new("name", Problem::ServiceNameTaken { name })
 }
 
 /// The schedule a stored row describes. Rows are validated on the way in, so a failure
 /// here means the database was edited by hand.
 pub fn schedule_of(m: &Model) -> Result<Schedule, FieldError> {
-    let bad = |what: &str| FieldError::new("kind", format!("stored service {} has {what}", m.id));
-    match m.kind.as_str() {
-        "interval" => {
-            let secs = m.period_secs.ok_or_else(|| bad("no period"))?;
-            Ok(Schedule::Interval {
-                period: Duration::seconds(secs),
-            })
-        }
-        "daily" => {
-            let at = m.at_time.as_deref().ok_or_else(|| bad("no daily time"))?;
-            let at = LocalTime::parse(at).map_err(|e| bad(&e.to_string()))?;
-            Ok(Schedule::Daily { at })
-        }
-        "cron" => {
-            let expr = m
-                .cron_expr
-                .as_deref()
-                .ok_or_else(|| bad("no cron expression"))?;
-            let expr = CronExpr::parse(expr).map_err(|e| bad(&e.to_string()))?;
-            Ok(Schedule::Cron { expr })
-        }
-        other => Err(bad(&format!("unknown kind '{other}'"))),
-    }
+    Schedule::of_kind(
+        m.kind,
+        m.period_secs,
+        m.at_time.as_deref(),
+        m.cron_expr.as_deref(),
+    )
 }
 
 pub fn timezone_of(m: &Model) -> Tz {
@@ -89,15 +80,9 @@ pub fn timezone_of(m: &Model) -> Tz {
 
 pub fn tracking_of(m: &Model) -> Tracking {
     Tracking {
-        status: m.status.parse().unwrap_or(Status::New),
+        status: m.status,
         last_ping_at: m.last_ping_at.map(from_ms),
-        last_ping_kind: m.last_ping_kind.as_deref().map(|k| {
-            if k == "error" {
-                PingKind::Error
-            } else {
-                PingKind::Success
-            }
-        }),
+        last_ping_kind: m.last_ping_kind,
         next_due_at: m.next_due_at.map(from_ms),
         down_at: m.down_at.map(from_ms),
         next_check_at: m.next_check_at.map(from_ms),
@@ -118,9 +103,9 @@ pub const TRACKING_COLUMNS: [Column; 8] = [
 
 /// Copy a tracking state onto a row (in memory).
 pub fn apply_tracking(m: &mut Model, t: &Tracking) {
-    m.status = t.status.as_str().to_owned();
+    m.status = t.status;
     m.last_ping_at = t.last_ping_at.map(to_ms);
-    m.last_ping_kind = t.last_ping_kind.map(|k| k.as_str().to_owned());
+    m.last_ping_kind = t.last_ping_kind;
     m.next_due_at = t.next_due_at.map(to_ms);
     m.down_at = t.down_at.map(to_ms);
     m.next_check_at = t.next_check_at.map(to_ms);
@@ -149,7 +134,7 @@ pub async fn create(
     let row = ActiveModel {
         id: Set(ServiceId::generate().to_string()),
         name: Set(new.name),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         period_secs: Set(period),
         at_time: Set(at),
         cron_expr: Set(cron),
@@ -157,7 +142,7 @@ pub async fn create(
         grace_secs: Set(new.grace_secs),
         tags: Set(new.tags.to_column()),
         notify: Set(notify_to_column(&new.notify)),
-        status: Set(Status::New.as_str().to_owned()),
+        status: Set(Status::New),
         last_ping_at: Set(None),
         last_ping_kind: Set(None),
         next_due_at: Set(None),
@@ -167,13 +152,9 @@ pub async fn create(
         created_at: Set(now_ms),
         updated_at: Set(now_ms),
     };
-    row.insert(db).await.map_err(|e| {
-        StoreError::unique(
-            e,
-            "name",
-            format!("a service named '{name}' already exists"),
-        )
-    })
+    row.insert(db)
+        .await
+        .map_err(|e| StoreError::unique(e, name_taken(name.clone())))
 }
 
 #[tracing::instrument(skip(db))]
@@ -253,13 +234,7 @@ pub async fn save<C: ConnectionTrait>(
         .reset_all()
         .update(txn)
         .await
-        .map_err(|e| {
-            StoreError::unique(
-                e,
-                "name",
-                format!("a service named '{name}' already exists"),
-            )
-        })
+        .map_err(|e| StoreError::unique(e, name_taken(name.clone())))
 }
 
 #[tracing::instrument(skip(db, patch))]
@@ -278,7 +253,7 @@ pub async fn update(
     }
     if let Some(schedule) = &patch.schedule {
         let (kind, period, at, cron) = schedule_columns(schedule);
-        m.kind = kind.to_owned();
+        m.kind = kind;
         m.period_secs = period;
         m.at_time = at;
         m.cron_expr = cron;

@@ -1,9 +1,5 @@
 //! Users and API keys. Passwords are argon2id hashes; API keys are random and stored as
 //! SHA-256 digests (they carry enough entropy that a slow hash adds nothing).
-use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -16,105 +12,47 @@ use sha2::{Digest, Sha256};
 
 use super::{StoreError, StoreResult};
 use crate::clock::to_ms;
-use crate::domain::FieldError;
+use crate::domain::{FieldError, Problem};
 use crate::entity::{api_keys, users};
 
-pub fn validate_name(name: &str) -> Result<String, FieldError> {
-    let name = name.trim();
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
-    if ok {
-        Ok(name.to_owned())
-    } else {
-        Err(FieldError::new(
-            "name",
-            "user names are 1-64 characters of letters, digits, '_', '-', '.' and '@'",
-        ))
-    }
-}
-
-pub fn validate_password(pw: &str) -> Result<(), FieldError> {
-    if pw.chars().count() < 8 {
-        return Err(FieldError::new("password", "must be at least 8 characters"));
-    }
-    if pw.len() > 1024 {
-        return Err(FieldError::new("password", "must be at most 1024 bytes"));
-    }
-    Ok(())
-}
-
-/// Hash off the async runtime: argon2 takes tens of milliseconds by design.
-pub async fn hash_password(pw: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(pw.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
-    })
-    .await?
-}
-
-pub async fn verify_password(pw: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(pw.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-}
-
-pub fn generate_password() -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(20)
-        .map(char::from)
-        .collect()
-}
-
-#[tracing::instrument(skip(db, password))]
+/// Store a user whose name, email and password were validated and hashed by the caller.
+#[tracing::instrument(skip(db, password_hash))]
 pub async fn create(
     db: &DatabaseConnection,
     name: &str,
     email: Option<&str>,
-    password: &str,
+    password_hash: String,
     now: DateTime<Utc>,
 ) -> StoreResult<users::Model> {
-    let name = validate_name(name)?;
-    validate_password(password)?;
-    let email = match email {
-        Some(e) => Some(
-            crate::domain::EmailAddress::parse(e)
-                .map_err(|m| FieldError::new("email", m))?
-                .as_str()
-                .to_owned(),
-        ),
-        None => None,
-    };
-    let hash = hash_password(password.to_owned())
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
     users::ActiveModel {
-        name: Set(name.clone()),
-        email: Set(email),
-        password_hash: Set(hash),
+        name: Set(name.to_owned()),
+        email: Set(email.map(str::to_owned)),
+        password_hash: Set(password_hash),
         created_at: Set(to_ms(now)),
         password_changed_at: Set(to_ms(now)),
         ..Default::default()
     }
     .insert(db)
     .await
-    .map_err(|e| StoreError::unique(e, "name", format!("user '{name}' already exists")))
+    .map_err(|e| {
+        StoreError::unique(
+            e,
+            FieldError::new(
+                "name",
+                Problem::UserNameTaken {
+                    name: name.to_owned(),
+                },
+            ),
+        )
+    })
 }
 
+#[tracing::instrument(skip(db))]
+pub async fn find_by_id(db: &DatabaseConnection, id: i64) -> StoreResult<Option<users::Model>> {
+    Ok(users::Entity::find_by_id(id).one(db).await?)
+}
+
+#[tracing::instrument(skip(db))]
 pub async fn find_by_name(
     db: &DatabaseConnection,
     name: &str,
@@ -125,22 +63,19 @@ pub async fn find_by_name(
         .await?)
 }
 
-#[tracing::instrument(skip(db, password))]
-pub async fn set_password(
+/// Replace a user's password hash.
+#[tracing::instrument(skip(db, password_hash))]
+pub async fn set_password_hash(
     db: &DatabaseConnection,
     name: &str,
-    password: &str,
+    password_hash: String,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    validate_password(password)?;
     let user = find_by_name(db, name)
         .await?
         .ok_or(StoreError::NotFound("user"))?;
-    let hash = hash_password(password.to_owned())
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
     let mut active = user.into_active_model();
-    active.password_hash = Set(hash);
+    active.password_hash = Set(password_hash);
     // Strictly increasing, so the auth cache notices even two changes within a millisecond.
     active.password_changed_at = Set(Ord::max(
         to_ms(now),
@@ -161,6 +96,7 @@ pub async fn count(db: &DatabaseConnection) -> StoreResult<u64> {
     Ok(users::Entity::find().count(db).await?)
 }
 
+#[tracing::instrument(skip(db))]
 pub async fn remove(db: &DatabaseConnection, name: &str) -> StoreResult<()> {
     let res = users::Entity::delete_many()
         .filter(users::Column::Name.eq(name))

@@ -7,6 +7,8 @@ use serde::Deserialize;
 use super::format::When;
 use super::page::{Chrome, InLang, UiResult};
 use super::session::{self, SignedIn};
+use crate::app::users::PasswordChange;
+use crate::app::{self, AppError};
 use crate::store::users;
 
 pub struct KeyRow {
@@ -22,12 +24,6 @@ pub struct PasswordErrors {
     pub current: Option<String>,
     pub new: Option<String>,
     pub confirm: Option<String>,
-}
-
-impl PasswordErrors {
-    fn any(&self) -> bool {
-        self.current.is_some() || self.new.is_some() || self.confirm.is_some()
-    }
 }
 
 #[derive(Template)]
@@ -105,41 +101,35 @@ pub struct PasswordForm {
 #[tracing::instrument(skip_all, fields(user = %s.user.name))]
 pub async fn change_password(s: SignedIn, form: web::Form<PasswordForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
-    let t = s.lang.t();
-    let db = &s.state.db;
-    let mut errors = PasswordErrors::default();
-    let hash = users::find_by_name(db, &s.user.name)
-        .await
-        .lang(s.lang)?
-        .map(|u| u.password_hash)
-        .unwrap_or_default();
-    if !users::verify_password(form.current.clone(), hash).await {
-        errors.current = Some(t.wrong_current_password.to_owned());
+    let change = PasswordChange {
+        new: &form.new,
+        confirm: Some(&form.confirm),
+        current: Some(&form.current),
+    };
+    match app::users::change_password(&s.state.app, &s.user.name, &change).await {
+        Ok(()) => {}
+        Err(AppError::Invalid(fields)) => {
+            let mut errors = PasswordErrors::default();
+            for e in &fields {
+                let text = Some(s.lang.problem(&e.problem));
+                match e.field {
+                    "current" => errors.current = text,
+                    "confirm" => errors.confirm = text,
+                    _ => errors.new = text,
+                }
+            }
+            return render(
+                &s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                String::new(),
+                errors,
+            )
+            .await;
+        }
+        Err(e) => return Err(e).lang(s.lang),
     }
-    if let Err(e) = users::validate_password(&form.new) {
-        errors.new = Some(match s.lang {
-            super::i18n::Lang::En => e.message,
-            super::i18n::Lang::Zh => "密码至少 8 个字符，最多 1024 字节。".to_owned(),
-        });
-    }
-    if form.new != form.confirm {
-        errors.confirm = Some(t.passwords_differ.to_owned());
-    }
-    if errors.any() {
-        return render(
-            &s,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            String::new(),
-            errors,
-        )
-        .await;
-    }
-    users::set_password(db, &s.user.name, &form.new, s.now())
-        .await
-        .lang(s.lang)?;
-    s.state.auth.invalidate();
-    session::delete_others(db, s.user.id, s.session_id)
+    session::delete_others(&s.state.db, s.user.id, s.session_id)
         .await
         .lang(s.lang)?;
     tracing::info!("password changed from the UI");
@@ -157,11 +147,9 @@ pub struct KeyForm {
 #[tracing::instrument(skip_all, fields(user = %s.user.name))]
 pub async fn create_key(s: SignedIn, form: web::Form<KeyForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
-    let key = users::create_api_key(&s.state.db, &s.user.name, &form.label, s.now())
+    let key = app::keys::create(&s.state.app, &s.user.name, &form.label)
         .await
         .lang(s.lang)?;
-    s.state.auth.invalidate();
-    tracing::info!(prefix = %key.row.prefix, "API key created from the UI");
     // Shown in this response only; never stored in clear, never in a redirect.
     render(
         &s,
@@ -181,9 +169,8 @@ pub struct RevokeForm {
 
 pub async fn revoke_key(s: SignedIn, id: web::Path<i64>, form: web::Form<RevokeForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
-    users::revoke_api_key(&s.state.db, s.user.id, *id)
+    app::keys::revoke(&s.state.app, s.user.id, *id)
         .await
         .lang(s.lang)?;
-    s.state.auth.invalidate();
     Ok(s.redirect("/account", Some("revoked")))
 }

@@ -12,12 +12,13 @@ use serde::Deserialize;
 use super::format::When;
 use super::i18n::Lang;
 use super::page::{Chrome, InLang, UiResult};
-use super::queries::{self, MailHealth};
 use super::session::SignedIn;
 use crate::domain::EmailAddress;
+use crate::domain::status::Reason;
 use crate::entity::alerts::Model as Alert;
 use crate::notify::Mailer;
 use crate::store::alerts::{FAILED, PENDING, SENT};
+use crate::store::views::{self, MailHealth};
 
 const PER_PAGE: u64 = 100;
 
@@ -34,7 +35,7 @@ pub struct AlertState {
 
 pub fn alert_state(a: &Alert, tz: Tz, now: DateTime<Utc>, lang: Lang) -> AlertState {
     let t = lang.t();
-    let (key, label, when) = match a.state.as_str() {
+    let (key, label, when) = match a.state {
         SENT => ("sent", t.state_sent, a.sent_at),
         FAILED => ("failed", t.state_failed, None),
         PENDING if a.attempts > 0 => ("retrying", t.state_retrying, Some(a.next_attempt_at)),
@@ -59,7 +60,7 @@ pub struct AlertRow {
     pub service_id: String,
     pub service_name: String,
     pub reason: &'static str,
-    pub reason_key: String,
+    pub reason_key: &'static str,
     pub state: AlertState,
 }
 
@@ -91,7 +92,7 @@ async fn render(
     let lang = s.lang;
     let db = &s.state.db;
     let now = s.now();
-    let mut page = queries::alerts_page(db, before, PER_PAGE + 1)
+    let mut page = views::alerts_page(db, before, PER_PAGE + 1)
         .await
         .lang(lang)?;
     let more = page.len() as u64 > PER_PAGE;
@@ -104,7 +105,7 @@ async fn render(
     let mut ids: Vec<String> = page.iter().map(|(a, _)| a.service_id.clone()).collect();
     ids.sort_unstable();
     ids.dedup();
-    let zones = queries::service_zones(db, &ids).await.lang(lang)?;
+    let zones = views::service_zones(db, &ids).await.lang(lang)?;
     let mut tz_cache: HashMap<&str, Tz> = HashMap::new();
     let default_tz = s.state.settings.timezone;
     let rows = page
@@ -116,7 +117,7 @@ async fn render(
                     .and_then(|z| z.parse().ok())
                     .unwrap_or(default_tz)
             });
-            let reason_key = flip.as_ref().map(|f| f.reason.clone()).unwrap_or_default();
+            let reason = flip.as_ref().map(|f| f.reason);
             AlertRow {
                 created: When::from_ms(a.created_at, tz, now, lang),
                 service_id: a.service_id.clone(),
@@ -124,13 +125,13 @@ async fn render(
                     .as_ref()
                     .map(|f| f.service_name.clone())
                     .unwrap_or_else(|| a.service_id.clone()),
-                reason: lang.reason(&reason_key),
-                reason_key,
+                reason: reason.map_or("", |r| lang.reason(r)),
+                reason_key: reason.map_or("", Reason::as_str),
                 state: alert_state(a, tz, now, lang),
             }
         })
         .collect();
-    let health = queries::mail_health(db, (now - Duration::days(7)).timestamp_millis())
+    let health = views::mail_health(db, (now - Duration::days(7)).timestamp_millis())
         .await
         .lang(lang)?;
     let mail = Mailer::from_settings(&s.state.settings)

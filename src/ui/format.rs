@@ -1,5 +1,6 @@
 //! How times and schedules read on the page: local time in the service's zone (always with
 //! the zone named), UTC on hover, and relative times at minute precision.
+use crate::domain::schedule::ScheduleKind;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -46,7 +47,7 @@ pub fn utc(t: DateTime<Utc>) -> String {
 
 /// The stored columns of a schedule, as read from a service row.
 pub struct ScheduleCols<'a> {
-    pub kind: &'a str,
+    pub kind: ScheduleKind,
     pub period_secs: Option<i64>,
     pub at_time: Option<&'a str>,
     pub cron_expr: Option<&'a str>,
@@ -59,10 +60,9 @@ pub struct ScheduleCols<'a> {
 /// parsing the cron expression again: the list renders thousands of these.
 pub fn describe(s: &ScheduleCols<'_>, lang: Lang) -> String {
     let mut out = match s.kind {
-        "interval" => lang.every(&lang.duration(s.period_secs.unwrap_or(0))),
-        "daily" => lang.daily(s.at_time.unwrap_or("?"), s.timezone),
-        "cron" => format!("cron `{}` {}", s.cron_expr.unwrap_or("?"), s.timezone),
-        other => other.to_owned(),
+        ScheduleKind::Interval => lang.every(&lang.duration(s.period_secs.unwrap_or(0))),
+        ScheduleKind::Daily => lang.daily(s.at_time.unwrap_or("?"), s.timezone),
+        ScheduleKind::Cron => format!("cron `{}` {}", s.cron_expr.unwrap_or("?"), s.timezone),
     };
     out.push_str(&lang.grace_suffix(&lang.duration(s.grace_secs)));
     out
@@ -104,7 +104,7 @@ mod tests {
         tz: &'a str,
     ) -> ScheduleCols<'a> {
         ScheduleCols {
-            kind,
+            kind: kind.parse().expect("test kind"),
             period_secs: period,
             at_time: at,
             cron_expr: cron,

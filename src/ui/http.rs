@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderValue};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {

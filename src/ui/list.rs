@@ -24,7 +24,8 @@ use super::page::{Chrome, InLang, UiResult};
 use super::queries::{self, ListRow};
 use super::session::SignedIn;
 use crate::domain::Tags;
-use crate::startup::AppState;
+use crate::domain::status::{PingKind, Status};
+use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -154,8 +155,8 @@ pub fn render_rows(rows: Vec<ListRow>, search: &Search, lang: Lang, now: DateTim
         if !search.matches(&lower, &tags) {
             continue;
         }
-        *counts.entry(status_key(&row.status)).or_default() += 1;
-        if search.status.is_none_or(|s| s == row.status) {
+        *counts.entry(row.status.as_str()).or_default() += 1;
+        if search.status.is_none_or(|s| s == row.status.as_str()) {
             matched.push((lower, row, tags));
         }
     }
@@ -172,7 +173,7 @@ pub fn render_rows(rows: Vec<ListRow>, search: &Search, lang: Lang, now: DateTim
     for key in STATUSES {
         tabs.push(Tab {
             key,
-            label: lang.status(key),
+            label: lang.status(status_of(key)),
             count: counts.get(key).copied().unwrap_or(0),
             href: link(&search.query(Some(key))),
             active: search.status == Some(key),
@@ -219,12 +220,8 @@ fn link(query: &str) -> String {
     }
 }
 
-fn status_key(status: &str) -> &'static str {
-    STATUSES
-        .iter()
-        .copied()
-        .find(|s| *s == status)
-        .unwrap_or("new")
+fn status_of(key: &str) -> Status {
+    key.parse().unwrap_or(Status::New)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -241,7 +238,7 @@ fn row_view(
     let t = lang.t();
     let schedule = format::describe(
         &ScheduleCols {
-            kind: &row.kind,
+            kind: row.kind,
             period_secs: row.period_secs,
             at_time: row.at_time.as_deref(),
             cron_expr: row.cron_expr.as_deref(),
@@ -250,7 +247,7 @@ fn row_view(
         },
         lang,
     );
-    let status = status_key(&row.status);
+    let status = row.status.as_str();
     let due = match (status, row.next_due_at) {
         ("new", _) => Due {
             text: t.waiting_first_ping.to_owned(),
@@ -286,9 +283,9 @@ fn row_view(
         .collect();
     RowView {
         last: row.last_ping_at.map(|ms| When::from_ms(ms, tz, now, lang)),
-        last_error: row.last_ping_kind.as_deref() == Some("error"),
+        last_error: row.last_ping_kind == Some(PingKind::Error),
         status,
-        status_label: lang.status(status),
+        status_label: lang.status(row.status),
         schedule,
         chips,
         due,

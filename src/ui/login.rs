@@ -10,8 +10,7 @@ use super::page::{
     Chrome, FLASH_COOKIE, UiError, UiErrorKind, UiResult, flash_from_code, html_builder, redirect,
 };
 use super::session::{self, SESSION_COOKIE, SignedIn};
-use crate::startup::AppState;
-use crate::store::users;
+use crate::state::AppState;
 
 /// Double-submit token for the sign-in form, which has no session yet to carry one.
 const LOGIN_CSRF_COOKIE: &str = "hb_login";
@@ -154,20 +153,12 @@ pub async fn submit(
         return Ok(resp);
     }
 
-    let user = users::find_by_name(&state.db, username)
+    let user = state
+        .auth
+        .verify_password(username, &form.password)
         .await
-        .map_err(|e| UiError::new(UiErrorKind::Store(e), lang))?;
-    let hash = match &user {
-        Some(u) => u.password_hash.clone(),
-        // Unknown names cost the same hash as wrong passwords: no probing for names.
-        None => state
-            .ui
-            .dummy_hash()
-            .await
-            .map_err(|e| UiError::new(e.into(), lang))?,
-    };
-    let ok = users::verify_password(form.password, hash).await;
-    let Some(user) = user.filter(|_| ok) else {
+        .map_err(|e| UiError::new(anyhow::Error::from(e).into(), lang))?;
+    let Some(user) = user else {
         state.ui.throttle.record_failure(&keys, now);
         tracing::info!("sign-in failed");
         return login_page(

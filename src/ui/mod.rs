@@ -5,7 +5,6 @@
 pub mod account;
 pub mod alerts;
 pub mod assets;
-pub mod entity;
 pub mod format;
 pub mod http;
 pub mod i18n;
@@ -29,19 +28,6 @@ use actix_web::{HttpResponse, web};
 pub struct UiState {
     pub throttle: throttle::Throttle,
     pub list_cache: list_cache::ListCache,
-    dummy_hash: tokio::sync::OnceCell<String>,
-}
-
-impl UiState {
-    /// A hash to verify against when a user name does not exist.
-    pub async fn dummy_hash(&self) -> anyhow::Result<String> {
-        self.dummy_hash
-            .get_or_try_init(|| {
-                crate::store::users::hash_password(crate::store::users::generate_password())
-            })
-            .await
-            .cloned()
-    }
 }
 
 fn form_config() -> web::FormConfig {

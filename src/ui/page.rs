@@ -8,6 +8,8 @@ use askama::Template;
 use super::assets;
 use super::http::{self, SetCookie};
 use super::i18n::{Lang, Tr};
+use crate::app::AppError;
+use crate::domain::FieldError;
 use crate::store::StoreError;
 
 pub const FLASH_COOKIE: &str = "hb_flash";
@@ -135,6 +137,9 @@ pub enum UiErrorKind {
     Csrf,
     #[error("storage: {0}")]
     Store(StoreError),
+    /// Refused input that no form shows next to its field.
+    #[error("{}", .0.first().map(ToString::to_string).unwrap_or_default())]
+    Invalid(Vec<FieldError>),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -158,6 +163,18 @@ impl From<StoreError> for UiError {
         let kind = match e {
             StoreError::NotFound(_) => UiErrorKind::NotFound,
             other => UiErrorKind::Store(other),
+        };
+        Self::new(kind, Lang::En)
+    }
+}
+
+impl From<AppError> for UiError {
+    fn from(e: AppError) -> Self {
+        let kind = match e {
+            AppError::NotFound(_) => UiErrorKind::NotFound,
+            AppError::Invalid(fields) => UiErrorKind::Invalid(fields),
+            AppError::Store(e) => UiErrorKind::Store(e),
+            AppError::Other(e) => UiErrorKind::Internal(e),
         };
         Self::new(kind, Lang::En)
     }
@@ -206,15 +223,24 @@ impl ResponseError for UiError {
             UiErrorKind::NotFound => StatusCode::NOT_FOUND,
             UiErrorKind::Csrf => StatusCode::FORBIDDEN,
             UiErrorKind::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            UiErrorKind::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             UiErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let t = self.lang.t();
+        let invalid;
         let message = match &self.kind {
             UiErrorKind::NotFound => t.not_found,
             UiErrorKind::Csrf => t.csrf_failed,
+            UiErrorKind::Invalid(fields) => {
+                invalid = fields
+                    .first()
+                    .map(|f| format!("{}: {}", f.field, self.lang.problem(&f.problem)))
+                    .unwrap_or_default();
+                &invalid
+            }
             UiErrorKind::Store(e) => {
                 tracing::error!(error = %e, "UI storage failure");
                 t.unavailable

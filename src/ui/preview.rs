@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::format;
 use super::i18n::Lang;
-use super::service_form::{ServiceForm, schedule_from};
+use super::service_form::ServiceForm;
 use super::session::SignedIn;
-use crate::domain::schedule::{Schedule, parse_timezone};
+use crate::domain::schedule::Schedule;
 
 #[derive(Debug, Serialize)]
 pub struct PreviewTime {
@@ -56,13 +56,9 @@ pub fn preview(form: &ServiceForm, now: DateTime<Utc>, lang: Lang) -> Preview {
         error: Some(error),
         field: Some(field),
     };
-    let tz = match parse_timezone(&form.timezone) {
-        Ok(tz) => tz,
-        Err(e) => return fail("timezone", e.to_string()),
-    };
-    let schedule = match schedule_from(form, lang) {
-        Ok(s) => s,
-        Err((field, message)) => return fail(field, message),
+    let (schedule, tz) = match form.draft().schedule_in_zone() {
+        Ok(found) => found,
+        Err(e) => return fail(e.field, lang.problem(&e.problem)),
     };
     if let Schedule::Interval { period } = schedule {
         return Preview {
@@ -73,17 +69,11 @@ pub fn preview(form: &ServiceForm, now: DateTime<Utc>, lang: Lang) -> Preview {
             field: None,
         };
     }
-    let mut times = Vec::with_capacity(5);
-    let mut cursor = now;
-    while times.len() < 5 {
-        match schedule.next_occurrence_after(cursor, tz) {
-            Some(next) => {
-                times.push(preview_time(next, tz, lang));
-                cursor = next;
-            }
-            None => break,
-        }
-    }
+    let times = schedule
+        .upcoming(now, tz)
+        .take(5)
+        .map(|t| preview_time(t, tz, lang))
+        .collect();
     let summary = match &schedule {
         Schedule::Daily { at } => lang.daily(&at.to_string(), tz.name()),
         _ => schedule.describe(tz),

@@ -1,13 +1,12 @@
 //! Reads only the UI needs, shaped for its pages.
-use std::collections::HashMap;
-
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, QuerySelect,
+    Statement,
 };
 
-use crate::entity::{alerts, flips, services};
-use crate::store::alerts::{FAILED, PENDING};
+use crate::domain::schedule::ScheduleKind;
+use crate::domain::status::{PingKind, Status};
+use crate::entity::services;
 use crate::store::{StoreError, StoreResult};
 
 /// The columns the services list shows.
@@ -15,16 +14,16 @@ use crate::store::{StoreError, StoreResult};
 pub struct ListRow {
     pub id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: ScheduleKind,
     pub period_secs: Option<i64>,
     pub at_time: Option<String>,
     pub cron_expr: Option<String>,
     pub timezone: String,
     pub grace_secs: i64,
     pub tags: String,
-    pub status: String,
+    pub status: Status,
     pub last_ping_at: Option<i64>,
-    pub last_ping_kind: Option<String>,
+    pub last_ping_kind: Option<PingKind>,
     pub next_due_at: Option<i64>,
 }
 
@@ -34,16 +33,16 @@ const LIST_COLUMNS: &str = "id, name, kind, period_secs, at_time, cron_expr, tim
 type ListTuple = (
     String,
     String,
-    String,
+    ScheduleKind,
     Option<i64>,
     Option<String>,
     Option<String>,
     String,
     i64,
     String,
-    String,
+    Status,
     Option<i64>,
-    Option<String>,
+    Option<PingKind>,
     Option<i64>,
 );
 
@@ -160,116 +159,5 @@ pub async fn fingerprint(db: &DatabaseConnection) -> StoreResult<Fingerprint> {
         count: row.try_get("", "n")?,
         max_updated: row.try_get("", "m")?,
         version_sum: row.try_get("", "s")?,
-    })
-}
-
-/// Alerts produced by these flips, grouped by flip.
-pub async fn alerts_for_flips(
-    db: &DatabaseConnection,
-    flip_ids: &[i64],
-) -> StoreResult<HashMap<i64, Vec<alerts::Model>>> {
-    let mut out: HashMap<i64, Vec<alerts::Model>> = HashMap::new();
-    if flip_ids.is_empty() {
-        return Ok(out);
-    }
-    let rows = alerts::Entity::find()
-        .filter(alerts::Column::FlipId.is_in(flip_ids.iter().copied()))
-        .order_by_asc(alerts::Column::Id)
-        .all(db)
-        .await?;
-    for a in rows {
-        out.entry(a.flip_id).or_default().push(a);
-    }
-    Ok(out)
-}
-
-/// A page of alerts, newest first, each with the flip that produced it.
-pub async fn alerts_page(
-    db: &DatabaseConnection,
-    before: Option<i64>,
-    limit: u64,
-) -> StoreResult<Vec<(alerts::Model, Option<flips::Model>)>> {
-    let mut q = alerts::Entity::find();
-    if let Some(before) = before {
-        q = q.filter(alerts::Column::Id.lt(before));
-    }
-    let rows = q
-        .order_by_desc(alerts::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let mut flip_ids: Vec<i64> = rows.iter().map(|a| a.flip_id).collect();
-    flip_ids.sort_unstable();
-    flip_ids.dedup();
-    let flips: HashMap<i64, flips::Model> = if flip_ids.is_empty() {
-        HashMap::new()
-    } else {
-        flips::Entity::find()
-            .filter(flips::Column::Id.is_in(flip_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|f| (f.id, f))
-            .collect()
-    };
-    Ok(rows
-        .into_iter()
-        .map(|a| {
-            let f = flips.get(&a.flip_id).cloned();
-            (a, f)
-        })
-        .collect())
-}
-
-/// The time zone of each of these services.
-pub async fn service_zones(
-    db: &DatabaseConnection,
-    ids: &[String],
-) -> StoreResult<HashMap<String, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(String, String)> = services::Entity::find()
-        .select_only()
-        .column(services::Column::Id)
-        .column(services::Column::Timezone)
-        .filter(services::Column::Id.is_in(ids.iter().cloned()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
-
-/// Where alert mail stands: alerts waiting for a retry (at least one failed attempt),
-/// alerts given up on since `since_ms`, and whether the latest finished alert failed.
-pub struct MailHealth {
-    pub retrying: u64,
-    pub failed_recently: u64,
-    pub last_finished_failed: bool,
-}
-
-pub async fn mail_health(db: &DatabaseConnection, since_ms: i64) -> StoreResult<MailHealth> {
-    let retrying = alerts::Entity::find()
-        .filter(alerts::Column::State.eq(PENDING))
-        .filter(alerts::Column::Attempts.gt(0))
-        .count(db)
-        .await?;
-    let failed_recently = alerts::Entity::find()
-        .filter(alerts::Column::State.eq(FAILED))
-        .filter(alerts::Column::CreatedAt.gte(since_ms))
-        .count(db)
-        .await?;
-    let last: Option<String> = alerts::Entity::find()
-        .select_only()
-        .column(alerts::Column::State)
-        .filter(alerts::Column::State.ne(PENDING))
-        .order_by_desc(alerts::Column::Id)
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(MailHealth {
-        retrying,
-        failed_recently,
-        last_finished_failed: last.as_deref() == Some(FAILED),
     })
 }

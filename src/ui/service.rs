@@ -13,13 +13,14 @@ use super::http::encode;
 use super::i18n::Lang;
 use super::login::CsrfForm;
 use super::page::{Chrome, InLang, UiErrorKind, UiResult};
-use super::queries;
 use super::session::SignedIn;
 use super::snippets::{self, Snippet};
 use crate::clock::from_ms;
+use crate::domain::status::{Reason, Status};
 use crate::domain::{Tags, notify_from_column};
 use crate::entity::{flips, services::Model};
 use crate::store::services::timezone_of;
+use crate::store::views;
 use crate::store::{alerts, pings, services};
 
 const PINGS_PER_PAGE: u64 = 50;
@@ -78,17 +79,10 @@ struct ServicePage<'a> {
     flips: Vec<FlipView>,
 }
 
-fn known(status: &str) -> &'static str {
-    ["new", "up", "late", "down", "paused"]
-        .into_iter()
-        .find(|s| *s == status)
-        .unwrap_or("new")
-}
-
 pub fn schedule_text(m: &Model, lang: Lang) -> String {
     format::describe(
         &ScheduleCols {
-            kind: &m.kind,
+            kind: m.kind,
             period_secs: m.period_secs,
             at_time: m.at_time.as_deref(),
             cron_expr: m.cron_expr.as_deref(),
@@ -118,7 +112,7 @@ fn explain(
             });
         }
     };
-    let (why, reported) = match known(&m.status) {
+    let (why, reported) = match m.status.as_str() {
         "up" => {
             push(t.last_ping, m.last_ping_at);
             push(t.next_due, m.next_due_at);
@@ -132,7 +126,7 @@ fn explain(
             (t.why_late, None)
         }
         "down" => {
-            let error = last_down.is_some_and(|f| f.reason == "error");
+            let error = last_down.is_some_and(|f| f.reason == Reason::Error);
             push(t.down_since, last_down.map(|f| f.at));
             push(t.was_due, last_down.and_then(|f| f.due_at));
             push(t.last_ping, m.last_ping_at);
@@ -177,20 +171,13 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
     };
     let pings = ping_rows
         .into_iter()
-        .map(|p| {
-            let kind = if p.kind == "error" {
-                "error"
-            } else {
-                "success"
-            };
-            PingView {
-                when: When::from_ms(p.at, tz, now, lang),
-                kind,
-                kind_label: lang.kind(kind),
-                source: p.source.unwrap_or_default(),
-                user_agent: p.user_agent.unwrap_or_default(),
-                data: p.data,
-            }
+        .map(|p| PingView {
+            when: When::from_ms(p.at, tz, now, lang),
+            kind: p.kind.as_str(),
+            kind_label: lang.kind(p.kind),
+            source: p.source.unwrap_or_default(),
+            user_agent: p.user_agent.unwrap_or_default(),
+            data: p.data,
         })
         .collect();
 
@@ -198,33 +185,29 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
         .await
         .lang(lang)?;
     let ids: Vec<i64> = flip_rows.iter().map(|f| f.id).collect();
-    let mut by_flip = queries::alerts_for_flips(db, &ids).await.lang(lang)?;
-    let last_down = flip_rows.iter().find(|f| f.to_status == "down");
+    let mut by_flip = views::alerts_for_flips(db, &ids).await.lang(lang)?;
+    let last_down = flip_rows.iter().find(|f| f.to_status == Status::Down);
     let (why, facts, reported) = explain(&m, last_down, tz, now, lang);
     let flips = flip_rows
         .iter()
-        .map(|f| {
-            let from = known(&f.from_status);
-            let to = known(&f.to_status);
-            FlipView {
-                when: When::from_ms(f.at, tz, now, lang),
-                from,
-                from_label: lang.status(from),
-                to,
-                to_label: lang.status(to),
-                reason: lang.reason(&f.reason),
-                data: f.data.clone().filter(|d| !d.is_empty()),
-                alerts: by_flip
-                    .remove(&f.id)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|a| alert_state(a, tz, now, lang))
-                    .collect(),
-            }
+        .map(|f| FlipView {
+            when: When::from_ms(f.at, tz, now, lang),
+            from: f.from_status.as_str(),
+            from_label: lang.status(f.from_status),
+            to: f.to_status.as_str(),
+            to_label: lang.status(f.to_status),
+            reason: lang.reason(f.reason),
+            data: f.data.clone().filter(|d| !d.is_empty()),
+            alerts: by_flip
+                .remove(&f.id)
+                .unwrap_or_default()
+                .iter()
+                .map(|a| alert_state(a, tz, now, lang))
+                .collect(),
         })
         .collect();
 
-    let status = known(&m.status);
+    let status = m.status.as_str();
     let base_url = &s.state.settings.base_url;
     let snippets = snippets::for_service(
         &m,
@@ -244,7 +227,7 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
         &ServicePage {
             c: &c,
             status,
-            status_label: lang.status(status),
+            status_label: lang.status(m.status),
             why,
             facts,
             reported,

@@ -12,17 +12,14 @@ use serde::Deserialize;
 
 use super::format::COMMON_ZONES;
 use super::i18n::Lang;
-use super::page::{Chrome, InLang, UiErrorKind, UiResult};
+use super::page::{Chrome, InLang, UiResult};
 use super::preview::{Preview, preview};
 use super::session::SignedIn;
-use crate::domain::schedule::{Schedule, parse_timezone};
-use crate::domain::{
-    FieldError, Tags, notify_from_column, parse_duration_secs, parse_name, parse_notify,
-};
+use crate::app::services::{Amount, ServiceDraft, split_secs};
+use crate::app::{self, AppError};
+use crate::domain::{Tags, notify_from_column};
 use crate::entity::services::Model;
-use crate::routes::services::build_schedule;
-use crate::store::StoreError;
-use crate::store::services::{self, NewService, ServicePatch, schedule_of, timezone_of};
+use crate::store::services;
 
 /// The form as typed: every field a string, so a bad value can be shown back unchanged.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -44,18 +41,6 @@ pub struct ServiceForm {
 
 pub type Errors = BTreeMap<&'static str, String>;
 
-pub const UNITS: [(&str, i64); 4] = [("s", 1), ("min", 60), ("h", 3600), ("d", 86_400)];
-
-/// The largest unit that says `secs` exactly: 7200 → (2, h), 90 → (90, s).
-fn split_secs(secs: i64) -> (String, &'static str) {
-    for (unit, size) in UNITS.iter().rev() {
-        if secs % size == 0 {
-            return ((secs / size).to_string(), unit);
-        }
-    }
-    (secs.to_string(), "s")
-}
-
 impl ServiceForm {
     pub(super) fn blank(default_tz: Tz) -> Self {
         Self {
@@ -75,7 +60,7 @@ impl ServiceForm {
         Self {
             csrf: String::new(),
             name: m.name.clone(),
-            kind: m.kind.clone(),
+            kind: m.kind.to_string(),
             period,
             period_unit: period_unit.into(),
             at: m.at_time.clone().unwrap_or_default(),
@@ -89,81 +74,37 @@ impl ServiceForm {
     }
 }
 
-fn unit_size(unit: &str) -> i64 {
-    UNITS
-        .iter()
-        .find(|(u, _)| *u == unit)
-        .map_or(60, |(_, size)| *size)
-}
-
-/// A number with a unit → seconds, within the API's 1 s … 366 d.
-fn parse_amount(field: &'static str, value: &str, unit: &str, lang: Lang) -> Result<i64, String> {
-    let t = lang.t();
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(t.required.into());
-    }
-    let n: i64 = value.parse().map_err(|_| t.must_be_number.to_owned())?;
-    let secs = n
-        .checked_mul(unit_size(unit))
-        .ok_or_else(|| t.duration_range.to_owned())?;
-    parse_duration_secs(field, secs).map_err(|_| t.duration_range.to_owned())
-}
-
-fn field_message(e: &FieldError, lang: Lang) -> String {
-    if e.message.starts_with("is required") {
-        lang.t().required.to_owned()
-    } else {
-        e.message.clone()
-    }
-}
-
-pub(super) fn schedule_from(
-    form: &ServiceForm,
-    lang: Lang,
-) -> Result<Schedule, (&'static str, String)> {
-    let kind = form.kind.trim();
-    let period = if kind == "interval" {
-        Some(
-            parse_amount("period", &form.period, &form.period_unit, lang)
-                .map_err(|m| ("period", m))?,
-        )
-    } else {
-        None
-    };
-    let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-    let at = opt(&form.at);
-    let cron = opt(&form.cron);
-    build_schedule(Some(kind), period, at.as_deref(), cron.as_deref())
-        .map_err(|e| (e.field, field_message(&e, lang)))
-}
-
-/// Check every field, collecting all errors rather than stopping at the first.
-pub fn validate(form: &ServiceForm, lang: Lang) -> Result<NewService, Errors> {
-    let mut errors = Errors::new();
-    let name = parse_name(&form.name).map_err(|e| errors.insert("name", field_message(&e, lang)));
-    let schedule = schedule_from(form, lang).map_err(|(f, m)| errors.insert(f, m));
-    let timezone =
-        parse_timezone(&form.timezone).map_err(|e| errors.insert("timezone", e.to_string()));
-    let grace = parse_amount("grace", &form.grace, &form.grace_unit, lang)
-        .map_err(|m| errors.insert("grace", m));
-    let tags = Tags::parse(&[&form.tags]).map_err(|e| errors.insert("tags", e.message));
-    let notify = parse_notify(&[&form.notify]).map_err(|e| errors.insert("notify", e.message));
-    match (name, schedule, timezone, grace, tags, notify) {
-        (Ok(name), Ok(schedule), Ok(timezone), Ok(grace_secs), Ok(tags), Ok(notify))
-            if errors.is_empty() =>
-        {
-            Ok(NewService {
-                name,
-                schedule,
-                timezone,
-                grace_secs,
-                tags,
-                notify,
-            })
+impl ServiceForm {
+    /// The form as a draft for the use cases: every field given, so an edit is a full
+    /// replacement (fields of other schedule kinds than the chosen one are ignored).
+    pub fn draft(&self) -> ServiceDraft {
+        let list = |s: &str| vec![s.to_owned()];
+        ServiceDraft {
+            name: Some(self.name.clone()),
+            kind: Some(self.kind.clone()),
+            period: Some(Amount::Text {
+                value: self.period.clone(),
+                unit: self.period_unit.clone(),
+            }),
+            at: Some(self.at.clone()),
+            cron: Some(self.cron.clone()),
+            timezone: Some(self.timezone.clone()),
+            grace: Some(Amount::Text {
+                value: self.grace.clone(),
+                unit: self.grace_unit.clone(),
+            }),
+            tags: Some(list(&self.tags)),
+            notify: Some(list(&self.notify)),
         }
-        _ => Err(errors),
     }
+}
+
+/// Each refused field with its message in the reader's language.
+pub fn field_errors(e: &AppError, lang: Lang) -> Errors {
+    e.fields()
+        .iter()
+        .map(|f| (f.field, lang.problem(&f.problem)))
+        .collect()
 }
 
 /// Every zone name, sorted, after the common ones.
@@ -256,44 +197,25 @@ pub async fn new_form(s: SignedIn) -> UiResult {
     render_form(&s, StatusCode::OK, None, &form, &Errors::new())
 }
 
-fn conflict_or(s: &SignedIn, e: StoreError, errors: &mut Errors) -> Option<super::page::UiError> {
-    match e {
-        StoreError::Conflict { field, .. } => {
-            errors.insert(field, s.lang.t().name_taken.to_owned());
-            None
-        }
-        StoreError::Invalid(fe) => {
-            errors.insert(fe.field, fe.message);
-            None
-        }
-        StoreError::NotFound(_) => Some(s.err(UiErrorKind::NotFound)),
-        other => Some(s.err(UiErrorKind::Store(other))),
+/// Show the form again with what was refused, or fail the page for anything else.
+fn refused(s: &SignedIn, id: Option<&str>, form: &ServiceForm, e: AppError) -> UiResult {
+    if e.fields().is_empty() {
+        return Err(e).lang(s.lang);
     }
+    let errors = field_errors(&e, s.lang);
+    render_form(s, StatusCode::UNPROCESSABLE_ENTITY, id, form, &errors)
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(user = %s.user.name))]
 pub async fn create(s: SignedIn, form: web::Form<ServiceForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
     let form = form.into_inner();
-    let new = match validate(&form, s.lang) {
-        Ok(new) => new,
-        Err(errors) => {
-            return render_form(&s, StatusCode::UNPROCESSABLE_ENTITY, None, &form, &errors);
-        }
-    };
-    match services::create(&s.state.db, new, s.now()).await {
+    match app::services::create(&s.state.app, &form.draft()).await {
         Ok(m) => {
             s.state.ui.list_cache.clear();
-            tracing::info!(id = %m.id, name = %m.name, user = %s.user.name, "service created from the UI");
             Ok(s.redirect(&format!("/services/{}", m.id), Some("created")))
         }
-        Err(e) => {
-            let mut errors = Errors::new();
-            match conflict_or(&s, e, &mut errors) {
-                Some(fatal) => Err(fatal),
-                None => render_form(&s, StatusCode::UNPROCESSABLE_ENTITY, None, &form, &errors),
-            }
-        }
+        Err(e) => refused(&s, None, &form, e),
     }
 }
 
@@ -303,58 +225,23 @@ pub async fn edit_form(s: SignedIn, id: web::Path<String>) -> UiResult {
     render_form(&s, StatusCode::OK, Some(&m.id), &form, &Errors::new())
 }
 
-#[tracing::instrument(skip_all, fields(id = %id))]
+#[tracing::instrument(skip_all, fields(id = %id, user = %s.user.name))]
 pub async fn update(s: SignedIn, id: web::Path<String>, form: web::Form<ServiceForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
     let form = form.into_inner();
-    let current = services::get(&s.state.db, &id).await.lang(s.lang)?;
-    let new = match validate(&form, s.lang) {
-        Ok(new) => new,
-        Err(errors) => {
-            return render_form(
-                &s,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(&current.id),
-                &form,
-                &errors,
-            );
-        }
-    };
-    // Only what changed: an unchanged schedule keeps its due times as they are.
-    let patch = ServicePatch {
-        schedule: (schedule_of(&current).ok().as_ref() != Some(&new.schedule))
-            .then_some(new.schedule),
-        timezone: (timezone_of(&current) != new.timezone).then_some(new.timezone),
-        grace_secs: (current.grace_secs != new.grace_secs).then_some(new.grace_secs),
-        name: Some(new.name),
-        tags: Some(new.tags),
-        notify: Some(new.notify),
-    };
-    match services::update(&s.state.db, &current.id, patch, s.now()).await {
+    match app::services::update(&s.state.app, &id, &form.draft()).await {
         Ok(m) => {
-            s.state.wake.poke();
             s.state.ui.list_cache.clear();
             Ok(s.redirect(&format!("/services/{}", m.id), Some("saved")))
         }
-        Err(e) => {
-            let mut errors = Errors::new();
-            match conflict_or(&s, e, &mut errors) {
-                Some(fatal) => Err(fatal),
-                None => render_form(
-                    &s,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some(&current.id),
-                    &form,
-                    &errors,
-                ),
-            }
-        }
+        Err(e) => refused(&s, Some(&id), &form, e),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::schedule::Schedule;
 
     fn form(kind: &str) -> ServiceForm {
         ServiceForm {
@@ -364,16 +251,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn units_round_trip() {
-        assert_eq!(split_secs(7200), ("2".into(), "h"));
-        assert_eq!(split_secs(300), ("5".into(), "min"));
-        assert_eq!(split_secs(90), ("90".into(), "s"));
-        assert_eq!(split_secs(2 * 86_400), ("2".into(), "d"));
+    fn errors(f: &ServiceForm, lang: Lang) -> Errors {
+        let e = f.draft().validate_new(chrono_tz::UTC).unwrap_err();
+        field_errors(&e, lang)
     }
 
     #[test]
-    fn every_error_is_reported_at_its_field() {
+    fn every_error_is_reported_at_its_field_in_both_languages() {
         let f = ServiceForm {
             name: " ".into(),
             kind: "cron".into(),
@@ -384,13 +268,24 @@ mod tests {
             timezone: "Mars/Base".into(),
             ..form("cron")
         };
-        let errors = validate(&f, Lang::En).unwrap_err();
-        let fields: Vec<_> = errors.keys().copied().collect();
+        let en = errors(&f, Lang::En);
+        let fields: Vec<_> = en.keys().copied().collect();
         assert_eq!(
             fields,
             ["cron", "grace", "name", "notify", "tags", "timezone"]
         );
-        assert_eq!(errors["cron"], "minute field: 61 is out of range 0-59");
+        assert_eq!(en["cron"], "minute field: 61 is out of range 0-59");
+        let zh = errors(&f, Lang::Zh);
+        assert_eq!(zh["cron"], "分钟字段：61 超出范围 0-59");
+        assert_eq!(zh["name"], "必填");
+        assert_eq!(zh["grace"], "必须是整数");
+        assert_eq!(zh["tags"], "标签 'a b' 不能包含空格、'%' 或 '_'");
+        assert_eq!(zh["notify"], "'nope' 不是有效的邮箱地址");
+        assert!(
+            zh["timezone"].starts_with("未知时区 'Mars/Base'"),
+            "{}",
+            zh["timezone"]
+        );
     }
 
     #[test]
@@ -400,7 +295,7 @@ mod tests {
             period_unit: "h".into(),
             ..form("interval")
         };
-        let new = validate(&f, Lang::En).unwrap();
+        let new = f.draft().validate_new(chrono_tz::UTC).unwrap();
         assert_eq!(
             new.schedule,
             Schedule::interval(chrono::TimeDelta::hours(2)).unwrap()
@@ -410,8 +305,9 @@ mod tests {
             ..form("interval")
         };
         assert_eq!(
-            validate(&f, Lang::En).unwrap_err()["period"],
+            errors(&f, Lang::En)["period"],
             "must be between 1 second and 366 days"
         );
+        assert_eq!(errors(&f, Lang::Zh)["period"], "必须在 1 秒到 366 天之间");
     }
 }

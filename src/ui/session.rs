@@ -7,121 +7,23 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
-use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
-use rand::RngCore;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-};
-use sha2::{Digest, Sha256};
+use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq;
 
 use super::assets;
-use super::entity::sessions;
 use super::http::{self, SetCookie};
 use super::i18n::Lang;
 use super::page::{Chrome, FLASH_COOKIE, UiError, UiErrorKind, flash_from_code, html_builder};
-use crate::clock::to_ms;
-use crate::entity::users;
-use crate::startup::AppState;
-use crate::store::{StoreError, StoreResult};
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::sessions::lookup;
+pub use crate::store::sessions::{create, delete, delete_others, random_token};
 
 pub const SESSION_COOKIE: &str = "hb_session";
-/// A session lives this long after its last use.
-pub const LIFETIME: Duration = Duration::days(14);
-/// Last-use times are written at most this often, so live refreshes do not write.
-const TOUCH_EVERY: Duration = Duration::seconds(60);
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    rand::thread_rng().fill_bytes(&mut b);
-    b
-}
-
-pub fn random_token() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
-}
-
-fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+pub use crate::store::sessions::LIFETIME;
 
 pub fn same(a: &str, b: &str) -> bool {
     !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
-/// Start a session for `user_id`; returns the cookie token. Expired sessions are swept here.
-pub async fn create(
-    db: &DatabaseConnection,
-    user_id: i64,
-    now: DateTime<Utc>,
-) -> StoreResult<String> {
-    sessions::Entity::delete_many()
-        .filter(sessions::Column::ExpiresAt.lte(to_ms(now)))
-        .exec(db)
-        .await?;
-    let token = random_token();
-    sessions::ActiveModel {
-        token_hash: Set(digest(&token)),
-        user_id: Set(user_id),
-        csrf_token: Set(hex::encode(random_bytes::<32>())),
-        created_at: Set(to_ms(now)),
-        expires_at: Set(to_ms(now + LIFETIME)),
-        last_seen: Set(to_ms(now)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(token)
-}
-
-pub async fn delete(db: &DatabaseConnection, id: i64) -> StoreResult<()> {
-    sessions::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
-}
-
-/// Sign out every other session of a user (after a password change).
-pub async fn delete_others(db: &DatabaseConnection, user_id: i64, keep: i64) -> StoreResult<()> {
-    sessions::Entity::delete_many()
-        .filter(sessions::Column::UserId.eq(user_id))
-        .filter(sessions::Column::Id.ne(keep))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// The live session for a token and its user; slides the expiry when due.
-async fn lookup(
-    db: &DatabaseConnection,
-    token: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<Option<(sessions::Model, users::Model, bool)>> {
-    let now_ms = to_ms(now);
-    let Some(session) = sessions::Entity::find()
-        .filter(sessions::Column::TokenHash.eq(digest(token)))
-        .filter(sessions::Column::ExpiresAt.gt(now_ms))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let Some(user) = users::Entity::find_by_id(session.user_id).one(db).await? else {
-        return Ok(None);
-    };
-    let renew = now_ms - session.last_seen >= TOUCH_EVERY.num_milliseconds();
-    if renew {
-        sessions::Entity::update_many()
-            .col_expr(sessions::Column::LastSeen, Expr::val(now_ms))
-            .col_expr(
-                sessions::Column::ExpiresAt,
-                Expr::val(to_ms(now + LIFETIME)),
-            )
-            .filter(sessions::Column::Id.eq(session.id))
-            .exec(db)
-            .await?;
-    }
-    Ok(Some((session, user, renew)))
 }
 
 pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {

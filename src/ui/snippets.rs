@@ -1,6 +1,7 @@
 //! Copy-paste lines for a service: curl, a crontab entry, Python and the hb-agent stanza.
 use url::Url;
 
+use crate::domain::schedule::ScheduleKind;
 use crate::entity::services::Model;
 
 pub struct Snippet {
@@ -69,7 +70,7 @@ pub fn for_service(
     let base = base(base_url);
     let auth = format!("{user}:PASSWORD");
     let mut crontab = String::new();
-    if m.kind != "interval" {
+    if m.kind != ScheduleKind::Interval {
         crontab.push_str(&format!(
             "# crontab runs in the host's time zone; this schedule is in {}\n",
             m.timezone

@@ -76,7 +76,10 @@ async fn cached_password_is_dropped_when_the_password_changes() {
     app.ping_ok(&id, "").await;
     // The password changes the way `heartbeats user passwd` changes it: straight in the
     // database, from another process.
-    heartbeats::store::users::set_password(&app.db, ADMIN, "a-new-password", app.now())
+    let hash = heartbeats::auth::hash_password("a-new-password".into())
+        .await
+        .unwrap();
+    heartbeats::store::users::set_password_hash(&app.db, ADMIN, hash, app.now())
         .await
         .unwrap();
     let resp = app.ping(&id, "").await;
@@ -89,7 +92,10 @@ async fn cached_password_is_dropped_when_the_password_changes() {
 async fn removed_user_is_refused() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let id = app.interval_service("rm", 60, 60).await;
-    heartbeats::store::users::create(&app.db, "ci", None, "ci-password-1", app.now())
+    let hash = heartbeats::auth::hash_password("ci-password-1".into())
+        .await
+        .unwrap();
+    heartbeats::store::users::create(&app.db, "ci", None, hash, app.now())
         .await
         .unwrap();
     let resp = app.ping_as(&id, Auth::Basic("ci", "ci-password-1")).await;

@@ -10,7 +10,8 @@ use heartbeats::notify::Outbox;
 use heartbeats::notify::worker::DeliveryReport;
 use heartbeats::scheduler::{RunReport, Scheduler};
 use heartbeats::settings::Settings;
-use heartbeats::startup::{AppState, Application, BuildOptions};
+use heartbeats::startup::{Application, BuildOptions};
+use heartbeats::state::AppState;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 

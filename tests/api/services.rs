@@ -199,7 +199,17 @@ async fn invalid_input_names_the_field() {
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["field"], field, "{body}: {v}");
         assert!(v["error"].as_str().unwrap().starts_with(field), "{v}");
+        assert!(!v["code"].as_str().unwrap_or_default().is_empty(), "{v}");
     }
+    // Codes are stable names a client can act on.
+    let r = app
+        .post_json(
+            "/api/v1/services",
+            &json!({"name": "x", "cron": "61 * * * *"}),
+        )
+        .await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "cron_out_of_range", "{v}");
     // Malformed JSON and unknown fields are 400 with a message.
     let r = app
         .client
@@ -227,6 +237,15 @@ async fn invalid_input_names_the_field() {
     // Nothing was created by any of them.
     let all: Vec<Value> = app.get("/api/v1/services").await.json().await.unwrap();
     assert!(all.is_empty());
+    let body = json!({"name": "dup", "period": 60});
+    assert_eq!(app.post_json("/api/v1/services", &body).await.status(), 201);
+    let r = app.post_json("/api/v1/services", &body).await;
+    assert_eq!(r.status(), 409);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["field"].as_str(), v["code"].as_str()),
+        (Some("name"), Some("name_taken"))
+    );
     // Unknown status filter.
     assert_eq!(
         app.get("/api/v1/services?status=sleeping").await.status(),

@@ -97,7 +97,7 @@ async fn sign_in_sets_an_httponly_lax_session_and_returns_to_next() {
 }
 
 async fn stored_sessions(app: &TestApp) -> Vec<Value> {
-    use heartbeats::ui::entity::sessions;
+    use heartbeats::entity::sessions;
     use sea_orm::EntityTrait;
     sessions::Entity::find()
         .all(&app.db)

@@ -26,4 +26,8 @@ pub struct ErrorBody {
     /// The request field the error is about, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// A stable, machine-readable name for the error (`required`, `cron_out_of_range`,
+    /// `name_taken`, `not_found`, …), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }

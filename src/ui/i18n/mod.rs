@@ -4,9 +4,12 @@ use actix_web::HttpRequest;
 use actix_web::http::header;
 
 mod en;
+mod problems;
 mod tr;
 mod zh;
 
+use crate::domain::schedule::ScheduleKind;
+use crate::domain::status::{PingKind, Reason, Status};
 use en::EN;
 pub use tr::Tr;
 use zh::ZH;
@@ -181,46 +184,42 @@ impl Lang {
         }
     }
 
-    pub fn status(self, status: &str) -> &'static str {
+    pub fn status(self, status: Status) -> &'static str {
         let t = self.t();
         match status {
-            "new" => t.st_new,
-            "up" => t.st_up,
-            "late" => t.st_late,
-            "down" => t.st_down,
-            "paused" => t.st_paused,
-            _ => t.st_unknown,
+            Status::New => t.st_new,
+            Status::Up => t.st_up,
+            Status::Late => t.st_late,
+            Status::Down => t.st_down,
+            Status::Paused => t.st_paused,
         }
     }
 
-    pub fn reason(self, reason: &str) -> &'static str {
+    pub fn reason(self, reason: Reason) -> &'static str {
         let t = self.t();
         match reason {
-            "late" => t.reason_late,
-            "missed" => t.reason_missed,
-            "error" => t.reason_error,
-            "recovered" => t.reason_recovered,
-            "back" => t.reason_back,
-            _ => t.st_unknown,
+            Reason::Late => t.reason_late,
+            Reason::Missed => t.reason_missed,
+            Reason::Error => t.reason_error,
+            Reason::Recovered => t.reason_recovered,
+            Reason::Back => t.reason_back,
         }
     }
 
-    pub fn kind(self, kind: &str) -> &'static str {
+    pub fn kind(self, kind: PingKind) -> &'static str {
         let t = self.t();
         match kind {
-            "success" => t.kind_success,
-            "error" => t.kind_error,
-            _ => t.st_unknown,
+            PingKind::Success => t.kind_success,
+            PingKind::Error => t.kind_error,
         }
     }
 
-    pub fn schedule_kind(self, kind: &str) -> &'static str {
+    pub fn schedule_kind(self, kind: ScheduleKind) -> &'static str {
         let t = self.t();
         match kind {
-            "interval" => t.kind_interval,
-            "daily" => t.kind_daily,
-            "cron" => t.kind_cron,
-            _ => t.st_unknown,
+            ScheduleKind::Interval => t.kind_interval,
+            ScheduleKind::Daily => t.kind_daily,
+            ScheduleKind::Cron => t.kind_cron,
         }
     }
 

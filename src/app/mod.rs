@@ -1,0 +1,119 @@
+//! Use cases shared by the JSON API, the web UI and the command line. Each takes a typed
+//! draft, validates it once, stores the result and does what must follow (wake the
+//! scheduler, forget cached credentials), so no front end repeats a rule.
+//!
+//! Errors carry the field and a [`Problem`](crate::domain::Problem) with a stable code:
+//! the API shows them as JSON, the UI translates them, the CLI prints them.
+pub mod keys;
+pub mod services;
+pub mod users;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Authenticator;
+use crate::clock::SharedClock;
+use crate::domain::FieldError;
+use crate::scheduler::Wakeup;
+use crate::store::StoreError;
+
+/// What a use case needs: storage, time, the default zone, and the in-process parts a
+/// change must reach.
+pub struct App {
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub default_tz: Tz,
+    pub auth: Arc<Authenticator>,
+    /// The scheduler of this process, woken when a deadline may have moved. The CLI has
+    /// none: running servers see its changes through the database.
+    pub wake: Option<Arc<Wakeup>>,
+}
+
+impl App {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn deadlines_changed(&self) {
+        if let Some(wake) = &self.wake {
+            wake.poke();
+        }
+    }
+
+    fn credentials_changed(&self) {
+        self.auth.invalidate();
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// One or more values were refused; never empty.
+    #[error("{}", .0.first().map(ToString::to_string).unwrap_or_default())]
+    Invalid(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn invalid(e: FieldError) -> Self {
+        AppError::Invalid(vec![e])
+    }
+
+    /// The refused fields, for forms that show each next to its input.
+    pub fn fields(&self) -> &[FieldError] {
+        match self {
+            AppError::Invalid(v) => v,
+            _ => &[],
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        AppError::invalid(e)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::Conflict(f) | StoreError::Invalid(f) => AppError::invalid(f),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Collects every refused value of a draft, so a form can show them all at once.
+#[derive(Debug, Default)]
+pub struct Check(Vec<FieldError>);
+
+impl Check {
+    /// Keep the value, or remember why it was refused.
+    pub fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> AppResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self.0))
+        }
+    }
+}

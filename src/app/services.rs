@@ -1,0 +1,306 @@
+//! Services: create, update, pause, resume, delete.
+use chrono_tz::Tz;
+
+use super::{App, AppResult, Check};
+use crate::domain::schedule::{Schedule, ScheduleKind, parse_timezone};
+use crate::domain::{FieldError, Problem, Tags, parse_duration_secs, parse_name, parse_notify};
+use crate::entity::services::Model;
+use crate::store::services::{self, NewService, ServicePatch};
+
+/// A length of time as it arrives: seconds from the API, or a number and a unit as a
+/// form has them (`"90"`, `"min"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Amount {
+    Secs(i64),
+    Text { value: String, unit: String },
+}
+
+/// The units a form offers, with their size in seconds.
+pub const UNITS: [(&str, i64); 4] = [("s", 1), ("min", 60), ("h", 3600), ("d", 86_400)];
+
+impl Amount {
+    fn secs(&self, field: &'static str) -> Result<i64, FieldError> {
+        let secs = match self {
+            Amount::Secs(s) => *s,
+            Amount::Text { value, unit } => {
+                let value = value.trim();
+                if value.is_empty() {
+                    return Err(FieldError::new(field, Problem::Required));
+                }
+                let n: i64 = value
+                    .parse()
+                    .map_err(|_| FieldError::new(field, Problem::NotANumber))?;
+                let size = UNITS
+                    .iter()
+                    .find(|(u, _)| *u == unit.trim())
+                    .map_or(60, |(_, size)| *size);
+                n.checked_mul(size).unwrap_or(i64::MAX)
+            }
+        };
+        parse_duration_secs(field, secs)
+    }
+}
+
+/// A service as typed, from any front end. On create, a missing name or schedule is an
+/// error and the rest has defaults; on update, `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceDraft {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub period: Option<Amount>,
+    pub at: Option<String>,
+    pub cron: Option<String>,
+    pub timezone: Option<String>,
+    pub grace: Option<Amount>,
+    pub tags: Option<Vec<String>>,
+    pub notify: Option<Vec<String>>,
+}
+
+pub const DEFAULT_GRACE_SECS: i64 = 300;
+
+fn blank_to_none(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl ServiceDraft {
+    fn touches_schedule(&self) -> bool {
+        self.kind.is_some() || self.period.is_some() || self.at.is_some() || self.cron.is_some()
+    }
+
+    /// The schedule the draft describes; fields of other kinds than the chosen one are
+    /// ignored, so a form may send them all.
+    fn schedule(&self, current: Option<&Model>) -> Result<Schedule, FieldError> {
+        let kind = match blank_to_none(&self.kind) {
+            Some(k) => Some(k.to_lowercase().parse::<ScheduleKind>().map_err(|_| {
+                FieldError::new(
+                    "kind",
+                    Problem::UnknownKind {
+                        value: k.to_owned(),
+                    },
+                )
+            })?),
+            None => current.map(|m| m.kind),
+        };
+        let at = blank_to_none(&self.at).or(current.and_then(|m| m.at_time.as_deref()));
+        let cron = blank_to_none(&self.cron).or(current.and_then(|m| m.cron_expr.as_deref()));
+        let period = match (&self.period, kind) {
+            (Some(p), Some(ScheduleKind::Interval) | None) => Some(p.secs("period")?),
+            _ => current.and_then(|m| m.period_secs),
+        };
+        match kind {
+            Some(kind) => Schedule::of_kind(kind, period, at, cron),
+            None => Schedule::from_parts(None, period, at, cron),
+        }
+    }
+
+    fn timezone(&self) -> Option<Result<Tz, FieldError>> {
+        self.timezone
+            .as_deref()
+            .map(|tz| parse_timezone(tz).map_err(|e| FieldError::new("timezone", e)))
+    }
+
+    fn tags(&self) -> Option<Result<Tags, FieldError>> {
+        self.tags.as_ref().map(|t| Tags::parse(t))
+    }
+
+    fn notify(&self) -> Option<Result<Vec<crate::domain::EmailAddress>, FieldError>> {
+        self.notify.as_ref().map(|n| parse_notify(n))
+    }
+
+    /// The schedule and its zone, for previews; the first refused field otherwise.
+    pub fn schedule_in_zone(&self) -> Result<(Schedule, Tz), FieldError> {
+        let tz = self.timezone().unwrap_or(Ok(chrono_tz::UTC))?;
+        Ok((self.schedule(None)?, tz))
+    }
+
+    /// Validate a new service, collecting every refused field.
+    pub fn validate_new(&self, default_tz: Tz) -> AppResult<NewService> {
+        let mut check = Check::default();
+        let name = check.take(parse_name(self.name.as_deref().unwrap_or_default()));
+        let schedule = check.take(self.schedule(None));
+        let timezone = check.take(self.timezone().unwrap_or(Ok(default_tz)));
+        let grace = check.take(
+            self.grace
+                .as_ref()
+                .map_or(Ok(DEFAULT_GRACE_SECS), |g| g.secs("grace")),
+        );
+        let tags = check.take(self.tags().unwrap_or(Ok(Tags::default())));
+        let notify = check.take(self.notify().unwrap_or(Ok(Vec::new())));
+        check.finish()?;
+        match (name, schedule, timezone, grace, tags, notify) {
+            (
+                Some(name),
+                Some(schedule),
+                Some(timezone),
+                Some(grace_secs),
+                Some(tags),
+                Some(notify),
+            ) => Ok(NewService {
+                name,
+                schedule,
+                timezone,
+                grace_secs,
+                tags,
+                notify,
+            }),
+            _ => Err(anyhow::anyhow!("a checked draft lost a value").into()),
+        }
+    }
+
+    /// Validate a change to `current`, collecting every refused field.
+    pub fn validate_patch(&self, current: &Model) -> AppResult<ServicePatch> {
+        let mut check = Check::default();
+        let mut patch = ServicePatch::default();
+        if let Some(name) = &self.name {
+            patch.name = check.take(parse_name(name));
+        }
+        if self.touches_schedule() {
+            patch.schedule = check.take(self.schedule(Some(current)));
+        }
+        if let Some(tz) = self.timezone() {
+            patch.timezone = check.take(tz);
+        }
+        if let Some(grace) = &self.grace {
+            patch.grace_secs = check.take(grace.secs("grace"));
+        }
+        if let Some(tags) = self.tags() {
+            patch.tags = check.take(tags);
+        }
+        if let Some(notify) = self.notify() {
+            patch.notify = check.take(notify);
+        }
+        check.finish()?;
+        // Only what changed: an unchanged schedule keeps its due times as they are.
+        if patch.schedule.as_ref() == services::schedule_of(current).ok().as_ref() {
+            patch.schedule = None;
+        }
+        if patch.timezone == Some(services::timezone_of(current)) {
+            patch.timezone = None;
+        }
+        if patch.grace_secs == Some(current.grace_secs) {
+            patch.grace_secs = None;
+        }
+        Ok(patch)
+    }
+}
+
+#[tracing::instrument(skip_all, fields(name = ?draft.name))]
+pub async fn create(app: &App, draft: &ServiceDraft) -> AppResult<Model> {
+    let new = draft.validate_new(app.default_tz)?;
+    let row = services::create(&app.db, new, app.now()).await?;
+    tracing::info!(id = %row.id, name = %row.name, "service created");
+    Ok(row)
+}
+
+#[tracing::instrument(skip(app, draft))]
+pub async fn update(app: &App, id: &str, draft: &ServiceDraft) -> AppResult<Model> {
+    let current = services::get(&app.db, id).await?;
+    let patch = draft.validate_patch(&current)?;
+    let row = services::update(&app.db, id, patch, app.now()).await?;
+    app.deadlines_changed();
+    Ok(row)
+}
+
+#[tracing::instrument(skip(app))]
+pub async fn pause(app: &App, id: &str) -> AppResult<Model> {
+    Ok(services::set_paused(&app.db, id, true, app.now()).await?)
+}
+
+#[tracing::instrument(skip(app))]
+pub async fn resume(app: &App, id: &str) -> AppResult<Model> {
+    let row = services::set_paused(&app.db, id, false, app.now()).await?;
+    app.deadlines_changed();
+    Ok(row)
+}
+
+#[tracing::instrument(skip(app))]
+pub async fn delete(app: &App, id: &str) -> AppResult<()> {
+    services::delete(&app.db, id).await?;
+    tracing::info!(%id, "service deleted");
+    Ok(())
+}
+
+/// A grace or period in seconds as a form shows it: the largest unit that says it
+/// exactly (7200 → 2 h, 90 → 90 s).
+pub fn split_secs(secs: i64) -> (String, &'static str) {
+    for (unit, size) in UNITS.iter().rev() {
+        if secs % size == 0 {
+            return ((secs / size).to_string(), unit);
+        }
+    }
+    (secs.to_string(), "s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(v: &str, u: &str) -> Amount {
+        Amount::Text {
+            value: v.into(),
+            unit: u.into(),
+        }
+    }
+
+    #[test]
+    fn a_new_service_reports_every_refused_field() {
+        let draft = ServiceDraft {
+            name: Some(" ".into()),
+            kind: Some("cron".into()),
+            cron: Some("61 * * * *".into()),
+            timezone: Some("Mars/Base".into()),
+            grace: Some(text("x", "min")),
+            notify: Some(vec!["nope".into()]),
+            ..Default::default()
+        };
+        let err = draft.validate_new(chrono_tz::UTC).unwrap_err();
+        let fields: Vec<_> = err.fields().iter().map(|e| (e.field, e.code())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("name", "required"),
+                ("cron", "cron_out_of_range"),
+                ("timezone", "unknown_time_zone"),
+                ("grace", "not_a_number"),
+                ("notify", "bad_email"),
+            ]
+        );
+    }
+
+    #[test]
+    fn amounts_in_units() {
+        assert_eq!(text("90", "min").secs("period"), Ok(5400));
+        assert_eq!(
+            text("", "min").secs("period").unwrap_err().code(),
+            "required"
+        );
+        assert_eq!(
+            text("367", "d").secs("grace").unwrap_err().code(),
+            "out_of_range"
+        );
+        assert_eq!(
+            text("9223372036854775807", "d")
+                .secs("grace")
+                .unwrap_err()
+                .code(),
+            "out_of_range"
+        );
+        assert_eq!(Amount::Secs(0).secs("period").unwrap_err().field, "period");
+        assert_eq!(split_secs(7200), ("2".into(), "h"));
+        assert_eq!(split_secs(90), ("90".into(), "s"));
+    }
+
+    #[test]
+    fn other_kinds_fields_are_ignored() {
+        let draft = ServiceDraft {
+            name: Some("backup".into()),
+            kind: Some("daily".into()),
+            period: Some(text("not a number", "min")),
+            at: Some("16:05".into()),
+            ..Default::default()
+        };
+        let new = draft.validate_new(chrono_tz::UTC).expect("valid");
+        assert_eq!(new.schedule.kind(), ScheduleKind::Daily);
+        assert_eq!(new.grace_secs, DEFAULT_GRACE_SECS);
+    }
+}

@@ -1,0 +1,21 @@
+//! Where an alert stands in the outbox.
+use sea_orm::DeriveValueType;
+use serde::{Deserialize, Serialize};
+
+use super::closed_set;
+
+/// `pending` until delivered (`sent`) or given up on (`failed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, DeriveValueType)]
+#[serde(rename_all = "lowercase")]
+#[sea_orm(value_type = "String")]
+pub enum AlertState {
+    Pending,
+    Sent,
+    Failed,
+}
+
+closed_set!(AlertState, "alert state", {
+    Pending => "pending",
+    Sent => "sent",
+    Failed => "failed",
+});

@@ -1,0 +1,28 @@
+//! What request handlers share: the database, the clock, the ping writer, the wake-up
+//! signals for the jobs and the caches. Built once by [`crate::startup::Application`].
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+
+use crate::app::App;
+use crate::auth::Authenticator;
+use crate::clock::SharedClock;
+use crate::scheduler::Wakeup;
+use crate::settings::Settings;
+use crate::store::pings::PingWriter;
+
+/// Shared by every request handler.
+pub struct AppState {
+    /// The use cases the API, UI and CLI share.
+    pub app: App,
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub settings: Arc<Settings>,
+    pub auth: Arc<Authenticator>,
+    pub writer: PingWriter,
+    pub wake: Arc<Wakeup>,
+    pub outbox_notify: Arc<Notify>,
+    /// The web UI's in-memory state: sign-in throttle, rendered-list cache.
+    pub ui: crate::ui::UiState,
+}

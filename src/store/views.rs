@@ -1,0 +1,126 @@
+//! Read models for pages: what the alerts page and a service's page show, shaped for them.
+use std::collections::HashMap;
+
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::StoreResult;
+use super::alerts::{AlertState, FAILED, PENDING};
+use crate::entity::{alerts, flips, services};
+
+/// Alerts produced by these flips, grouped by flip.
+#[tracing::instrument(skip_all)]
+pub async fn alerts_for_flips(
+    db: &DatabaseConnection,
+    flip_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<alerts::Model>>> {
+    let mut out: HashMap<i64, Vec<alerts::Model>> = HashMap::new();
+    if flip_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = alerts::Entity::find()
+        .filter(alerts::Column::FlipId.is_in(flip_ids.iter().copied()))
+        .order_by_asc(alerts::Column::Id)
+        .all(db)
+        .await?;
+    for a in rows {
+        out.entry(a.flip_id).or_default().push(a);
+    }
+    Ok(out)
+}
+
+/// A page of alerts, newest first, each with the flip that produced it.
+#[tracing::instrument(skip_all)]
+pub async fn alerts_page(
+    db: &DatabaseConnection,
+    before: Option<i64>,
+    limit: u64,
+) -> StoreResult<Vec<(alerts::Model, Option<flips::Model>)>> {
+    let mut q = alerts::Entity::find();
+    if let Some(before) = before {
+        q = q.filter(alerts::Column::Id.lt(before));
+    }
+    let rows = q
+        .order_by_desc(alerts::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut flip_ids: Vec<i64> = rows.iter().map(|a| a.flip_id).collect();
+    flip_ids.sort_unstable();
+    flip_ids.dedup();
+    let flips: HashMap<i64, flips::Model> = if flip_ids.is_empty() {
+        HashMap::new()
+    } else {
+        flips::Entity::find()
+            .filter(flips::Column::Id.is_in(flip_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f))
+            .collect()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|a| {
+            let f = flips.get(&a.flip_id).cloned();
+            (a, f)
+        })
+        .collect())
+}
+
+/// The time zone of each of these services.
+#[tracing::instrument(skip_all)]
+pub async fn service_zones(
+    db: &DatabaseConnection,
+    ids: &[String],
+) -> StoreResult<HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String)> = services::Entity::find()
+        .select_only()
+        .column(services::Column::Id)
+        .column(services::Column::Timezone)
+        .filter(services::Column::Id.is_in(ids.iter().cloned()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Where alert mail stands: alerts waiting for a retry (at least one failed attempt),
+/// alerts given up on since `since_ms`, and whether the latest finished alert failed.
+pub struct MailHealth {
+    pub retrying: u64,
+    pub failed_recently: u64,
+    pub last_finished_failed: bool,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn mail_health(db: &DatabaseConnection, since_ms: i64) -> StoreResult<MailHealth> {
+    let retrying = alerts::Entity::find()
+        .filter(alerts::Column::State.eq(PENDING))
+        .filter(alerts::Column::Attempts.gt(0))
+        .count(db)
+        .await?;
+    let failed_recently = alerts::Entity::find()
+        .filter(alerts::Column::State.eq(FAILED))
+        .filter(alerts::Column::CreatedAt.gte(since_ms))
+        .count(db)
+        .await?;
+    let last: Option<AlertState> = alerts::Entity::find()
+        .select_only()
+        .column(alerts::Column::State)
+        .filter(alerts::Column::State.ne(PENDING))
+        .order_by_desc(alerts::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(MailHealth {
+        retrying,
+        failed_recently,
+        last_finished_failed: last == Some(FAILED),
+    })
+}

@@ -1,0 +1,146 @@
+//! Validation errors in the reader's language. The use cases return a [`Problem`]; the
+//! API shows its English text, the forms show it from here, in English or Chinese.
+use super::Lang;
+use crate::domain::Problem;
+use crate::domain::cron::CronError;
+use crate::domain::schedule::ScheduleError;
+
+impl Lang {
+    pub fn problem(self, p: &Problem) -> String {
+        match self {
+            Lang::En => english(p),
+            Lang::Zh => chinese(p),
+        }
+    }
+}
+
+/// The API's wording, except where a form reads better with its own.
+fn english(p: &Problem) -> String {
+    let t = Lang::En.t();
+    match p {
+        Problem::Required | Problem::RequiredFor(_) => t.required.to_owned(),
+        Problem::DurationRange { .. } | Problem::Schedule(ScheduleError::IntervalTooShort) => {
+            t.duration_range.to_owned()
+        }
+        Problem::ServiceNameTaken { .. } => t.name_taken.to_owned(),
+        Problem::WrongPassword => t.wrong_current_password.to_owned(),
+        Problem::PasswordMismatch => t.passwords_differ.to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn chinese(p: &Problem) -> String {
+    let t = Lang::Zh.t();
+    match p {
+        Problem::Required | Problem::RequiredFor(_) => t.required.to_owned(),
+        Problem::KindRequired => "必填：间隔、每日或 cron".to_owned(),
+        Problem::TooLong { max } => format!("最多 {max} 个字符"),
+        Problem::ControlCharacters => "不能包含控制字符".to_owned(),
+        Problem::BadServiceId => "须为 1-16 个字母、数字、'_' 或 '-'".to_owned(),
+        Problem::TagTooLong { tag } => format!("标签 '{tag}' 超过 50 个字符"),
+        Problem::TagCharacters { tag } => format!("标签 '{tag}' 不能包含空格、'%' 或 '_'"),
+        Problem::TooManyTags { max } => format!("最多 {max} 个标签"),
+        Problem::BadEmail { value } => format!("'{value}' 不是有效的邮箱地址"),
+        Problem::TooManyAddresses { max } => format!("最多 {max} 个地址"),
+        Problem::DurationRange { .. } | Problem::Schedule(ScheduleError::IntervalTooShort) => {
+            t.duration_range.to_owned()
+        }
+        Problem::NotANumber => t.must_be_number.to_owned(),
+        Problem::UnknownKind { value } => {
+            format!("'{value}' 不是 interval、daily 或 cron 之一")
+        }
+        Problem::Unknown(u) => format!("未知的值 '{}'，可选：{}", u.value, u.allowed),
+        Problem::Schedule(ScheduleError::BadTimeOfDay) => "格式应为 HH:MM，例如 16:05".to_owned(),
+        Problem::Schedule(ScheduleError::UnknownTimeZone(zone)) => {
+            format!("未知时区 '{zone}'，请使用 IANA 名称，例如 Asia/Shanghai")
+        }
+        Problem::Schedule(ScheduleError::Cron(c)) => cron_chinese(c),
+        Problem::UserName => "用户名须为 1-64 个字母、数字、'_'、'-'、'.' 或 '@'".to_owned(),
+        Problem::PasswordTooShort { min } => format!("密码至少 {min} 个字符"),
+        Problem::PasswordTooLong { max } => format!("密码最多 {max} 字节"),
+        Problem::PasswordMismatch => t.passwords_differ.to_owned(),
+        Problem::WrongPassword => t.wrong_current_password.to_owned(),
+        Problem::ServiceNameTaken { .. } => t.name_taken.to_owned(),
+        Problem::UserNameTaken { name } => format!("用户 '{name}' 已存在"),
+    }
+}
+
+fn cron_field(field: &str) -> &'static str {
+    match field {
+        "minute" => "分钟",
+        "hour" => "小时",
+        "day-of-month" => "日期",
+        "month" => "月份",
+        "day-of-week" => "星期",
+        _ => "字段",
+    }
+}
+
+fn cron_chinese(c: &CronError) -> String {
+    match c {
+        CronError::Empty => "cron 表达式为空".to_owned(),
+        CronError::FieldCount { found } => {
+            format!("应有 5 个字段（分钟 小时 日期 月份 星期），实际 {found} 个")
+        }
+        CronError::Reboot => "不支持 @reboot：它在开机时运行，没有可监控的计划".to_owned(),
+        CronError::UnknownMacro(m) => format!(
+            "未知的宏 '{m}'，可用 @yearly、@annually、@monthly、@weekly、@daily、@midnight 或 @hourly"
+        ),
+        CronError::MissingValue { field } => format!("{}字段：缺少值", cron_field(field)),
+        CronError::NotANumber { field, text } => {
+            format!("{}字段：'{text}' 不是数字", cron_field(field))
+        }
+        CronError::UnknownName { field, name } => {
+            format!("{}字段：未知名称 '{name}'", cron_field(field))
+        }
+        CronError::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        } => format!("{}字段：{value} 超出范围 {min}-{max}", cron_field(field)),
+        CronError::ReversedRange { field, start, end } => format!(
+            "{}字段：范围 {start}-{end} 颠倒了，起始值不能大于结束值",
+            cron_field(field)
+        ),
+        CronError::BadStep { field, text } => {
+            format!("{}字段：步长 '{text}' 不是数字", cron_field(field))
+        }
+        CronError::ZeroStep { field } => format!("{}字段：步长至少为 1", cron_field(field)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::schedule::Schedule;
+
+    #[test]
+    fn every_cron_error_reads_in_chinese() {
+        for expr in [
+            "",
+            "* * *",
+            "@reboot",
+            "@often",
+            "61 * * * *",
+            "a * * * *",
+            "* * * foo *",
+            "5-1 * * * *",
+            "*/x * * * *",
+            "*/0 * * * *",
+            "1, * * * *",
+        ] {
+            let e = Schedule::cron(expr).unwrap_err();
+            let zh = Lang::Zh.problem(&Problem::from(e.clone()));
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{expr:?}: {zh}"
+            );
+            assert_eq!(Lang::En.problem(&Problem::from(e.clone())), e.to_string());
+        }
+        assert_eq!(
+            Lang::Zh.problem(&Problem::from(Schedule::cron("61 * * * *").unwrap_err())),
+            "分钟字段：61 超出范围 0-59"
+        );
+    }
+}
