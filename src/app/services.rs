@@ -213,11 +213,13 @@ pub async fn resume(app: &App, id: &str) -> AppResult<Model> {
     Ok(row)
 }
 
+/// Delete a service with its pings, flips and alerts; returns what was deleted.
 #[tracing::instrument(skip(app))]
-pub async fn delete(app: &App, id: &str) -> AppResult<()> {
+pub async fn delete(app: &App, id: &str) -> AppResult<Model> {
+    let row = services::get(&app.db, id).await?;
     services::delete(&app.db, id).await?;
-    tracing::info!(%id, "service deleted");
-    Ok(())
+    tracing::info!(%id, name = %row.name, "service deleted");
+    Ok(row)
 }
 
 /// A grace or period in seconds as a form shows it: the largest unit that says it

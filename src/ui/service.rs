@@ -12,9 +12,10 @@ use super::format::{self, ScheduleCols, When};
 use super::http::encode;
 use super::i18n::Lang;
 use super::login::CsrfForm;
-use super::page::{Chrome, InLang, UiErrorKind, UiResult};
+use super::page::{Chrome, InLang, UiResult};
 use super::session::SignedIn;
 use super::snippets::{self, Snippet};
+use crate::app;
 use crate::clock::from_ms;
 use crate::domain::status::{Reason, Status};
 use crate::domain::{Tags, notify_from_column};
@@ -249,9 +250,12 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
 
 async fn set_paused(s: SignedIn, id: &str, csrf: &str, pause: bool) -> UiResult {
     s.check_csrf(csrf)?;
-    let m = services::set_paused(&s.state.db, id, pause, s.now())
-        .await
-        .lang(s.lang)?;
+    let m = if pause {
+        app::services::pause(&s.state.app, id).await
+    } else {
+        app::services::resume(&s.state.app, id).await
+    }
+    .lang(s.lang)?;
     s.state.ui.list_cache.clear();
     Ok(s.redirect(
         &format!("/services/{}", m.id),
@@ -282,14 +286,9 @@ pub async fn confirm_delete(s: SignedIn, id: web::Path<String>) -> UiResult {
 
 pub async fn delete(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
-    let m = services::get(&s.state.db, &id).await.lang(s.lang)?;
-    services::delete(&s.state.db, &m.id)
+    let m = app::services::delete(&s.state.app, &id)
         .await
-        .map_err(|e| match e {
-            crate::store::StoreError::NotFound(_) => s.err(UiErrorKind::NotFound),
-            other => s.err(UiErrorKind::Store(other)),
-        })?;
+        .lang(s.lang)?;
     s.state.ui.list_cache.clear();
-    tracing::info!(id = %m.id, name = %m.name, user = %s.user.name, "service deleted from the UI");
     Ok(s.redirect("/", Some(&format!("deleted:{}", encode(&m.name)))))
 }

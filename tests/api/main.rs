@@ -11,3 +11,4 @@ mod services;
 mod timelines;
 mod ui;
 mod ui_helpers;
+mod ui_i18n;
