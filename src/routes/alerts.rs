@@ -1,31 +1,16 @@
 //! `/api/v1/alerts`: the outbox, newest first, with each alert's delivery state.
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use heartbeats_wire::api;
+use serde::Deserialize;
 
 use super::Caller;
 use super::services::ServiceError;
 use crate::clock::from_ms;
-use crate::domain::alert::AlertState;
 use crate::state::AppState;
 use crate::store::alerts;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/alerts").route(web::get().to(list_alerts)));
-}
-
-#[derive(Debug, Serialize)]
-pub struct AlertJson {
-    pub id: i64,
-    pub flip_id: i64,
-    pub service_id: String,
-    pub recipient: String,
-    pub state: AlertState,
-    pub attempts: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub sent_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,15 +30,15 @@ async fn list_alerts(
         q.limit.unwrap_or(100).clamp(1, 5000),
     )
     .await?;
-    let body: Vec<AlertJson> = rows
+    let body: Vec<api::Alert> = rows
         .into_iter()
-        .map(|a| AlertJson {
+        .map(|a| api::Alert {
             next_attempt_at: (a.state == alerts::PENDING).then(|| from_ms(a.next_attempt_at)),
             id: a.id,
             flip_id: a.flip_id,
             service_id: a.service_id,
             recipient: a.recipient,
-            state: a.state,
+            state: a.state.to_string(),
             attempts: a.attempts,
             last_error: a.last_error,
             sent_at: a.sent_at.map(from_ms),

@@ -2,7 +2,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use heartbeats_wire::api;
+use serde::Deserialize;
 
 use super::{Caller, app_error_response, json_error};
 use crate::app::AppError;
@@ -17,13 +18,6 @@ pub struct PreviewQuery {
     pub tz: Option<String>,
     pub count: Option<usize>,
     pub after: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Preview {
-    pub schedule: String,
-    pub timezone: String,
-    pub times: Vec<DateTime<Utc>>,
 }
 
 #[get("/schedule/preview")]
@@ -56,7 +50,7 @@ pub async fn preview(
     let count = q.count.unwrap_or(5).clamp(1, 100);
     let after = q.after.unwrap_or_else(|| state.clock.now());
     let times = schedule.upcoming(after, tz).take(count).collect();
-    HttpResponse::Ok().json(Preview {
+    HttpResponse::Ok().json(api::SchedulePreview {
         schedule: schedule.describe(tz),
         timezone: tz.name().to_owned(),
         times,

@@ -2,15 +2,15 @@
 //! pings and flips. Thin: the rules are in `app::services`.
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{Caller, app_error_response, app_error_status};
+use heartbeats_wire::api;
+
 use crate::app::services::{Amount, ServiceDraft};
 use crate::app::{self, AppError};
 use crate::clock::from_ms;
-use crate::domain::schedule::ScheduleKind;
-use crate::domain::status::{PingKind, Reason, Status};
+use crate::domain::status::Status;
 use crate::domain::{FieldError, Tags, notify_from_column};
 use crate::entity::services::Model;
 use crate::state::AppState;
@@ -94,60 +94,36 @@ pub struct ServiceInput {
     pub notify: Option<ListOrString>,
 }
 
-/// A service on the wire: durations in seconds, times in RFC 3339 UTC.
-#[derive(Debug, Serialize)]
-pub struct ServiceJson {
-    pub id: String,
-    pub name: String,
-    pub kind: ScheduleKind,
-    pub period: Option<i64>,
-    pub at: Option<String>,
-    pub cron: Option<String>,
-    pub timezone: String,
-    pub grace: i64,
-    pub tags: Vec<String>,
-    pub notify: Vec<String>,
-    pub status: Status,
-    pub schedule: String,
-    pub last_ping_at: Option<DateTime<Utc>>,
-    pub last_ping_kind: Option<PingKind>,
-    pub next_due_at: Option<DateTime<Utc>>,
-    pub down_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub ping_url: String,
-}
-
-impl ServiceJson {
-    pub fn new(m: Model, state: &AppState) -> Self {
-        let schedule = schedule_of(&m)
-            .map(|s| s.describe(timezone_of(&m)))
-            .unwrap_or_else(|e| e.to_string());
-        let mut ping_url = state.settings.base_url.clone();
-        ping_url.set_path(&format!(
-            "{}/api/pings",
-            state.settings.base_url.path().trim_end_matches('/')
-        ));
-        ping_url.set_query(Some(&format!("service={}", m.id)));
-        Self {
-            tags: Tags::from_column(&m.tags).into_vec(),
-            notify: notify_from_column(&m.notify),
-            last_ping_at: m.last_ping_at.map(from_ms),
-            next_due_at: m.next_due_at.map(from_ms),
-            down_at: m.down_at.map(from_ms),
-            created_at: from_ms(m.created_at),
-            ping_url: ping_url.to_string(),
-            schedule,
-            id: m.id,
-            name: m.name,
-            kind: m.kind,
-            period: m.period_secs,
-            at: m.at_time,
-            cron: m.cron_expr,
-            timezone: m.timezone,
-            grace: m.grace_secs,
-            status: m.status,
-            last_ping_kind: m.last_ping_kind,
-        }
+/// A stored service as the API shows it.
+pub fn service_json(m: Model, state: &AppState) -> api::Service {
+    let schedule = schedule_of(&m)
+        .map(|s| s.describe(timezone_of(&m)))
+        .unwrap_or_else(|e| e.to_string());
+    let mut ping_url = state.settings.base_url.clone();
+    ping_url.set_path(&format!(
+        "{}/api/pings",
+        state.settings.base_url.path().trim_end_matches('/')
+    ));
+    ping_url.set_query(Some(&format!("service={}", m.id)));
+    api::Service {
+        tags: Tags::from_column(&m.tags).into_vec(),
+        notify: notify_from_column(&m.notify),
+        last_ping_at: m.last_ping_at.map(from_ms),
+        next_due_at: m.next_due_at.map(from_ms),
+        down_at: m.down_at.map(from_ms),
+        created_at: from_ms(m.created_at),
+        ping_url: ping_url.to_string(),
+        schedule,
+        id: m.id,
+        name: m.name,
+        kind: m.kind.to_string(),
+        period: m.period_secs,
+        at: m.at_time,
+        cron: m.cron_expr,
+        timezone: m.timezone,
+        grace: m.grace_secs,
+        status: m.status.to_string(),
+        last_ping_kind: m.last_ping_kind.map(|k| k.to_string()),
     }
 }
 
@@ -197,10 +173,7 @@ async fn list(
         status,
     };
     let rows = services::list(&state.db, &filter).await?;
-    let body: Vec<ServiceJson> = rows
-        .into_iter()
-        .map(|m| ServiceJson::new(m, &state))
-        .collect();
+    let body: Vec<api::Service> = rows.into_iter().map(|m| service_json(m, &state)).collect();
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -211,7 +184,7 @@ async fn create(
     body: web::Json<ServiceInput>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::create(&state.app, &body.into_inner().draft()).await?;
-    Ok(HttpResponse::Created().json(ServiceJson::new(row, &state)))
+    Ok(HttpResponse::Created().json(service_json(row, &state)))
 }
 
 async fn get(
@@ -220,7 +193,7 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = services::get(&state.db, &id).await?;
-    Ok(HttpResponse::Ok().json(ServiceJson::new(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state)))
 }
 
 #[tracing::instrument(skip_all)]
@@ -231,7 +204,7 @@ async fn update(
     body: web::Json<ServiceInput>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::update(&state.app, &id, &body.into_inner().draft()).await?;
-    Ok(HttpResponse::Ok().json(ServiceJson::new(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state)))
 }
 
 async fn delete(
@@ -249,7 +222,7 @@ async fn pause(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::pause(&state.app, &id).await?;
-    Ok(HttpResponse::Ok().json(ServiceJson::new(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state)))
 }
 
 async fn resume(
@@ -258,23 +231,13 @@ async fn resume(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::resume(&state.app, &id).await?;
-    Ok(HttpResponse::Ok().json(ServiceJson::new(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state)))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     pub before: Option<i64>,
     pub limit: Option<u64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PingJson {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub kind: PingKind,
-    pub data: String,
-    pub source: Option<String>,
-    pub user_agent: Option<String>,
 }
 
 async fn list_pings(
@@ -286,28 +249,18 @@ async fn list_pings(
     services::get(&state.db, &id).await?;
     let limit = page.limit.unwrap_or(50).clamp(1, 1000);
     let rows = pings::list(&state.db, &id, page.before, limit).await?;
-    let body: Vec<PingJson> = rows
+    let body: Vec<api::Ping> = rows
         .into_iter()
-        .map(|p| PingJson {
+        .map(|p| api::Ping {
             id: p.id,
             at: from_ms(p.at),
-            kind: p.kind,
+            kind: p.kind.to_string(),
             data: p.data,
             source: p.source,
             user_agent: p.user_agent,
         })
         .collect();
     Ok(HttpResponse::Ok().json(body))
-}
-
-#[derive(Debug, Serialize)]
-pub struct FlipJson {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub from: Status,
-    pub to: Status,
-    pub reason: Reason,
-    pub data: Option<String>,
 }
 
 async fn list_flips(
@@ -318,14 +271,14 @@ async fn list_flips(
 ) -> Result<HttpResponse, ServiceError> {
     services::get(&state.db, &id).await?;
     let rows = alerts::list_flips(&state.db, &id, page.limit.unwrap_or(50).clamp(1, 1000)).await?;
-    let body: Vec<FlipJson> = rows
+    let body: Vec<api::Flip> = rows
         .into_iter()
-        .map(|f| FlipJson {
+        .map(|f| api::Flip {
             id: f.id,
             at: from_ms(f.at),
-            from: f.from_status,
-            to: f.to_status,
-            reason: f.reason,
+            from: f.from_status.to_string(),
+            to: f.to_status.to_string(),
+            reason: f.reason.to_string(),
             data: f.data,
         })
         .collect();

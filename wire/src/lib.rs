@@ -31,3 +31,86 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
 }
+
+/// The JSON API's resources (`/api/v1/…`), as the server sends them. Closed sets (status,
+/// kind, reason, state) travel as their lower-case names.
+pub mod api {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+
+    /// A service: durations in seconds, times in UTC.
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct Service {
+        pub id: String,
+        pub name: String,
+        /// `interval`, `daily` or `cron`.
+        pub kind: String,
+        pub period: Option<i64>,
+        /// `HH:MM` for a daily service.
+        pub at: Option<String>,
+        pub cron: Option<String>,
+        pub timezone: String,
+        pub grace: i64,
+        pub tags: Vec<String>,
+        pub notify: Vec<String>,
+        /// `new`, `up`, `late`, `down` or `paused`.
+        pub status: String,
+        /// The schedule in words, e.g. `every 2 h`.
+        pub schedule: String,
+        pub last_ping_at: Option<DateTime<Utc>>,
+        /// `success` or `error`.
+        pub last_ping_kind: Option<String>,
+        pub next_due_at: Option<DateTime<Utc>>,
+        pub down_at: Option<DateTime<Utc>>,
+        pub created_at: DateTime<Utc>,
+        pub ping_url: String,
+    }
+
+    /// One stored ping.
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct Ping {
+        pub id: i64,
+        pub at: DateTime<Utc>,
+        /// `success` or `error`.
+        pub kind: String,
+        pub data: String,
+        pub source: Option<String>,
+        pub user_agent: Option<String>,
+    }
+
+    /// A status change and why.
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct Flip {
+        pub id: i64,
+        pub at: DateTime<Utc>,
+        pub from: String,
+        pub to: String,
+        /// `late`, `missed`, `error`, `recovered` or `back`.
+        pub reason: String,
+        pub data: Option<String>,
+    }
+
+    /// One alert in the outbox and how its delivery stands.
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct Alert {
+        pub id: i64,
+        pub flip_id: i64,
+        pub service_id: String,
+        pub recipient: String,
+        /// `pending`, `sent` or `failed`.
+        pub state: String,
+        pub attempts: i32,
+        pub next_attempt_at: Option<DateTime<Utc>>,
+        pub last_error: Option<String>,
+        pub sent_at: Option<DateTime<Utc>>,
+        pub created_at: DateTime<Utc>,
+    }
+
+    /// `GET /api/v1/schedule/preview`: the next fire times.
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct SchedulePreview {
+        pub schedule: String,
+        pub timezone: String,
+        pub times: Vec<DateTime<Utc>>,
+    }
+}
