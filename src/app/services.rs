@@ -67,8 +67,8 @@ impl ServiceDraft {
         self.kind.is_some() || self.period.is_some() || self.at.is_some() || self.cron.is_some()
     }
 
-    /// The schedule the draft describes; fields of other kinds than the chosen one are
-    /// ignored, so a form may send them all.
+    /// The schedule the draft describes. A part of another kind than the chosen (or
+    /// current) one is refused rather than dropped: the caller meant something else.
     fn schedule(&self, current: Option<&Model>) -> Result<Schedule, FieldError> {
         let kind = match blank_to_none(&self.kind) {
             Some(k) => Some(k.to_lowercase().parse::<ScheduleKind>().map_err(|_| {
@@ -81,6 +81,28 @@ impl ServiceDraft {
             })?),
             None => current.map(|m| m.kind),
         };
+        let given = [
+            ("period", ScheduleKind::Interval, self.period.is_some()),
+            ("at", ScheduleKind::Daily, blank_to_none(&self.at).is_some()),
+            (
+                "cron",
+                ScheduleKind::Cron,
+                blank_to_none(&self.cron).is_some(),
+            ),
+        ];
+        // Without a kind, the part given decides (cron, then at, then period).
+        let decided = kind.or_else(|| {
+            given
+                .iter()
+                .rev()
+                .find(|(_, _, is_given)| *is_given)
+                .map(|(_, k, _)| *k)
+        });
+        if let Some(kind) = decided
+            && let Some((field, _, _)) = given.iter().find(|(_, k, g)| *g && *k != kind)
+        {
+            return Err(FieldError::new(field, Problem::NotForKind(kind)));
+        }
         let at = blank_to_none(&self.at).or(current.and_then(|m| m.at_time.as_deref()));
         let cron = blank_to_none(&self.cron).or(current.and_then(|m| m.cron_expr.as_deref()));
         let period = match (&self.period, kind) {
@@ -293,16 +315,47 @@ mod tests {
     }
 
     #[test]
-    fn other_kinds_fields_are_ignored() {
-        let draft = ServiceDraft {
+    fn parts_of_another_kind_are_refused() {
+        let daily = ServiceDraft {
             name: Some("backup".into()),
             kind: Some("daily".into()),
-            period: Some(text("not a number", "min")),
             at: Some("16:05".into()),
             ..Default::default()
         };
-        let new = draft.validate_new(chrono_tz::UTC).expect("valid");
+        let new = daily.validate_new(chrono_tz::UTC).expect("valid");
         assert_eq!(new.schedule.kind(), ScheduleKind::Daily);
         assert_eq!(new.grace_secs, DEFAULT_GRACE_SECS);
+        let with_period = ServiceDraft {
+            period: Some(Amount::Secs(60)),
+            ..daily.clone()
+        };
+        let err = with_period.validate_new(chrono_tz::UTC).unwrap_err();
+        assert_eq!(
+            (err.fields()[0].field, err.fields()[0].code()),
+            ("period", "not_for_kind")
+        );
+        let interval_with_cron = ServiceDraft {
+            name: Some("x".into()),
+            kind: Some("interval".into()),
+            period: Some(Amount::Secs(60)),
+            cron: Some("* * * * *".into()),
+            ..Default::default()
+        };
+        let err = interval_with_cron.validate_new(chrono_tz::UTC).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cron: does not belong to an interval service; leave it out or change `kind`"
+        );
+        // Without a kind, two kinds' parts contradict each other.
+        let both = ServiceDraft {
+            name: Some("x".into()),
+            period: Some(Amount::Secs(60)),
+            cron: Some("* * * * *".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            both.validate_new(chrono_tz::UTC).unwrap_err().fields()[0].field,
+            "period"
+        );
     }
 }

@@ -81,7 +81,22 @@ pub enum CronError {
     BadStep { field: &'static str, text: String },
     #[error("{field} field: step must be at least 1")]
     ZeroStep { field: &'static str },
+    #[error("{field} field: step {step} is larger than the field's {max} values")]
+    StepTooLarge {
+        field: &'static str,
+        step: String,
+        max: u8,
+    },
+    #[error("the expression is longer than {max} characters")]
+    TooLong { max: usize },
+    #[error(
+        "'{0}' never fires (no fire time in the next five years, e.g. 30 February): the service could never alert"
+    )]
+    NeverFires(String),
 }
+
+/// Longer than any real crontab line; keeps a pasted list from being stored and parsed.
+pub const MAX_LEN: usize = 200;
 
 struct FieldSpec {
     name: &'static str,
@@ -126,7 +141,24 @@ pub struct CronExpr {
 }
 
 impl CronExpr {
+    /// Parse a crontab expression that fires at least once in five years.
     pub fn parse(s: &str) -> Result<CronExpr, CronError> {
+        let expr = Self::parse_fields(s)?;
+        // A fixed reference time, so validity does not depend on when it is checked;
+        // five years hold every day-of-month, month and weekday combination but 29 Feb
+        // on a given weekday, which no one schedules.
+        let reference = DateTime::<Utc>::from_timestamp(946_684_800, 0)
+            .ok_or_else(|| CronError::NeverFires(expr.text.clone()))?;
+        if expr.next_after(reference, Tz::UTC).is_none() {
+            return Err(CronError::NeverFires(expr.text));
+        }
+        Ok(expr)
+    }
+
+    fn parse_fields(s: &str) -> Result<CronExpr, CronError> {
+        if s.chars().count() > MAX_LEN {
+            return Err(CronError::TooLong { max: MAX_LEN });
+        }
         let lowered = s.trim().to_ascii_lowercase();
         let fields: Vec<&str> = lowered.split_whitespace().collect();
         let first = *fields.first().ok_or(CronError::Empty)?;
@@ -359,12 +391,17 @@ fn parse_step(text: &str, spec: &FieldSpec) -> Result<u8, CronError> {
             text: text.to_owned(),
         });
     }
-    // A step wider than the field just selects the start, as in Vixie cron, so huge
-    // steps are clamped rather than rejected.
+    // A step as wide as the field still selects its start (`10/60` is minute 10); wider
+    // ones are typos or garbage.
+    let span = spec.max - spec.min + 1;
     match text.parse::<u64>() {
         Ok(0) => Err(CronError::ZeroStep { field: spec.name }),
-        Ok(step) => Ok(u8::try_from(step).unwrap_or(u8::MAX)),
-        Err(_) => Ok(u8::MAX),
+        Ok(step) if step <= u64::from(span) => Ok(step as u8),
+        _ => Err(CronError::StepTooLarge {
+            field: spec.name,
+            step: text.to_owned(),
+            max: span,
+        }),
     }
 }
 
@@ -511,7 +548,7 @@ mod tests {
             1 << 1 | 1 << 4 | 1 << 7 | 1 << 10
         );
         assert_eq!(cron("0 0 1 */5 *").months, 1 << 1 | 1 << 6 | 1 << 11);
-        assert_eq!(cron("10/1000 * * * *").minutes, 1 << 10);
+        assert_eq!(cron("10/60 * * * *").minutes, 1 << 10);
         assert_eq!(
             fires("*/20 9-10 * * *", "2026-06-01 09:30:00", Tz::UTC, 4),
             [
@@ -633,10 +670,15 @@ mod tests {
     }
 
     #[test]
-    fn impossible_dates_never_fire() {
-        let from = utc("2026-01-01 00:00:00");
-        assert_eq!(cron("0 0 30 2 *").next_after(from, Tz::UTC), None);
-        assert_eq!(cron("0 0 31 4,6,9,11 *").next_after(from, BERLIN), None);
+    fn impossible_dates_are_refused() {
+        for expr in ["0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 30,31 feb *"] {
+            assert!(
+                matches!(CronExpr::parse(expr), Err(CronError::NeverFires(_))),
+                "{expr}"
+            );
+        }
+        // Either day field may fire when both are restricted: 30 Feb or any Monday.
+        assert!(CronExpr::parse("0 0 30 2 mon").is_ok());
         assert_eq!(
             fires("0 0 29 2 *", "2026-01-01 00:00:00", Tz::UTC, 1),
             ["2028-02-29 00:00"]
@@ -683,6 +725,24 @@ mod tests {
                 "day-of-week field: range 6-0 is reversed; the start must not be after the end",
             ),
             ("*/0 * * * *", "minute field: step must be at least 1"),
+            (
+                "10/1000 * * * *",
+                "minute field: step 1000 is larger than the field's 60 values",
+            ),
+            (
+                "*/99999999999999999999 * * * *",
+                "minute field: step 99999999999999999999 is larger than the field's 60 values",
+            ),
+            (
+                "0 0 31 2 *",
+                "'0 0 31 2 *' never fires (no fire time in the next five years, e.g. 30 February): \
+                 the service could never alert",
+            ),
+            (
+                "0 0 30,31 2 *",
+                "'0 0 30,31 2 *' never fires (no fire time in the next five years, e.g. 30 February): \
+                 the service could never alert",
+            ),
             ("* 1-5/0 * * *", "hour field: step must be at least 1"),
             ("*/x * * * *", "minute field: step 'x' is not a number"),
             ("*/ * * * *", "minute field: step '' is not a number"),

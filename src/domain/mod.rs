@@ -105,6 +105,25 @@ impl fmt::Display for ServiceId {
     }
 }
 
+/// Control and format characters: line breaks, zero-width spaces and joiners, bidi
+/// overrides and isolates, the byte-order mark. They make names that look alike
+/// (`dup` and `dup\u{200b}`) or read backwards (`abc\u{202e}gpj.exe`).
+pub fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
+}
+
 /// A service's name: unique, shown everywhere.
 pub fn parse_name(s: &str) -> Result<String, FieldError> {
     let s = s.trim();
@@ -114,7 +133,7 @@ pub fn parse_name(s: &str) -> Result<String, FieldError> {
     if s.chars().count() > 200 {
         return Err(FieldError::new("name", Problem::TooLong { max: 200 }));
     }
-    if s.chars().any(char::is_control) {
+    if s.chars().any(is_invisible) {
         return Err(FieldError::new("name", Problem::ControlCharacters));
     }
     Ok(s.to_owned())
@@ -139,7 +158,7 @@ impl Tags {
                 }
                 if tag
                     .chars()
-                    .any(|c| c.is_whitespace() || c.is_control() || c == '%' || c == '_')
+                    .any(|c| c.is_whitespace() || is_invisible(c) || c == '%' || c == '_')
                 {
                     return Err(FieldError::new("tags", Problem::TagCharacters { tag }));
                 }
@@ -187,11 +206,29 @@ impl Tags {
 pub struct EmailAddress(String);
 
 impl EmailAddress {
+    /// A plain `local@domain` that the mail builder (`lettre`'s `Mailbox`) and SMTP
+    /// servers take as it is: a dot-atom local part and a host name; no quoted local
+    /// parts, address literals (`[127.0.0.1]`) or display names, which pass a lenient
+    /// parser and then fail at every delivery.
     pub fn parse(s: &str) -> Result<Self, Problem> {
         let s = s.trim();
+        let atom = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^`{|}~-_".contains(c);
+        let dot_separated = |part: &str, ok: &dyn Fn(char) -> bool| {
+            !part.is_empty() && part.split('.').all(|p| !p.is_empty() && p.chars().all(ok))
+        };
+        let host_label = |label: &str| {
+            !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
         let valid = s.len() <= 320
-            && s.parse::<lettre::Address>().is_ok()
-            && !s.chars().any(|c| c.is_whitespace() || c == ',');
+            && s.split_once('@').is_some_and(|(local, domain)| {
+                dot_separated(local, &atom)
+                    && dot_separated(domain, &|c| c.is_alphanumeric() || c == '-')
+                    && domain.split('.').all(host_label)
+            })
+            && s.parse::<lettre::message::Mailbox>()
+                .is_ok_and(|m| m.name.is_none() && m.email.to_string() == s);
         if valid {
             Ok(Self(s.to_owned()))
         } else {
@@ -271,6 +308,49 @@ mod tests {
         assert_eq!(Tags::from_column(",cert,sync,"), tags);
         assert!(Tags::parse(&["a b"]).is_err());
         assert!(Tags::parse(&["50%"]).is_err());
+        assert!(Tags::parse(&["gpu\u{200b}"]).is_err());
+    }
+
+    #[test]
+    fn names_refuse_invisible_characters() {
+        for bad in [
+            "dup\u{200b}",
+            "abc\u{202e}gpj.exe",
+            "a\u{2066}b",
+            "\u{feff}x",
+            "a\nb",
+        ] {
+            assert_eq!(
+                parse_name(bad).unwrap_err().problem,
+                Problem::ControlCharacters,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(parse_name(" 数据库备份 ").as_deref(), Ok("数据库备份"));
+    }
+
+    #[test]
+    fn addresses_are_what_the_mail_builder_can_send() {
+        for good in [
+            "ops@example.com",
+            "first.last+tag@mail.example.cn",
+            "ops@localhost",
+        ] {
+            assert!(EmailAddress::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "\"<script>\"@example.com",
+            "a@[127.0.0.1]",
+            "nope",
+            "a b@example.com",
+            ".a@example.com",
+            "a..b@example.com",
+            "a@-example.com",
+            "a@example..com",
+            "Ops <ops@example.com>",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

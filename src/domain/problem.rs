@@ -14,7 +14,7 @@ pub enum Problem {
     RequiredFor(ScheduleKind),
     #[error("must be at most {max} characters")]
     TooLong { max: usize },
-    #[error("must not contain control characters")]
+    #[error("must not contain control or invisible formatting characters")]
     ControlCharacters,
     #[error("must be 1-16 characters of A-Z, a-z, 0-9, '_' or '-'")]
     BadServiceId,
@@ -32,6 +32,8 @@ pub enum Problem {
     DurationRange { got: i64, max: i64 },
     #[error("must be a whole number")]
     NotANumber,
+    #[error("{}", not_for_kind(*.0))]
+    NotForKind(ScheduleKind),
     #[error("'{value}' is not one of interval, daily, cron")]
     UnknownKind { value: String },
     #[error(transparent)]
@@ -62,6 +64,15 @@ fn required_for(kind: ScheduleKind) -> &'static str {
     }
 }
 
+fn not_for_kind(kind: ScheduleKind) -> String {
+    let article = if kind == ScheduleKind::Interval {
+        "an"
+    } else {
+        "a"
+    };
+    format!("does not belong to {article} {kind} service; leave it out or change `kind`")
+}
+
 impl Problem {
     /// A stable, machine-readable name: `required`, `cron_out_of_range`, `name_taken`, …
     pub fn code(&self) -> &'static str {
@@ -79,6 +90,7 @@ impl Problem {
             Problem::DurationRange { .. } => "out_of_range",
             Problem::NotANumber => "not_a_number",
             Problem::UnknownKind { .. } | Problem::Unknown(_) => "unknown_value",
+            Problem::NotForKind(_) => "not_for_kind",
             Problem::Schedule(e) => match e {
                 ScheduleError::BadTimeOfDay => "bad_time_of_day",
                 ScheduleError::UnknownTimeZone(_) => "unknown_time_zone",
@@ -95,6 +107,9 @@ impl Problem {
                     C::ReversedRange { .. } => "cron_reversed_range",
                     C::BadStep { .. } => "cron_bad_step",
                     C::ZeroStep { .. } => "cron_zero_step",
+                    C::StepTooLarge { .. } => "cron_step_too_large",
+                    C::TooLong { .. } => "cron_too_long",
+                    C::NeverFires(_) => "cron_never_fires",
                 },
             },
             Problem::UserName => "bad_user_name",

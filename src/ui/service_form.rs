@@ -76,18 +76,21 @@ impl ServiceForm {
 
 impl ServiceForm {
     /// The form as a draft for the use cases: every field given, so an edit is a full
-    /// replacement (fields of other schedule kinds than the chosen one are ignored).
+    /// replacement. The form keeps the inputs of every schedule kind (switching back and
+    /// forth loses nothing); only the chosen kind's go into the draft.
     pub fn draft(&self) -> ServiceDraft {
         let list = |s: &str| vec![s.to_owned()];
+        let kind = self.kind.trim();
+        let kind = if kind.is_empty() { "interval" } else { kind };
         ServiceDraft {
             name: Some(self.name.clone()),
-            kind: Some(self.kind.clone()),
-            period: Some(Amount::Text {
+            kind: Some(kind.to_owned()),
+            period: (kind == "interval").then(|| Amount::Text {
                 value: self.period.clone(),
                 unit: self.period_unit.clone(),
             }),
-            at: Some(self.at.clone()),
-            cron: Some(self.cron.clone()),
+            at: (kind == "daily").then(|| self.at.clone()),
+            cron: (kind == "cron").then(|| self.cron.clone()),
             timezone: Some(self.timezone.clone()),
             grace: Some(Amount::Text {
                 value: self.grace.clone(),

@@ -3,7 +3,7 @@
 use super::Lang;
 use crate::domain::Problem;
 use crate::domain::cron::CronError;
-use crate::domain::schedule::ScheduleError;
+use crate::domain::schedule::{ScheduleError, ScheduleKind};
 
 impl Lang {
     pub fn problem(self, p: &Problem) -> String {
@@ -35,7 +35,7 @@ fn chinese(p: &Problem) -> String {
         Problem::Required | Problem::RequiredFor(_) => t.required.to_owned(),
         Problem::KindRequired => "必填：间隔、每日或 cron".to_owned(),
         Problem::TooLong { max } => format!("最多 {max} 个字符"),
-        Problem::ControlCharacters => "不能包含控制字符".to_owned(),
+        Problem::ControlCharacters => "不能包含控制字符或不可见的格式字符".to_owned(),
         Problem::BadServiceId => "须为 1-16 个字母、数字、'_' 或 '-'".to_owned(),
         Problem::TagTooLong { tag } => format!("标签 '{tag}' 超过 50 个字符"),
         Problem::TagCharacters { tag } => format!("标签 '{tag}' 不能包含空格、'%' 或 '_'"),
@@ -46,6 +46,14 @@ fn chinese(p: &Problem) -> String {
             t.duration_range.to_owned()
         }
         Problem::NotANumber => t.must_be_number.to_owned(),
+        Problem::NotForKind(kind) => format!(
+            "不属于{}类型的服务；请去掉它或修改类型",
+            match kind {
+                ScheduleKind::Interval => "间隔",
+                ScheduleKind::Daily => "每日",
+                ScheduleKind::Cron => "cron ",
+            }
+        ),
         Problem::UnknownKind { value } => {
             format!("'{value}' 不是 interval、daily 或 cron 之一")
         }
@@ -107,6 +115,14 @@ fn cron_chinese(c: &CronError) -> String {
             format!("{}字段：步长 '{text}' 不是数字", cron_field(field))
         }
         CronError::ZeroStep { field } => format!("{}字段：步长至少为 1", cron_field(field)),
+        CronError::StepTooLarge { field, step, max } => format!(
+            "{}字段：步长 {step} 超过该字段的 {max} 个取值",
+            cron_field(field)
+        ),
+        CronError::TooLong { max } => format!("表达式超过 {max} 个字符"),
+        CronError::NeverFires(expr) => format!(
+            "'{expr}' 永远不会触发（未来五年内没有触发时间，例如 2 月 30 日）：该服务永远不会告警"
+        ),
     }
 }
 
@@ -129,6 +145,8 @@ mod tests {
             "*/x * * * *",
             "*/0 * * * *",
             "1, * * * *",
+            "*/61 * * * *",
+            "0 0 31 2 *",
         ] {
             let e = Schedule::cron(expr).unwrap_err();
             let zh = Lang::Zh.problem(&Problem::from(e.clone()));
