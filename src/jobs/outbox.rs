@@ -1,20 +1,25 @@
-//! The outbox worker: sends pending alerts, retries failures with backoff, and records
-//! every attempt, so an SMTP outage or a restart loses no alert.
+//! The outbox job: sends pending alerts, retries failures with backoff, and records
+//! every attempt, so an SMTP outage or a restart loses no alert. Claims make several
+//! processes on one database send each alert once; composing and sending the mail is
+//! `crate::notify`'s.
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use futures::StreamExt;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use url::Url;
 
-use super::email::{AlertView, MailError, Mailer, message};
-use crate::clock::{SharedClock, to_ms};
-use crate::entity::{alerts as alert_rows, flips, services};
-use crate::store::{StoreResult, alerts};
+use super::{Job, Signal};
+use crate::clock::SharedClock;
+use crate::entity::{alerts as alert_rows, flips};
+use crate::notify::Mailer;
+use crate::notify::smtp::MAX_CONNECTIONS;
+use crate::store::alerts;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -65,7 +70,7 @@ impl Outbox {
             notify,
             base_url,
             default_tz,
-            concurrency: super::smtp::MAX_CONNECTIONS,
+            concurrency: MAX_CONNECTIONS,
             max_attempts: 10,
             poll: StdDuration::from_secs(10),
         }
@@ -75,32 +80,14 @@ impl Outbox {
         &self.mailer
     }
 
-    /// Deliver every alert that is ready at `now`.
-    #[tracing::instrument(skip(self))]
-    pub async fn run_once(&self, now: DateTime<Utc>) -> StoreResult<DeliveryReport> {
-        let mut report = DeliveryReport::default();
-        loop {
-            let ready = alerts::ready(&self.db, now, BATCH).await?;
-            if ready.is_empty() {
-                break;
-            }
-            let full = ready.len() as u64 == BATCH;
-            // Claim one round of connections at a time, so that a claim's lease covers the
-            // sending it stands for even when every message runs into its timeouts.
-            for chunk in ready.chunks(self.concurrency.max(1)) {
-                let ids: Vec<i64> = chunk.iter().map(|a| a.id).collect();
-                let claim = alerts::claim(&self.db, &ids, self.clock.now()).await?;
-                self.deliver(claim, &mut report).await?;
-            }
-            if !full {
-                break;
-            }
-        }
-        Ok(report)
-    }
-
-    async fn deliver(&self, claim: alerts::Claim, report: &mut DeliveryReport) -> StoreResult<()> {
-        let context = self.load_context(&claim.alerts).await?;
+    async fn deliver(
+        &self,
+        claim: alerts::Claim,
+        report: &mut DeliveryReport,
+    ) -> anyhow::Result<()> {
+        let context = alerts::delivery_context(&self.db, &claim.alerts)
+            .await
+            .context("cannot read the flips behind the alerts")?;
         let outcomes: Vec<(alert_rows::Model, Attempt)> = futures::stream::iter(claim.alerts)
             .map(|alert| {
                 let context = &context;
@@ -119,7 +106,9 @@ impl Outbox {
             .filter(|(_, a)| matches!(a, Attempt::Sent))
             .map(|(alert, _)| alert.id)
             .collect();
-        alerts::mark_sent(&self.db, &claim.token, &sent, self.clock.now()).await?;
+        alerts::mark_sent(&self.db, &claim.token, &sent, self.clock.now())
+            .await
+            .context("cannot record the alerts that were sent")?;
         report.sent += sent.len();
         let now = self.clock.now();
         for (alert, attempt) in outcomes {
@@ -148,85 +137,72 @@ impl Outbox {
         Ok(())
     }
 
-    /// The flips and time zones the batch's messages need, in two queries.
-    async fn load_context(
-        &self,
-        batch: &[alert_rows::Model],
-    ) -> StoreResult<HashMap<i64, (flips::Model, Tz)>> {
-        let flip_ids: Vec<i64> = batch.iter().map(|a| a.flip_id).collect();
-        let service_ids: Vec<String> = batch.iter().map(|a| a.service_id.clone()).collect();
-        let zones: HashMap<String, Tz> = services::Entity::find()
-            .filter(services::Column::Id.is_in(service_ids))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|s| {
-                let tz = s.timezone.parse().unwrap_or(self.default_tz);
-                (s.id, tz)
-            })
-            .collect();
-        Ok(flips::Entity::find()
-            .filter(flips::Column::Id.is_in(flip_ids))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|f| {
-                let tz = zones.get(&f.service_id).copied().unwrap_or(self.default_tz);
-                (f.id, (f, tz))
-            })
-            .collect())
-    }
-
     async fn attempt(
         &self,
         alert: &alert_rows::Model,
-        context: &HashMap<i64, (flips::Model, Tz)>,
+        context: &HashMap<i64, (flips::Model, Option<Tz>)>,
     ) -> Attempt {
         let Some((flip, tz)) = context.get(&alert.flip_id) else {
             return Attempt::Fatal("the flip behind this alert is gone".into());
         };
-        let view = AlertView::new(flip, *tz, &self.base_url);
-        let composed = view.render().and_then(|(text, html)| {
-            message(
-                self.mailer.from_address(),
-                &alert.recipient,
-                &view.subject,
-                text,
-                html,
-            )
-        });
-        let msg = match composed {
-            Ok(m) => m,
-            Err(e) => return Attempt::Fatal(e.to_string()),
-        };
-        match self.mailer.send(msg, &format!("alert{}", alert.id)).await {
+        let tz = tz.unwrap_or(self.default_tz);
+        let tag = format!("alert{}", alert.id);
+        let sending = self
+            .mailer
+            .send_alert(&alert.recipient, flip, tz, &self.base_url, &tag);
+        match sending.await {
             Ok(()) => Attempt::Sent,
-            Err(e @ MailError::Compose(_)) => Attempt::Fatal(e.to_string()),
-            Err(e) => Attempt::Retry(e.to_string()),
+            Err(e) if e.is_retryable() => Attempt::Retry(e.to_string()),
+            Err(e) => Attempt::Fatal(e.to_string()),
         }
     }
+}
 
-    pub async fn run(self) {
-        tracing::info!(mailer = %self.mailer.describe(), "alert delivery started");
+impl Job for Outbox {
+    const NAME: &'static str = "outbox";
+    type Report = DeliveryReport;
+
+    /// Deliver every alert that is ready at `now`.
+    #[tracing::instrument(name = "outbox", skip(self))]
+    async fn run_once(&self, now: DateTime<Utc>) -> anyhow::Result<DeliveryReport> {
+        let mut report = DeliveryReport::default();
         loop {
-            let now = self.clock.now();
-            if let Err(e) = self.run_once(now).await {
-                tracing::error!(error = %e, "outbox run failed; retrying in 5 s");
-                tokio::time::sleep(StdDuration::from_secs(5)).await;
-                continue;
-            }
-            let next = alerts::next_attempt(&self.db, self.clock.now())
+            let ready = alerts::ready(&self.db, now, BATCH)
                 .await
-                .ok()
-                .flatten();
-            let poll = Duration::from_std(self.poll).unwrap_or(Duration::seconds(10));
-            let wake_at = next.map_or(now + poll, |n| Ord::min(n, now + poll));
-            let wait =
-                StdDuration::from_millis((to_ms(wake_at) - to_ms(self.clock.now())).max(20) as u64);
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.notify.notified() => {}
+                .context("cannot read the alerts that are ready")?;
+            if ready.is_empty() {
+                break;
+            }
+            let full = ready.len() as u64 == BATCH;
+            // Claim one round of connections at a time, so that a claim's lease covers the
+            // sending it stands for even when every message runs into its timeouts.
+            for chunk in ready.chunks(self.concurrency.max(1)) {
+                let ids: Vec<i64> = chunk.iter().map(|a| a.id).collect();
+                let claim = alerts::claim(&self.db, &ids, self.clock.now())
+                    .await
+                    .context("cannot claim alerts")?;
+                self.deliver(claim, &mut report).await?;
+            }
+            if !full {
+                break;
             }
         }
+        Ok(report)
+    }
+
+    /// When the next pending alert becomes ready. Claims are leased from the live clock,
+    /// so the runner asks with the time after the round, not the round's `now`.
+    async fn next_wake(&self, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
+        alerts::next_attempt(&self.db, now)
+            .await
+            .context("cannot read when the next alert is due")
+    }
+
+    fn poll(&self) -> Duration {
+        Duration::from_std(self.poll).unwrap_or(Duration::seconds(10))
+    }
+
+    fn signal(&self) -> Signal {
+        Signal::Notify(self.notify.clone())
     }
 }

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration as StdDuration;
 
+use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
-use crate::clock::{SharedClock, to_ms};
+use super::{Job, Signal};
+use crate::clock::to_ms;
 use crate::domain::status::on_tick;
-use crate::entity::services as svc;
-use crate::store::services::{earliest_check, tracking_of};
-use crate::store::{StoreResult, alerts, services};
+use crate::store::services::tracking_of;
+use crate::store::{alerts, services};
 
 /// Wakes the scheduler early when a deadline earlier than the one it sleeps towards appears.
 #[derive(Debug)]
@@ -47,6 +47,17 @@ impl Wakeup {
     pub fn poke(&self) {
         self.notify.notify_one();
     }
+
+    /// Sleep for `wait`, towards `until`, unless an earlier deadline is hinted.
+    pub(super) async fn sleep(&self, wait: StdDuration, until: DateTime<Utc>) {
+        self.sleeping_until.store(to_ms(until), Ordering::Release);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = self.notify.notified() => {}
+        }
+        // While running, any hint counts: it leaves a permit that makes the next sleep short.
+        self.sleeping_until.store(i64::MAX, Ordering::Release);
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +70,6 @@ pub struct RunReport {
 
 pub struct Scheduler {
     db: DatabaseConnection,
-    clock: SharedClock,
     pub wake: Arc<Wakeup>,
     outbox: Arc<Notify>,
     /// Longest sleep: other processes may add deadlines this one is not told about.
@@ -69,68 +79,57 @@ pub struct Scheduler {
 const BATCH: u64 = 500;
 
 impl Scheduler {
-    pub fn new(
-        db: DatabaseConnection,
-        clock: SharedClock,
-        wake: Arc<Wakeup>,
-        outbox: Arc<Notify>,
-    ) -> Self {
+    pub fn new(db: DatabaseConnection, wake: Arc<Wakeup>, outbox: Arc<Notify>) -> Self {
         Self {
             db,
-            clock,
             wake,
             outbox,
             poll: StdDuration::from_secs(10),
         }
     }
+}
+
+impl Job for Scheduler {
+    const NAME: &'static str = "scheduler";
+    type Report = RunReport;
 
     /// Flip everything due at `now`.
-    #[tracing::instrument(skip(self))]
-    pub async fn run_once(&self, now: DateTime<Utc>) -> StoreResult<RunReport> {
+    #[tracing::instrument(name = "scheduler", skip(self))]
+    async fn run_once(&self, now: DateTime<Utc>) -> anyhow::Result<RunReport> {
         let mut report = RunReport::default();
         // Bounded: rows another process holds may stay due until it commits.
         for _ in 0..1000 {
-            let mut due = services::due(&self.db, now, BATCH).await?;
+            let mut due = services::due(&self.db, now, BATCH)
+                .await
+                .context("cannot read the services that are due")?;
             if due.is_empty() {
                 break;
             }
             let full = due.len() as u64 == BATCH;
             // One lock order for every process.
             due.sort_by(|a, b| a.id.cmp(&b.id));
-            let txn = services::begin_write(&self.db).await?;
+            let txn = services::begin_write(&self.db)
+                .await
+                .context("cannot begin the flips' transaction")?;
             for mut row in due {
-                let current = tracking_of(&row);
-                let change = on_tick(&current, now);
-                let mut update = svc::Entity::update_many()
-                    .col_expr(svc::Column::Version, Expr::col(svc::Column::Version).add(1))
-                    .col_expr(svc::Column::UpdatedAt, Expr::val(to_ms(now)))
-                    .filter(svc::Column::Id.eq(row.id.clone()))
-                    .filter(svc::Column::Version.eq(row.version));
-                update = match &change {
-                    Some((next, _)) => update
-                        .col_expr(svc::Column::Status, Expr::val(next.status.as_str()))
-                        .col_expr(
-                            svc::Column::NextCheckAt,
-                            Expr::val(next.next_check_at.map(to_ms)),
-                        ),
-                    // Due but nothing to do (e.g. a deadline left by an edit): clear it so
-                    // it is not read again.
-                    None => {
-                        update.col_expr(svc::Column::NextCheckAt, Expr::val(Option::<i64>::None))
-                    }
-                };
-                let res = update.exec(&txn).await?;
-                if res.rows_affected != 1 {
+                let change = on_tick(&tracking_of(&row), now);
+                let next = change.as_ref().map(|(next, _)| next);
+                let won = services::apply_tick_cas(&txn, &row, next, now)
+                    .await
+                    .with_context(|| format!("cannot update service {}", row.id))?;
+                if !won {
                     report.lost_races += 1;
                     continue;
                 }
                 if let Some((next, flip)) = change {
                     row.status = next.status;
                     report.flips += 1;
-                    report.alerts_queued += alerts::record_flip(&txn, &row, &flip).await?;
+                    report.alerts_queued += alerts::record_flip(&txn, &row, &flip)
+                        .await
+                        .with_context(|| format!("cannot record the flip of service {}", row.id))?;
                 }
             }
-            txn.commit().await?;
+            txn.commit().await.context("cannot commit the flips")?;
             if !full {
                 break;
             }
@@ -141,37 +140,17 @@ impl Scheduler {
         Ok(report)
     }
 
-    /// Run until the process stops.
-    pub async fn run(self) {
-        loop {
-            let now = self.clock.now();
-            if let Err(e) = self.run_once(now).await {
-                tracing::error!(error = %e, "scheduler run failed; retrying in 5 s");
-                tokio::time::sleep(StdDuration::from_secs(5)).await;
-                continue;
-            }
-            let next = match earliest_check(&self.db).await {
-                Ok(next) => next,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read the next deadline");
-                    None
-                }
-            };
-            let poll = Duration::from_std(self.poll).unwrap_or(Duration::seconds(10));
-            let wake_at = next.map_or(now + poll, |n| Ord::min(n, now + poll));
-            self.wake
-                .sleeping_until
-                .store(to_ms(wake_at), Ordering::Release);
-            let wait = (wake_at - self.clock.now())
-                .to_std()
-                .unwrap_or_default()
-                .max(StdDuration::from_millis(20));
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.wake.notify.notified() => {}
-            }
-            // While running, any hint counts: it leaves a permit that makes the next sleep short.
-            self.wake.sleeping_until.store(i64::MAX, Ordering::Release);
-        }
+    async fn next_wake(&self, _now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
+        services::earliest_check(&self.db)
+            .await
+            .context("cannot read the next deadline")
+    }
+
+    fn poll(&self) -> Duration {
+        Duration::from_std(self.poll).unwrap_or(Duration::seconds(10))
+    }
+
+    fn signal(&self) -> Signal {
+        Signal::Wakeup(self.wake.clone())
     }
 }
