@@ -120,7 +120,7 @@ impl Application {
         self.port
     }
 
-    /// A scheduler sharing this application's database, clock and wake-up signals.
+    /// A scheduler sharing this application's database and wake-up signals.
     pub fn scheduler(&self) -> Scheduler {
         Scheduler::new(
             self.state.db.clone(),
