@@ -11,6 +11,7 @@ use heartbeats::clock::{Clock, ManualClock};
 use heartbeats::domain::schedule::Schedule;
 use heartbeats::domain::status::PingKind;
 use heartbeats::domain::{Tags, parse_notify};
+use heartbeats::jobs::Job;
 use heartbeats::settings::Settings;
 use heartbeats::startup::{Application, BuildOptions};
 use heartbeats::store::pings::PingRecord;

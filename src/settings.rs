@@ -7,7 +7,10 @@ use anyhow::{Context, bail};
 use chrono_tz::Tz;
 use url::Url;
 
-#[derive(Debug, Clone)]
+mod redact;
+
+/// `Debug` is hand-written (in `redact`) so that no password reaches a log line.
+#[derive(Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
     pub database_url: String,
@@ -39,7 +42,8 @@ pub enum SmtpTls {
     Tls,
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` is hand-written (in `redact`): the password is not shown.
+#[derive(Clone)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,

@@ -12,8 +12,11 @@ use tokio::sync::Notify;
 use crate::app;
 use crate::auth::Authenticator;
 use crate::clock::{SharedClock, SystemClock};
-use crate::notify::{Mailer, Outbox};
-use crate::scheduler::{Scheduler, Wakeup};
+use crate::jobs::Runner;
+use crate::jobs::outbox::Outbox;
+use crate::jobs::retention::Retention;
+use crate::jobs::scheduler::{Scheduler, Wakeup};
+use crate::notify::Mailer;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::pings::{PingWriter, WriteHooks};
@@ -117,11 +120,10 @@ impl Application {
         self.port
     }
 
-    /// A scheduler sharing this application's database, clock and wake-up signals.
+    /// A scheduler sharing this application's database and wake-up signals.
     pub fn scheduler(&self) -> Scheduler {
         Scheduler::new(
             self.state.db.clone(),
-            self.state.clock.clone(),
             self.state.wake.clone(),
             self.state.outbox_notify.clone(),
         )
@@ -139,36 +141,28 @@ impl Application {
         ))
     }
 
-    /// The HTTP server alone; tests drive the workers themselves.
+    /// Ping retention over this application's database, as `HB_PING_RETENTION_DAYS` says.
+    pub fn retention(&self) -> Retention {
+        Retention::new(
+            self.state.db.clone(),
+            self.state.settings.ping_retention_days,
+        )
+    }
+
+    /// The HTTP server alone; tests drive the jobs themselves.
     pub fn into_server(self) -> Server {
         self.server
     }
 
-    /// Serve with the scheduler and the outbox worker running.
+    /// Serve with every background job running; the jobs stop when the server does.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let scheduler = self.scheduler();
         let outbox = self.outbox()?;
-        tokio::spawn(scheduler.run());
-        tokio::spawn(outbox.run());
-        tokio::spawn(prune_pings(self.state.clone().into_inner()));
+        tracing::info!(mailer = %outbox.mailer().describe(), "alert delivery started");
+        let _jobs = Runner::new(self.state.clock.clone())
+            .with(self.scheduler())
+            .with(outbox)
+            .with(self.retention())
+            .start();
         self.server.await.context("HTTP server failed")
-    }
-}
-
-/// Hourly, delete pings older than `HB_PING_RETENTION_DAYS`.
-async fn prune_pings(state: Arc<AppState>) {
-    let days = state.settings.ping_retention_days;
-    if days == 0 {
-        return;
-    }
-    let mut every = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        let cutoff = state.clock.now() - chrono::Duration::days(i64::from(days));
-        match crate::store::pings::prune(&state.db, cutoff).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, days, "pruned old pings"),
-            Err(e) => tracing::warn!(error = %e, "pruning old pings failed"),
-        }
     }
 }

@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 use crate::app::App;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
-use crate::scheduler::Wakeup;
+use crate::jobs::scheduler::Wakeup;
 use crate::settings::Settings;
 use crate::store::pings::PingWriter;
 

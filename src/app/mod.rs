@@ -17,7 +17,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::domain::FieldError;
-use crate::scheduler::Wakeup;
+use crate::jobs::scheduler::Wakeup;
 use crate::store::StoreError;
 
 /// What a use case needs: storage, time, the default zone, and the in-process parts a

@@ -25,6 +25,13 @@ pub enum MailError {
     File(String),
 }
 
+impl MailError {
+    /// Whether trying again later may succeed: a message that cannot be built never will.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, MailError::Compose(_))
+    }
+}
+
 /// Times as `2026-11-21 16:05:00 CST` and `2026-11-21 08:05:00 UTC`.
 fn local_and_utc(t: DateTime<Utc>, tz: Tz) -> (String, String) {
     (
@@ -216,6 +223,21 @@ impl Mailer {
                     .map_err(|e| MailError::File(format!("{}: {e}", path.display())))
             }
         }
+    }
+
+    /// Compose the mail for one flip and send it to `recipient`; `tag` as for [`Mailer::send`].
+    pub async fn send_alert(
+        &self,
+        recipient: &str,
+        flip: &flips::Model,
+        tz: Tz,
+        base_url: &Url,
+        tag: &str,
+    ) -> Result<(), MailError> {
+        let view = AlertView::new(flip, tz, base_url);
+        let (text, html) = view.render()?;
+        let msg = message(self.from_address(), recipient, &view.subject, text, html)?;
+        self.send(msg, tag).await
     }
 
     pub async fn send_test(&self, to: &str, base_url: &Url) -> Result<(), MailError> {

@@ -1,7 +1,6 @@
-//! Alert delivery: the outbox worker and the mail it sends.
+//! Alert delivery channels: composing mail and sending it. The outbox job that decides
+//! what to send and when lives in `crate::jobs::outbox`.
 pub mod email;
 pub mod smtp;
-pub mod worker;
 
 pub use email::{MailError, Mailer};
-pub use worker::Outbox;

@@ -22,6 +22,15 @@ pub struct SmtpPool {
     slots: Semaphore,
 }
 
+// Hand-written: the settings' own `Debug` hides the password; the connections say nothing.
+impl std::fmt::Debug for SmtpPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpPool")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Connections open at once; SMTP servers commonly allow 50 per client.
 pub const MAX_CONNECTIONS: usize = 32;
 
@@ -154,4 +163,35 @@ pub fn describe(e: &SmtpError) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::notify::Mailer;
+    use crate::settings::Settings;
+
+    #[test]
+    fn smtp_debug_shows_no_password() {
+        let vars: HashMap<String, String> = [
+            ("SMTP_HOST", "mail.lan"),
+            ("SMTP_USERNAME", "alerts"),
+            ("SMTP_PASSWORD", "smtp-Secret-1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let settings = Settings::from_vars(&vars).unwrap();
+        let smtp = settings.smtp.clone().unwrap();
+        let pool = SmtpPool::new(smtp.clone());
+        let mailer = Mailer::from_settings(&settings).unwrap();
+        let shown = format!("{smtp:?} {pool:?} {pool:#?} {mailer:?}");
+        assert!(!shown.contains("Secret"), "{shown}");
+        assert!(
+            shown.contains("mail.lan") && shown.contains("alerts"),
+            "{shown}"
+        );
+    }
 }

@@ -1,6 +1,9 @@
 //! Flips and the alert outbox. A flip and its alerts are written in the transaction that
 //! changes the service's status, so a crash can lose neither.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
@@ -23,6 +26,7 @@ pub const CLAIM_LEASE: Duration = Duration::seconds(120);
 
 /// Store a flip and, when its reason alerts, one outbox row per recipient.
 /// Returns how many alerts were queued.
+#[tracing::instrument(level = "debug", skip_all, fields(service = %service.id))]
 pub async fn record_flip<C: ConnectionTrait>(
     txn: &C,
     service: &services::Model,
@@ -69,6 +73,7 @@ pub async fn record_flip<C: ConnectionTrait>(
 }
 
 /// Alerts ready to be sent now, oldest first.
+#[tracing::instrument(level = "debug", skip(db))]
 pub async fn ready(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -93,6 +98,7 @@ pub async fn ready(
 /// Take ownership of some alerts for one delivery attempt each, and return those this
 /// worker won. One conditional update claims them all: in any number of processes, only
 /// one worker can hold a live claim on an alert.
+#[tracing::instrument(level = "debug", skip(db, ids), fields(alerts = ids.len()))]
 pub async fn claim(db: &DatabaseConnection, ids: &[i64], now: DateTime<Utc>) -> StoreResult<Claim> {
     let token = nanoid::nanoid!(24);
     if ids.is_empty() {
@@ -135,6 +141,7 @@ pub struct Claim {
 /// Record successful deliveries.
 /// Only the holder of the claim may record the outcome: a worker whose lease ran out and
 /// whose alerts another worker took over changes nothing.
+#[tracing::instrument(level = "debug", skip(db, ids), fields(alerts = ids.len()))]
 pub async fn mark_sent(
     db: &DatabaseConnection,
     token: &str,
@@ -161,6 +168,7 @@ pub async fn mark_sent(
 }
 
 /// Record a failed attempt: retry at `retry_at`, or give up when it is `None`.
+#[tracing::instrument(level = "debug", skip(db, error))]
 pub async fn mark_failed(
     db: &DatabaseConnection,
     token: &str,
@@ -185,6 +193,34 @@ pub async fn mark_failed(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Each alert's flip with the time zone of its service (`None` when the service is gone
+/// or its zone is unknown), keyed by flip id: what a batch's messages need, in two queries.
+#[tracing::instrument(level = "debug", skip_all, fields(alerts = batch.len()))]
+pub async fn delivery_context(
+    db: &DatabaseConnection,
+    batch: &[alerts::Model],
+) -> StoreResult<HashMap<i64, (flips::Model, Option<Tz>)>> {
+    let flip_ids: Vec<i64> = batch.iter().map(|a| a.flip_id).collect();
+    let service_ids: Vec<String> = batch.iter().map(|a| a.service_id.clone()).collect();
+    let zones: HashMap<String, Tz> = services::Entity::find()
+        .filter(services::Column::Id.is_in(service_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|s| Some((s.id, s.timezone.parse().ok()?)))
+        .collect();
+    Ok(flips::Entity::find()
+        .filter(flips::Column::Id.is_in(flip_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| {
+            let tz = zones.get(&f.service_id).copied();
+            (f.id, (f, tz))
+        })
+        .collect())
 }
 
 pub async fn flip(db: &DatabaseConnection, id: i64) -> StoreResult<Option<flips::Model>> {
@@ -221,6 +257,7 @@ pub async fn list_flips(
 }
 
 /// When the next pending alert becomes ready, so the worker can sleep until then.
+#[tracing::instrument(level = "debug", skip(db))]
 pub async fn next_attempt(
     db: &DatabaseConnection,
     now: DateTime<Utc>,

@@ -315,6 +315,7 @@ pub async fn set_paused(
 }
 
 /// The earliest deadline the scheduler has to honour, if any.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn earliest_check(db: &DatabaseConnection) -> StoreResult<Option<DateTime<Utc>>> {
     let row: Option<Option<i64>> = Entity::find()
         .select_only()
@@ -325,7 +326,36 @@ pub async fn earliest_check(db: &DatabaseConnection) -> StoreResult<Option<DateT
     Ok(row.flatten().map(from_ms))
 }
 
+/// Write what a scheduler tick decided for `row`, if the row is still the version it read:
+/// the new status and next deadline, or (`next` is `None`: due but nothing to do, e.g. a
+/// deadline left by an edit) a cleared deadline, so the row is not read again.
+/// Returns `false` when another process changed the row first.
+#[tracing::instrument(level = "debug", skip_all, fields(service = %row.id))]
+pub async fn apply_tick_cas<C: ConnectionTrait>(
+    txn: &C,
+    row: &Model,
+    next: Option<&Tracking>,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let mut update = Entity::update_many()
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .col_expr(Column::UpdatedAt, Expr::val(to_ms(now)))
+        .filter(Column::Id.eq(row.id.clone()))
+        .filter(Column::Version.eq(row.version));
+    update = match next {
+        Some(next) => update
+            .col_expr(Column::Status, Expr::val(next.status))
+            .col_expr(
+                Column::NextCheckAt,
+                Expr::val(next.next_check_at.map(to_ms)),
+            ),
+        None => update.col_expr(Column::NextCheckAt, Expr::val(Option::<i64>::None)),
+    };
+    Ok(update.exec(txn).await?.rows_affected == 1)
+}
+
 /// Services whose deadline has passed, oldest deadline first.
+#[tracing::instrument(level = "debug", skip(db))]
 pub async fn due<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,

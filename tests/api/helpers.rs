@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use heartbeats::clock::ManualClock;
-use heartbeats::notify::Outbox;
-use heartbeats::notify::worker::DeliveryReport;
-use heartbeats::scheduler::{RunReport, Scheduler};
+use heartbeats::jobs::Job;
+use heartbeats::jobs::outbox::{DeliveryReport, Outbox};
+use heartbeats::jobs::retention::{PruneReport, Retention};
+use heartbeats::jobs::scheduler::{RunReport, Scheduler};
 use heartbeats::settings::Settings;
 use heartbeats::startup::{Application, BuildOptions};
 use heartbeats::state::AppState;
@@ -149,6 +150,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub scheduler: Scheduler,
     pub outbox: Outbox,
+    pub retention: Retention,
     pub data_dir: PathBuf,
     pub database: TestDatabase,
     _data: tempfile::TempDir,
@@ -207,6 +209,7 @@ impl TestApp {
         let state = app.state.clone();
         let scheduler = app.scheduler();
         let outbox = app.outbox().expect("outbox");
+        let retention = app.retention();
         tokio::spawn(app.into_server());
         Self {
             address: format!("http://127.0.0.1:{port}"),
@@ -217,6 +220,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             scheduler,
             outbox,
+            retention,
             data_dir: data.path().to_owned(),
             database,
             _data: data,
@@ -241,6 +245,13 @@ impl TestApp {
 
     pub async fn deliver(&self) -> DeliveryReport {
         self.outbox.run_once(self.now()).await.expect("outbox run")
+    }
+
+    pub async fn run_retention(&self) -> PruneReport {
+        self.retention
+            .run_once(self.now())
+            .await
+            .expect("retention run")
     }
 
     pub fn url(&self, path: &str) -> String {

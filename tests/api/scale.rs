@@ -4,6 +4,7 @@ use futures::future::join_all;
 use heartbeats::domain::Tags;
 use heartbeats::domain::schedule::Schedule;
 use heartbeats::domain::status::PingKind;
+use heartbeats::jobs::Job;
 use heartbeats::store::pings::PingRecord;
 use heartbeats::store::services::{self, NewService};
 
