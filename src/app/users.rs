@@ -4,7 +4,7 @@ use crate::auth::hash_password;
 use crate::domain::user::{check_password, parse_user_name};
 use crate::domain::{EmailAddress, FieldError, Problem};
 use crate::entity::users::Model;
-use crate::store::users;
+use crate::store::{sessions, users};
 
 /// A new user as typed.
 #[derive(Clone, Default)]
@@ -60,6 +60,9 @@ pub struct PasswordChange<'a> {
     /// The user's present password, when the user changes it themselves; the CLI and
     /// administrators pass `None`.
     pub current: Option<&'a str>,
+    /// The web session making the change, which stays signed in; every other session of
+    /// the user ends.
+    pub keep_session: Option<i64>,
 }
 
 #[tracing::instrument(skip(app, change))]
@@ -82,7 +85,8 @@ pub async fn change_password(app: &App, name: &str, change: &PasswordChange<'_>)
     }
     check.finish()?;
     let hash = hash_password(new.to_owned()).await?;
-    users::set_password_hash(&app.db, name, hash, app.now()).await?;
+    let user = users::set_password_hash(&app.db, name, hash, app.now()).await?;
+    sessions::delete_others(&app.db, user.id, change.keep_session).await?;
     app.credentials_changed();
     tracing::info!(user = %name, "password changed");
     Ok(())
@@ -90,6 +94,10 @@ pub async fn change_password(app: &App, name: &str, change: &PasswordChange<'_>)
 
 #[tracing::instrument(skip(app))]
 pub async fn remove(app: &App, name: &str) -> AppResult<()> {
+    let user = users::find_by_name(&app.db, name)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    sessions::delete_others(&app.db, user.id, None).await?;
     users::remove(&app.db, name).await?;
     app.credentials_changed();
     tracing::info!(user = %name, "user removed");

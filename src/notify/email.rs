@@ -147,9 +147,41 @@ pub fn message(
     Message::builder()
         .from(from)
         .to(to)
-        .subject(subject)
+        .subject(literal_subject(subject))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| MailError::Compose(e.to_string()))
+}
+
+/// A subject that mail clients show as written. lettre encodes non-ASCII subjects, but
+/// passes an ASCII one through as it is, so a service named
+/// `=?utf-8?q?=0D=0ABcc:_x?=` would be decoded by the reader's client into a line break
+/// and a fake header. Text that looks like an RFC 2047 encoded word is therefore sent as
+/// encoded words itself (base64, at most 45 bytes of text each), which decode to the
+/// literal characters.
+pub fn literal_subject(subject: &str) -> std::borrow::Cow<'_, str> {
+    use base64::Engine;
+    if !subject.contains("=?") {
+        return std::borrow::Cow::Borrowed(subject);
+    }
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in subject.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    let encoded: Vec<String> = words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?utf-8?b?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w.as_bytes())
+            )
+        })
+        .collect();
+    std::borrow::Cow::Owned(encoded.join(" "))
 }
 
 /// Where mail goes.
@@ -255,5 +287,52 @@ impl Mailer {
             html,
         )?;
         self.send(msg, "test").await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+
+    use super::*;
+
+    /// Decode `=?utf-8?b?…?=` words the way a mail client does (whitespace between
+    /// encoded words is dropped).
+    fn decode(header: &str) -> String {
+        header
+            .split_whitespace()
+            .map(|w| {
+                let b64 = w
+                    .strip_prefix("=?utf-8?b?")
+                    .and_then(|w| w.strip_suffix("?="))
+                    .expect("an encoded word");
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .expect("base64");
+                String::from_utf8(bytes).expect("utf-8")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn encoded_words_in_names_reach_the_reader_literally() {
+        let name = "DOWN: =?utf-8?q?=0D=0ABcc:_victim@example.com?= backup job with a long name";
+        let subject = literal_subject(name);
+        assert!(!subject.contains("=?utf-8?q?"), "{subject}");
+        assert_eq!(decode(&subject), name);
+        assert!(subject.split(' ').all(|w| w.len() <= 75), "{subject}");
+        let msg = message(
+            "hb@example.com",
+            "ops@example.com",
+            name,
+            "text".into(),
+            "<p>html</p>".into(),
+        )
+        .expect("message");
+        let raw = String::from_utf8(msg.formatted()).expect("utf-8");
+        assert!(!raw.contains("=0D=0ABcc"), "{raw}");
+        assert!(!raw.lines().any(|l| l.starts_with("Bcc:")), "{raw}");
+        // Plain subjects are left to lettre.
+        assert_eq!(literal_subject("DOWN: backup"), "DOWN: backup");
     }
 }

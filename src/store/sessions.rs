@@ -66,14 +66,19 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> StoreResult<()> {
     Ok(())
 }
 
-/// Sign out every other session of a user (after a password change).
-pub async fn delete_others(db: &DatabaseConnection, user_id: i64, keep: i64) -> StoreResult<()> {
-    sessions::Entity::delete_many()
-        .filter(sessions::Column::UserId.eq(user_id))
-        .filter(sessions::Column::Id.ne(keep))
-        .exec(db)
-        .await?;
-    Ok(())
+/// End every session of a user but `keep` (after a password change, or all of them when
+/// the user is removed).
+#[tracing::instrument(skip(db))]
+pub async fn delete_others(
+    db: &DatabaseConnection,
+    user_id: i64,
+    keep: Option<i64>,
+) -> StoreResult<u64> {
+    let mut q = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(user_id));
+    if let Some(keep) = keep {
+        q = q.filter(sessions::Column::Id.ne(keep));
+    }
+    Ok(q.exec(db).await?.rows_affected)
 }
 
 /// The live session for a token and its user; slides the expiry when due.

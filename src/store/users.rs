@@ -63,14 +63,14 @@ pub async fn find_by_name(
         .await?)
 }
 
-/// Replace a user's password hash.
+/// Replace a user's password hash; returns the user.
 #[tracing::instrument(skip(db, password_hash))]
 pub async fn set_password_hash(
     db: &DatabaseConnection,
     name: &str,
     password_hash: String,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<users::Model> {
     let user = find_by_name(db, name)
         .await?
         .ok_or(StoreError::NotFound("user"))?;
@@ -81,8 +81,7 @@ pub async fn set_password_hash(
         to_ms(now),
         active.password_changed_at.as_ref() + 1,
     ));
-    active.update(db).await?;
-    Ok(())
+    Ok(active.update(db).await?)
 }
 
 pub async fn list(db: &DatabaseConnection) -> StoreResult<Vec<users::Model>> {

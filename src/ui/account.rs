@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::format::When;
 use super::page::{Chrome, InLang, UiResult};
-use super::session::{self, SignedIn};
+use super::session::SignedIn;
 use crate::app::users::PasswordChange;
 use crate::app::{self, AppError};
 use crate::store::users;
@@ -105,6 +105,7 @@ pub async fn change_password(s: SignedIn, form: web::Form<PasswordForm>) -> UiRe
         new: &form.new,
         confirm: Some(&form.confirm),
         current: Some(&form.current),
+        keep_session: Some(s.session_id),
     };
     match app::users::change_password(&s.state.app, &s.user.name, &change).await {
         Ok(()) => {}
@@ -129,9 +130,6 @@ pub async fn change_password(s: SignedIn, form: web::Form<PasswordForm>) -> UiRe
         }
         Err(e) => return Err(e).lang(s.lang),
     }
-    session::delete_others(&s.state.db, s.user.id, s.session_id)
-        .await
-        .lang(s.lang)?;
     tracing::info!("password changed from the UI");
     Ok(s.redirect("/account", Some("password")))
 }

@@ -9,6 +9,7 @@ mod mail;
 mod pings;
 mod scale;
 mod services;
+mod sessions;
 mod timelines;
 mod ui;
 mod ui_helpers;
