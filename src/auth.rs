@@ -20,7 +20,11 @@ use sea_orm::DatabaseConnection;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::domain::role::{KeyScope, Role};
 use crate::store::users;
+
+/// How often an API key's "last used" time is written.
+const KEY_TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// Hash off the async runtime: argon2 takes tens of milliseconds by design.
 pub async fn hash_password(pw: String) -> anyhow::Result<String> {
@@ -63,6 +67,11 @@ pub fn generate_password() -> String {
 pub struct AuthUser {
     pub id: i64,
     pub name: String,
+    pub role: Role,
+    /// `Full` for a password; the key's scope for an API key.
+    pub scope: KeyScope,
+    /// The API key used, if any.
+    pub key_id: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -144,6 +153,8 @@ pub struct Authenticator {
     /// Verified against when the user does not exist, so a wrong name costs as much as a
     /// wrong password and does not reveal which names exist.
     dummy_hash: String,
+    /// When each API key's use was last written.
+    touched: std::sync::Mutex<HashMap<i64, Instant>>,
 }
 
 const MAX_ENTRIES: usize = 10_000;
@@ -168,6 +179,7 @@ impl Authenticator {
                 std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             ),
             dummy_hash,
+            touched: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -226,6 +238,14 @@ impl Authenticator {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn authenticate(&self, creds: &Credentials) -> Result<AuthUser, AuthError> {
+        let user = self.remembered_or_checked(creds).await?;
+        if let Some(key_id) = user.key_id {
+            self.touch_key(key_id);
+        }
+        Ok(user)
+    }
+
+    async fn remembered_or_checked(&self, creds: &Credentials) -> Result<AuthUser, AuthError> {
         self.refresh().await?;
         let digest = self.digest(creds);
         let epoch = {
@@ -258,6 +278,9 @@ impl Authenticator {
         Ok(AuthUser {
             id: user.id,
             name: user.name,
+            role: user.role,
+            scope: KeyScope::Full,
+            key_id: None,
         })
     }
 
@@ -300,7 +323,36 @@ impl Authenticator {
         Ok(AuthUser {
             id: user.id,
             name: user.name,
+            role: user.role,
+            scope: row.scope,
+            key_id: Some(row.id),
         })
+    }
+
+    /// Record that a key was used, at most once a minute per key and off the request:
+    /// cached keys reach here too, so "last used" stays true for keys that ping every
+    /// second, at the cost of one write a minute.
+    fn touch_key(&self, key_id: i64) {
+        let now = Instant::now();
+        {
+            let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+            if touched
+                .get(&key_id)
+                .is_some_and(|t| now.duration_since(*t) < KEY_TOUCH_EVERY)
+            {
+                return;
+            }
+            if touched.len() >= MAX_ENTRIES {
+                touched.clear();
+            }
+            touched.insert(key_id, now);
+        }
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = users::touch_api_key(&db, key_id, chrono::Utc::now()).await {
+                tracing::warn!(error = %e, key_id, "cannot record an API key's last use");
+            }
+        });
     }
 }
 

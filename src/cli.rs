@@ -10,15 +10,15 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::app::users::{PasswordChange, UserDraft};
-use crate::app::{self, App};
+use crate::app::{self, Actor, App};
 use crate::auth::Authenticator;
 use crate::clock::SystemClock;
 use crate::db;
+use crate::domain::role::{KeyScope, Role};
 use crate::domain::schedule::{Schedule, ScheduleKind, parse_timezone};
 use crate::notify::Mailer;
 use crate::settings::Settings;
 use crate::startup::{Application, BuildOptions};
-use crate::store::users;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,8 +64,16 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         email: Option<String>,
+        /// admin, member or viewer.
+        #[arg(long, default_value = "member")]
+        role: String,
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Give a user another role: admin, member or viewer.
+    Role {
+        name: String,
+        role: String,
     },
     /// Change a user's password, read from standard input.
     Passwd {
@@ -87,6 +95,9 @@ pub enum ApiKeyCommand {
         user: String,
         #[arg(long)]
         name: Option<String>,
+        /// full (the owner's role), read (read-only) or ping (pings and reports only).
+        #[arg(long, default_value = "full")]
+        scope: String,
     },
 }
 
@@ -108,8 +119,20 @@ fn read_password(flag: bool) -> anyhow::Result<String> {
     Ok(pw)
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command.unwrap_or(Command::Serve);
+/// A closed-set argument (`--role`, `--scope`), refused with the choices named.
+fn parse_arg<T: std::str::FromStr<Err = crate::domain::UnknownValue>>(
+    what: &str,
+    value: &str,
+) -> anyhow::Result<T> {
+    value
+        .trim()
+        .to_lowercase()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))
+}
+
+pub async fn run(args: Cli) -> anyhow::Result<()> {
+    let command = args.command.unwrap_or(Command::Serve);
     if let Command::Schedule {
         expr,
         tz,
@@ -151,6 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         auth: Arc::new(Authenticator::new(conn.clone(), Duration::from_secs(1)).await?),
         wake: None,
     };
+    let cli = Actor::cli();
     match command {
         Command::Migrate => println!(
             "migrations applied to {}",
@@ -159,15 +183,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Add {
             name,
             email,
+            role,
             password_stdin,
         }) => {
             let draft = UserDraft {
                 name: name.clone(),
                 email,
+                role: parse_arg("--role", &role)?,
                 password: read_password(password_stdin)?,
             };
-            app::users::add(&app, &draft).await?;
-            println!("user '{name}' added");
+            let user = app::users::add(&app, &cli, &draft).await?;
+            println!("user '{name}' added ({})", user.role);
+        }
+        Command::User(UserCommand::Role { name, role }) => {
+            let role: Role = parse_arg("ROLE", &role)?;
+            app::users::set_role(&app, &cli, &name, role).await?;
+            println!("'{name}' is now {role}");
         }
         Command::User(UserCommand::Passwd {
             name,
@@ -178,20 +209,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 new: &pw,
                 ..Default::default()
             };
-            app::users::change_password(&app, &name, &change).await?;
+            app::users::change_password(&app, &cli, &name, &change).await?;
             println!("password of '{name}' changed");
         }
         Command::User(UserCommand::List) => {
-            for u in users::list(&conn).await? {
-                println!("{}\t{}", u.name, u.email.unwrap_or_default());
+            for u in app::users::list(&app, &cli).await? {
+                println!("{}\t{}\t{}", u.name, u.role, u.email.unwrap_or_default());
             }
         }
         Command::User(UserCommand::Remove { name }) => {
-            app::users::remove(&app, &name).await?;
+            app::users::remove(&app, &cli, &name).await?;
             println!("user '{name}' removed");
         }
-        Command::Apikey(ApiKeyCommand::Create { user, name }) => {
-            let key = app::keys::create(&app, &user, name.as_deref().unwrap_or("")).await?;
+        Command::Apikey(ApiKeyCommand::Create { user, name, scope }) => {
+            let scope: KeyScope = parse_arg("--scope", &scope)?;
+            let label = name.as_deref().unwrap_or("");
+            let key = app::keys::create(&app, &cli, &user, label, scope).await?;
             println!("{}", key.key);
             eprintln!(
                 "API key '{}' for '{user}' created; it is shown only this once.",

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod entity;
 pub mod jobs;
 pub mod notify;
+pub mod peer;
 pub mod routes;
 pub mod settings;
 pub mod startup;

@@ -10,6 +10,7 @@ mod m20261121_000004_create_sessions;
 mod m20261121_000005_alert_claim_token;
 mod m20261121_000006_index_pings_at;
 mod m20261121_000007_mysql_utf8mb4;
+mod m20261201_000002_roles_and_audit;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_alert_claim_token::Migration),
             Box::new(m20261121_000006_index_pings_at::Migration),
             Box::new(m20261121_000007_mysql_utf8mb4::Migration),
+            Box::new(m20261201_000002_roles_and_audit::Migration),
         ]
     }
 }

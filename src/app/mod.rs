@@ -4,6 +4,7 @@
 //!
 //! Errors carry the field and a [`Problem`](crate::domain::Problem) with a stable code:
 //! the API shows them as JSON, the UI translates them, the CLI prints them.
+pub mod audit;
 pub mod keys;
 pub mod services;
 pub mod users;
@@ -17,8 +18,9 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::domain::FieldError;
+use crate::domain::role::{Action, KeyScope, Role};
 use crate::jobs::scheduler::Wakeup;
-use crate::store::StoreError;
+use crate::store::{self, StoreError};
 
 /// What a use case needs: storage, time, the default zone, and the in-process parts a
 /// change must reach.
@@ -46,6 +48,78 @@ impl App {
     fn credentials_changed(&self) {
         self.auth.invalidate();
     }
+
+    /// Append to the audit log. The change itself has committed; a log that cannot be
+    /// written is reported, not turned into a failed request.
+    async fn audit(&self, actor: &Actor, action: &str, target: &str, detail: Option<&str>) {
+        let entry = store::audit::Entry {
+            at: self.now(),
+            actor_id: actor.user_id,
+            actor: &actor.name,
+            source: actor.source.as_deref(),
+            action,
+            target: Some(target),
+            detail,
+        };
+        if let Err(e) = store::audit::record(&self.db, &entry).await {
+            tracing::error!(error = %e, action, target, "cannot write the audit log");
+        }
+    }
+}
+
+/// Who is asking, with what rights, from where: a signed-in user, an API caller (whose
+/// key scope may narrow the role), or the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// `None` for the command line.
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub role: Role,
+    pub scope: KeyScope,
+    /// The client address, or `cli`.
+    pub source: Option<String>,
+}
+
+impl Actor {
+    /// The operator at the server's command line: may do everything.
+    pub fn cli() -> Self {
+        Self {
+            user_id: None,
+            name: "cli".into(),
+            role: Role::Admin,
+            scope: KeyScope::Full,
+            source: Some("cli".into()),
+        }
+    }
+
+    pub fn user(user: &crate::entity::users::Model, source: Option<String>) -> Self {
+        Self {
+            user_id: Some(user.id),
+            name: user.name.clone(),
+            role: user.role,
+            scope: KeyScope::Full,
+            source,
+        }
+    }
+
+    pub fn may(&self, action: Action) -> bool {
+        self.role.allows(action) && self.scope.allows(action)
+    }
+
+    /// Refuse with 403 unless the role and the key scope both allow `action`.
+    pub fn require(&self, action: Action) -> AppResult<()> {
+        if self.may(action) {
+            Ok(())
+        } else {
+            tracing::info!(actor = %self.name, role = %self.role, scope = %self.scope, action = action.as_str(), "refused");
+            Err(AppError::Forbidden(action))
+        }
+    }
+
+    /// Whether `user_id` is the actor's own account.
+    pub fn is(&self, user_id: i64) -> bool {
+        self.user_id == Some(user_id)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +129,8 @@ pub enum AppError {
     Invalid(Vec<FieldError>),
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("not allowed: {} needs a role or key scope that allows it", .0.as_str())]
+    Forbidden(Action),
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]

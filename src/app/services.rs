@@ -1,7 +1,8 @@
 //! Services: create, update, pause, resume, delete.
 use chrono_tz::Tz;
 
-use super::{App, AppResult, Check};
+use super::{Actor, App, AppResult, Check};
+use crate::domain::role::Action;
 use crate::domain::schedule::{Schedule, ScheduleKind, parse_timezone};
 use crate::domain::{FieldError, Problem, Tags, parse_duration_secs, parse_name, parse_notify};
 use crate::entity::services::Model;
@@ -206,41 +207,60 @@ impl ServiceDraft {
     }
 }
 
-#[tracing::instrument(skip_all, fields(name = ?draft.name))]
-pub async fn create(app: &App, draft: &ServiceDraft) -> AppResult<Model> {
+fn target(m: &Model) -> String {
+    format!("{} {}", m.id, m.name)
+}
+
+#[tracing::instrument(skip_all, fields(actor = %actor.name, name = ?draft.name))]
+pub async fn create(app: &App, actor: &Actor, draft: &ServiceDraft) -> AppResult<Model> {
+    actor.require(Action::EditServices)?;
     let new = draft.validate_new(app.default_tz)?;
     let row = services::create(&app.db, new, app.now()).await?;
     tracing::info!(id = %row.id, name = %row.name, "service created");
+    app.audit(actor, "service.create", &target(&row), None)
+        .await;
     Ok(row)
 }
 
-#[tracing::instrument(skip(app, draft))]
-pub async fn update(app: &App, id: &str, draft: &ServiceDraft) -> AppResult<Model> {
+#[tracing::instrument(skip(app, actor, draft), fields(actor = %actor.name))]
+pub async fn update(app: &App, actor: &Actor, id: &str, draft: &ServiceDraft) -> AppResult<Model> {
+    actor.require(Action::EditServices)?;
     let current = services::get(&app.db, id).await?;
     let patch = draft.validate_patch(&current)?;
     let row = services::update(&app.db, id, patch, app.now()).await?;
     app.deadlines_changed();
+    app.audit(actor, "service.update", &target(&row), None)
+        .await;
     Ok(row)
 }
 
-#[tracing::instrument(skip(app))]
-pub async fn pause(app: &App, id: &str) -> AppResult<Model> {
-    Ok(services::set_paused(&app.db, id, true, app.now()).await?)
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn pause(app: &App, actor: &Actor, id: &str) -> AppResult<Model> {
+    actor.require(Action::EditServices)?;
+    let row = services::set_paused(&app.db, id, true, app.now()).await?;
+    app.audit(actor, "service.pause", &target(&row), None).await;
+    Ok(row)
 }
 
-#[tracing::instrument(skip(app))]
-pub async fn resume(app: &App, id: &str) -> AppResult<Model> {
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn resume(app: &App, actor: &Actor, id: &str) -> AppResult<Model> {
+    actor.require(Action::EditServices)?;
     let row = services::set_paused(&app.db, id, false, app.now()).await?;
     app.deadlines_changed();
+    app.audit(actor, "service.resume", &target(&row), None)
+        .await;
     Ok(row)
 }
 
 /// Delete a service with its pings, flips and alerts; returns what was deleted.
-#[tracing::instrument(skip(app))]
-pub async fn delete(app: &App, id: &str) -> AppResult<Model> {
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn delete(app: &App, actor: &Actor, id: &str) -> AppResult<Model> {
+    actor.require(Action::EditServices)?;
     let row = services::get(&app.db, id).await?;
     services::delete(&app.db, id).await?;
     tracing::info!(%id, name = %row.name, "service deleted");
+    app.audit(actor, "service.delete", &target(&row), None)
+        .await;
     Ok(row)
 }
 

@@ -1,17 +1,31 @@
-//! Users: add, change a password, remove.
-use super::{App, AppError, AppResult, Check};
+//! Users: add, change a password or a role, remove. Managing others is for admins; a
+//! user may change their own password.
+use super::{Actor, App, AppError, AppResult, Check};
 use crate::auth::hash_password;
+use crate::domain::role::{Action, Role};
 use crate::domain::user::{check_password, parse_user_name};
 use crate::domain::{EmailAddress, FieldError, Problem};
 use crate::entity::users::Model;
 use crate::store::{sessions, users};
 
 /// A new user as typed.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct UserDraft {
     pub name: String,
     pub email: Option<String>,
     pub password: String,
+    pub role: Role,
+}
+
+impl Default for UserDraft {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            email: None,
+            password: String::new(),
+            role: Role::Member,
+        }
+    }
 }
 
 impl std::fmt::Debug for UserDraft {
@@ -20,12 +34,14 @@ impl std::fmt::Debug for UserDraft {
             .field("name", &self.name)
             .field("email", &self.email)
             .field("password", &"<redacted>")
+            .field("role", &self.role)
             .finish()
     }
 }
 
-#[tracing::instrument(skip_all, fields(name = %draft.name))]
-pub async fn add(app: &App, draft: &UserDraft) -> AppResult<Model> {
+#[tracing::instrument(skip_all, fields(actor = %actor.name, name = %draft.name))]
+pub async fn add(app: &App, actor: &Actor, draft: &UserDraft) -> AppResult<Model> {
+    actor.require(Action::ManageUsers)?;
     let mut check = Check::default();
     let name = check.take(parse_user_name(&draft.name));
     let email = match draft
@@ -44,10 +60,18 @@ pub async fn add(app: &App, draft: &UserDraft) -> AppResult<Model> {
     let (Some(name), Some(email)) = (name, email) else {
         return Err(anyhow::anyhow!("a checked draft lost a value").into());
     };
+    // The first user administers the server, whatever was asked: someone must.
+    let role = if users::count(&app.db).await? == 0 {
+        Role::Admin
+    } else {
+        draft.role
+    };
     let hash = hash_password(draft.password.clone()).await?;
-    let user = users::create(&app.db, &name, email.as_deref(), hash, app.now()).await?;
+    let user = users::create(&app.db, &name, email.as_deref(), hash, role, app.now()).await?;
     app.credentials_changed();
-    tracing::info!(user = %user.name, "user added");
+    tracing::info!(user = %user.name, role = %user.role, "user added");
+    app.audit(actor, "user.add", &user.name, Some(user.role.as_str()))
+        .await;
     Ok(user)
 }
 
@@ -65,14 +89,31 @@ pub struct PasswordChange<'a> {
     pub keep_session: Option<i64>,
 }
 
-#[tracing::instrument(skip(app, change))]
-pub async fn change_password(app: &App, name: &str, change: &PasswordChange<'_>) -> AppResult<()> {
+/// The user `name`, and whether it is the actor's own account; managing another user
+/// needs an admin.
+async fn subject(app: &App, actor: &Actor, name: &str, own: Action) -> AppResult<Model> {
+    let user = users::find_by_name(&app.db, name).await?;
+    match &user {
+        Some(u) if actor.is(u.id) => actor.require(own)?,
+        _ => actor.require(Action::ManageUsers)?,
+    }
+    user.ok_or(AppError::NotFound("user"))
+}
+
+#[tracing::instrument(skip(app, actor, change), fields(actor = %actor.name))]
+pub async fn change_password(
+    app: &App,
+    actor: &Actor,
+    name: &str,
+    change: &PasswordChange<'_>,
+) -> AppResult<()> {
+    let user = subject(app, actor, name, Action::OwnAccount).await?;
     let mut check = Check::default();
     let new = change.new;
     if let Some(current) = change.current {
         let verified = app
             .auth
-            .verify_password(name, current)
+            .verify_password(&user.name, current)
             .await
             .map_err(|e| AppError::Other(e.into()))?;
         if verified.is_none() {
@@ -85,23 +126,59 @@ pub async fn change_password(app: &App, name: &str, change: &PasswordChange<'_>)
     }
     check.finish()?;
     let hash = hash_password(new.to_owned()).await?;
-    let user = users::set_password_hash(&app.db, name, hash, app.now()).await?;
-    sessions::delete_others(&app.db, user.id, change.keep_session).await?;
+    let user = users::set_password_hash(&app.db, &user.name, hash, app.now()).await?;
+    let ended = sessions::delete_others(&app.db, user.id, change.keep_session).await?;
     app.credentials_changed();
-    tracing::info!(user = %name, "password changed");
+    tracing::info!(user = %user.name, sessions_ended = ended, "password changed");
+    app.audit(actor, "user.password", &user.name, None).await;
     Ok(())
 }
 
-#[tracing::instrument(skip(app))]
-pub async fn remove(app: &App, name: &str) -> AppResult<()> {
+/// Refuse to leave the server without an admin.
+async fn keep_an_admin(app: &App, user: &Model, field: &'static str) -> AppResult<()> {
+    if user.role == Role::Admin && users::count_admins(&app.db).await? <= 1 {
+        return Err(FieldError::new(field, Problem::LastAdmin).into());
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn set_role(app: &App, actor: &Actor, name: &str, role: Role) -> AppResult<Model> {
+    actor.require(Action::ManageUsers)?;
     let user = users::find_by_name(&app.db, name)
         .await?
         .ok_or(AppError::NotFound("user"))?;
+    if user.role == role {
+        return Ok(user);
+    }
+    keep_an_admin(app, &user, "role").await?;
+    let user = users::set_role(&app.db, name, role).await?;
+    app.credentials_changed();
+    tracing::info!(user = %user.name, role = %role, "role changed");
+    app.audit(actor, "user.role", &user.name, Some(role.as_str()))
+        .await;
+    Ok(user)
+}
+
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn remove(app: &App, actor: &Actor, name: &str) -> AppResult<()> {
+    actor.require(Action::ManageUsers)?;
+    let user = users::find_by_name(&app.db, name)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    keep_an_admin(app, &user, "name").await?;
     sessions::delete_others(&app.db, user.id, None).await?;
     users::remove(&app.db, name).await?;
     app.credentials_changed();
     tracing::info!(user = %name, "user removed");
+    app.audit(actor, "user.remove", name, None).await;
     Ok(())
+}
+
+/// Every user, by name (admins only).
+pub async fn list(app: &App, actor: &Actor) -> AppResult<Vec<Model>> {
+    actor.require(Action::ManageUsers)?;
+    Ok(users::list(&app.db).await?)
 }
 
 /// On first start there are no users: create the admin, printing a generated password once.
@@ -115,8 +192,9 @@ pub async fn ensure_admin(app: &App, name: &str, password: Option<&str>) -> anyh
         name: name.to_owned(),
         email: None,
         password: password.clone(),
+        role: Role::Admin,
     };
-    add(app, &draft).await.map_err(|e| {
+    add(app, &Actor::cli(), &draft).await.map_err(|e| {
         anyhow::anyhow!("HB_ADMIN_USER / HB_ADMIN_PASSWORD: cannot create admin '{name}': {e}")
     })?;
     if generated {

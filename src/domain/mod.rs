@@ -2,6 +2,7 @@
 pub mod alert;
 pub mod cron;
 pub mod problem;
+pub mod role;
 pub mod schedule;
 pub mod status;
 pub mod user;

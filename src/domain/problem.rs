@@ -54,6 +54,8 @@ pub enum Problem {
     ServiceNameTaken { name: String },
     #[error("user '{name}' already exists")]
     UserNameTaken { name: String },
+    #[error("is the last admin; make another user admin first")]
+    LastAdmin,
 }
 
 fn required_for(kind: ScheduleKind) -> &'static str {
@@ -118,6 +120,7 @@ impl Problem {
             Problem::PasswordMismatch => "password_mismatch",
             Problem::WrongPassword => "wrong_password",
             Problem::ServiceNameTaken { .. } | Problem::UserNameTaken { .. } => "name_taken",
+            Problem::LastAdmin => "last_admin",
         }
     }
 

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::role::KeyScope;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
 pub struct Model {
@@ -12,6 +14,7 @@ pub struct Model {
     pub key_hash: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    pub scope: KeyScope,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::Caller;
 use super::services::ServiceError;
 use crate::clock::from_ms;
+use crate::domain::role::Action;
 use crate::state::AppState;
 use crate::store::alerts;
 
@@ -20,10 +21,11 @@ pub struct AlertQuery {
 }
 
 async fn list_alerts(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     q: web::Query<AlertQuery>,
 ) -> Result<HttpResponse, ServiceError> {
+    caller.may(Action::Read)?;
     let rows = alerts::list(
         &state.db,
         q.service.as_deref(),

@@ -5,6 +5,7 @@ pub mod health;
 pub mod pings;
 pub mod schedule;
 pub mod services;
+pub mod users;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,8 +14,10 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use heartbeats_wire::ErrorBody;
 
+use crate::app::Actor;
 use crate::app::AppError;
-use crate::auth::{AuthError, AuthUser, Credentials};
+use crate::auth::{AuthError, Credentials};
+use crate::domain::role::Action;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -56,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 }))
                 .configure(services::configure)
                 .configure(alerts::configure)
+                .configure(users::configure)
                 .service(schedule::preview),
         )
         .configure(crate::ui::configure);
@@ -83,6 +87,7 @@ pub fn app_error_status(err: &AppError) -> StatusCode {
         }
         AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -101,6 +106,11 @@ pub fn app_error_response(err: &AppError) -> HttpResponse {
                 code: first.map(|f| f.code().to_owned()),
             }
         }
+        AppError::Forbidden(_) => ErrorBody {
+            error: err.to_string(),
+            field: None,
+            code: Some("forbidden".into()),
+        },
         AppError::NotFound(what) => ErrorBody {
             error: format!("{what} not found"),
             field: None,
@@ -128,7 +138,15 @@ pub fn app_error_response(err: &AppError) -> HttpResponse {
 
 /// An authenticated caller: HTTP Basic or `Bearer <api key>`.
 #[derive(Debug, Clone)]
-pub struct Caller(pub AuthUser);
+pub struct Caller(pub Actor);
+
+impl Caller {
+    /// The caller, if their role and key scope allow `action`; else a 403.
+    pub fn may(&self, action: Action) -> Result<&Actor, AppError> {
+        self.0.require(action)?;
+        Ok(&self.0)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthRejection {
@@ -168,6 +186,7 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let source = crate::peer::client_ip(req);
         let creds = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -181,7 +200,13 @@ impl FromRequest for Caller {
                 Some(Some(c)) => c,
             };
             match state.auth.authenticate(&creds).await {
-                Ok(user) => Ok(Caller(user)),
+                Ok(user) => Ok(Caller(Actor {
+                    user_id: Some(user.id),
+                    name: user.name,
+                    role: user.role,
+                    scope: user.scope,
+                    source: Some(source),
+                })),
                 Err(AuthError::Missing) => Err(AuthRejection::Missing),
                 Err(AuthError::Invalid) => Err(AuthRejection::Invalid),
                 Err(AuthError::Store(e)) => {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::{Caller, json_error};
 use crate::domain::ServiceId;
+use crate::domain::role::Action;
 use crate::domain::status::PingKind;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -32,6 +33,10 @@ pub enum PingError {
         "a {0} body is not understood; send data as a form (curl --data-urlencode data=…), JSON or text/plain"
     )]
     UnsupportedBody(String),
+    #[error(
+        "this key or user may not send pings (a ping-only or full key of a member or admin may)"
+    )]
+    Forbidden,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -43,6 +48,7 @@ impl ResponseError for PingError {
             PingError::UnknownService(_) => StatusCode::NOT_FOUND,
             PingError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             PingError::UnsupportedBody(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PingError::Forbidden => StatusCode::FORBIDDEN,
             PingError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -120,6 +126,9 @@ pub async fn ping(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PingError> {
+    if !caller.0.may(Action::Ping) {
+        return Err(PingError::Forbidden);
+    }
     let limit = state.settings.max_ping_data;
     // Percent-encoding can triple a form body; the decoded data is checked against `limit`.
     let body_limit = limit.saturating_mul(3).saturating_add(4096);

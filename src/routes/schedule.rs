@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::{Caller, app_error_response, json_error};
 use crate::app::AppError;
 use crate::domain::FieldError;
+use crate::domain::role::Action;
 use crate::domain::schedule::{Schedule, parse_timezone};
 use crate::state::AppState;
 
@@ -22,10 +23,13 @@ pub struct PreviewQuery {
 
 #[get("/schedule/preview")]
 pub async fn preview(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     q: web::Query<PreviewQuery>,
 ) -> HttpResponse {
+    if let Err(e) = caller.may(Action::Read) {
+        return app_error_response(&e);
+    }
     let q = q.into_inner();
     let tz = match q.tz.as_deref().filter(|t| !t.is_empty()) {
         Some(tz) => match parse_timezone(tz) {

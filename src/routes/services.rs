@@ -10,6 +10,7 @@ use heartbeats_wire::api;
 use crate::app::services::{Amount, ServiceDraft};
 use crate::app::{self, AppError};
 use crate::clock::from_ms;
+use crate::domain::role::Action;
 use crate::domain::status::Status;
 use crate::domain::{FieldError, Tags, notify_from_column};
 use crate::entity::services::Model;
@@ -152,10 +153,11 @@ pub struct ListQuery {
 
 #[tracing::instrument(skip_all)]
 async fn list(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ServiceError> {
+    caller.may(Action::Read)?;
     let query = query.into_inner();
     let status = query
         .status
@@ -179,58 +181,59 @@ async fn list(
 
 #[tracing::instrument(skip_all)]
 async fn create(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     body: web::Json<ServiceInput>,
 ) -> Result<HttpResponse, ServiceError> {
-    let row = app::services::create(&state.app, &body.into_inner().draft()).await?;
+    let row = app::services::create(&state.app, &caller.0, &body.into_inner().draft()).await?;
     Ok(HttpResponse::Created().json(service_json(row, &state)))
 }
 
 async fn get(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
+    caller.may(Action::Read)?;
     let row = services::get(&state.db, &id).await?;
     Ok(HttpResponse::Ok().json(service_json(row, &state)))
 }
 
 #[tracing::instrument(skip_all)]
 async fn update(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<ServiceInput>,
 ) -> Result<HttpResponse, ServiceError> {
-    let row = app::services::update(&state.app, &id, &body.into_inner().draft()).await?;
+    let row = app::services::update(&state.app, &caller.0, &id, &body.into_inner().draft()).await?;
     Ok(HttpResponse::Ok().json(service_json(row, &state)))
 }
 
 async fn delete(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
-    app::services::delete(&state.app, &id).await?;
+    app::services::delete(&state.app, &caller.0, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn pause(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
-    let row = app::services::pause(&state.app, &id).await?;
+    let row = app::services::pause(&state.app, &caller.0, &id).await?;
     Ok(HttpResponse::Ok().json(service_json(row, &state)))
 }
 
 async fn resume(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
-    let row = app::services::resume(&state.app, &id).await?;
+    let row = app::services::resume(&state.app, &caller.0, &id).await?;
     Ok(HttpResponse::Ok().json(service_json(row, &state)))
 }
 
@@ -241,11 +244,12 @@ pub struct PageQuery {
 }
 
 async fn list_pings(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ServiceError> {
+    caller.may(Action::Read)?;
     services::get(&state.db, &id).await?;
     let limit = page.limit.unwrap_or(50).clamp(1, 1000);
     let rows = pings::list(&state.db, &id, page.before, limit).await?;
@@ -264,11 +268,12 @@ async fn list_pings(
 }
 
 async fn list_flips(
-    _: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ServiceError> {
+    caller.may(Action::Read)?;
     services::get(&state.db, &id).await?;
     let rows = alerts::list_flips(&state.db, &id, page.limit.unwrap_or(50).clamp(1, 1000)).await?;
     let body: Vec<api::Flip> = rows

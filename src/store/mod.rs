@@ -1,5 +1,6 @@
 //! Named storage operations per aggregate; handlers map [`StoreError`] to HTTP in one place.
 pub mod alerts;
+pub mod audit;
 pub mod pings;
 pub mod services;
 pub mod sessions;

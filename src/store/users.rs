@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{StoreError, StoreResult};
 use crate::clock::to_ms;
+use crate::domain::role::{KeyScope, Role};
 use crate::domain::{FieldError, Problem};
 use crate::entity::{api_keys, users};
 
@@ -22,10 +23,12 @@ pub async fn create(
     name: &str,
     email: Option<&str>,
     password_hash: String,
+    role: Role,
     now: DateTime<Utc>,
 ) -> StoreResult<users::Model> {
     users::ActiveModel {
         name: Set(name.to_owned()),
+        role: Set(role),
         email: Set(email.map(str::to_owned)),
         password_hash: Set(password_hash),
         created_at: Set(to_ms(now)),
@@ -84,6 +87,32 @@ pub async fn set_password_hash(
     Ok(active.update(db).await?)
 }
 
+/// Give a user another role; returns the user.
+#[tracing::instrument(skip(db))]
+pub async fn set_role(
+    db: &DatabaseConnection,
+    name: &str,
+    role: Role,
+) -> StoreResult<users::Model> {
+    let user = find_by_name(db, name)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+    let mut active = user.into_active_model();
+    active.role = Set(role);
+    // What a user may do changed: move the credentials generation on, so other
+    // processes drop the rights they remember for this user (see `credentials_generation`).
+    active.password_changed_at = Set(active.password_changed_at.as_ref() + 1);
+    Ok(active.update(db).await?)
+}
+
+/// How many users are admins (the last one cannot be demoted or removed).
+pub async fn count_admins(db: &DatabaseConnection) -> StoreResult<u64> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Role.eq(Role::Admin))
+        .count(db)
+        .await?)
+}
+
 pub async fn list(db: &DatabaseConnection) -> StoreResult<Vec<users::Model>> {
     Ok(users::Entity::find()
         .order_by_asc(users::Column::Name)
@@ -128,6 +157,7 @@ pub async fn create_api_key(
     db: &DatabaseConnection,
     user_name: &str,
     label: &str,
+    scope: KeyScope,
     now: DateTime<Utc>,
 ) -> StoreResult<NewApiKey> {
     let user = find_by_name(db, user_name)
@@ -147,6 +177,7 @@ pub async fn create_api_key(
     let row = api_keys::ActiveModel {
         user_id: Set(user.id),
         label: Set(label.chars().take(100).collect()),
+        scope: Set(scope),
         prefix: Set(prefix),
         key_hash: Set(key_digest(&key)),
         created_at: Set(to_ms(now)),
@@ -156,6 +187,29 @@ pub async fn create_api_key(
     .insert(db)
     .await?;
     Ok(NewApiKey { key, row })
+}
+
+/// Remember when a key was last used, at most once a minute per key: the write is
+/// skipped while the stored time is recent, so a key pinging every second costs one
+/// write a minute.
+#[tracing::instrument(level = "debug", skip(db))]
+pub async fn touch_api_key(
+    db: &DatabaseConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let stale = to_ms(now) - 60_000;
+    api_keys::Entity::update_many()
+        .col_expr(api_keys::Column::LastUsedAt, Expr::val(to_ms(now)))
+        .filter(api_keys::Column::Id.eq(id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(api_keys::Column::LastUsedAt.is_null())
+                .add(api_keys::Column::LastUsedAt.lt(stale)),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn find_api_key(

@@ -9,11 +9,13 @@ use super::page::{Chrome, InLang, UiResult};
 use super::session::SignedIn;
 use crate::app::users::PasswordChange;
 use crate::app::{self, AppError};
+use crate::domain::role::KeyScope;
 use crate::store::users;
 
 pub struct KeyRow {
     pub id: i64,
     pub label: String,
+    pub scope: &'static str,
     pub prefix: String,
     pub created: When,
     pub last_used: Option<When>,
@@ -55,6 +57,7 @@ async fn render(
         .map(|k| KeyRow {
             id: k.id,
             label: k.label,
+            scope: lang.scope(k.scope),
             prefix: k.prefix,
             created: When::from_ms(k.created_at, tz, now, lang),
             last_used: k.last_used_at.map(|ms| When::from_ms(ms, tz, now, lang)),
@@ -107,7 +110,7 @@ pub async fn change_password(s: SignedIn, form: web::Form<PasswordForm>) -> UiRe
         current: Some(&form.current),
         keep_session: Some(s.session_id),
     };
-    match app::users::change_password(&s.state.app, &s.user.name, &change).await {
+    match app::users::change_password(&s.state.app, &s.actor, &s.user.name, &change).await {
         Ok(()) => {}
         Err(AppError::Invalid(fields)) => {
             let mut errors = PasswordErrors::default();
@@ -140,12 +143,15 @@ pub struct KeyForm {
     csrf: String,
     #[serde(default)]
     label: String,
+    #[serde(default)]
+    scope: String,
 }
 
 #[tracing::instrument(skip_all, fields(user = %s.user.name))]
 pub async fn create_key(s: SignedIn, form: web::Form<KeyForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
-    let key = app::keys::create(&s.state.app, &s.user.name, &form.label)
+    let scope = form.scope.parse().unwrap_or(KeyScope::Full);
+    let key = app::keys::create(&s.state.app, &s.actor, &s.user.name, &form.label, scope)
         .await
         .lang(s.lang)?;
     // Shown in this response only; never stored in clear, never in a redirect.
@@ -167,7 +173,7 @@ pub struct RevokeForm {
 
 pub async fn revoke_key(s: SignedIn, id: web::Path<i64>, form: web::Form<RevokeForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
-    app::keys::revoke(&s.state.app, s.user.id, *id)
+    app::keys::revoke(&s.state.app, &s.actor, s.user.id, *id)
         .await
         .lang(s.lang)?;
     Ok(s.redirect("/account", Some("revoked")))

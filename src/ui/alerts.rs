@@ -14,6 +14,7 @@ use super::i18n::Lang;
 use super::page::{Chrome, InLang, UiResult};
 use super::session::SignedIn;
 use crate::domain::EmailAddress;
+use crate::domain::role::Action;
 use crate::domain::status::Reason;
 use crate::entity::alerts::Model as Alert;
 use crate::notify::Mailer;
@@ -170,6 +171,7 @@ pub struct TestForm {
 #[tracing::instrument(skip_all, fields(to = %form.to))]
 pub async fn send_test(s: SignedIn, form: web::Form<TestForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
+    s.actor.require(Action::SendTestMail).lang(s.lang)?;
     let t = s.lang.t();
     let to = form.to.trim().to_owned();
     let result = match EmailAddress::parse(&to) {

@@ -1,6 +1,5 @@
 //! Small HTTP helpers: cookies (read and written by hand; the UI needs four), the client's
 //! address, whether the request came over https, and safe `next` redirects.
-use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderValue};
@@ -68,21 +67,7 @@ pub fn is_https(req: &HttpRequest, state: &AppState) -> bool {
             .is_some_and(|v| v.split(',').next().is_some_and(|p| p.trim() == "https"))
 }
 
-/// The client's address for throttling. `X-Forwarded-For` is believed only from a proxy on
-/// this machine (its last hop is the one that proxy saw); anyone else could forge it.
-pub fn client_ip(req: &HttpRequest) -> String {
-    let peer = req.peer_addr().map(|a| a.ip());
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next_back())
-        .and_then(|v| v.trim().parse::<IpAddr>().ok());
-    if let Some(forwarded) = forwarded.filter(|_| peer.is_some_and(|ip| ip.is_loopback())) {
-        return forwarded.to_string();
-    }
-    peer.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
-}
+pub use crate::peer::client_ip;
 
 /// A redirect target that stays on this site: a path, not `//host` or a URL.
 pub fn safe_next(next: Option<&str>) -> String {

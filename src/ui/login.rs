@@ -161,6 +161,7 @@ pub async fn submit(
     let Some(user) = user else {
         state.ui.throttle.record_failure(&keys, now);
         tracing::info!("sign-in failed");
+        crate::app::audit::sign_in(&state.app, username, None, &http::client_ip(&req), false).await;
         return login_page(
             &req,
             &state,
@@ -183,6 +184,14 @@ pub async fn submit(
         session::clear_cookie(LOGIN_CSRF_COOKIE, secure),
     );
     tracing::info!(user = %user.name, "signed in");
+    crate::app::audit::sign_in(
+        &state.app,
+        &user.name,
+        Some(user.id),
+        &http::client_ip(&req),
+        true,
+    )
+    .await;
     Ok(resp)
 }
 

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod alerts;
 pub mod assets;
+pub mod audit;
 pub mod format;
 pub mod http;
 pub mod i18n;
@@ -19,6 +20,7 @@ pub mod service_form;
 pub mod session;
 pub mod snippets;
 pub mod throttle;
+pub mod users;
 
 use actix_web::middleware::Compress;
 use actix_web::{HttpResponse, web};
@@ -77,6 +79,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/services/{id}/delete", web::post().to(service::delete))
         .route("/alerts", web::get().to(alerts::page))
         .route("/alerts/test", web::post().to(alerts::send_test))
+        .route("/users", web::get().to(users::page))
+        .route("/users", web::post().to(users::add))
+        .route("/users/{name}/role", web::post().to(users::set_role))
+        .route("/users/{name}/remove", web::post().to(users::remove))
+        .route("/audit", web::get().to(audit::page))
         .route("/account", web::get().to(account::page))
         .route(
             "/account/password",

@@ -10,6 +10,7 @@ use super::http::{self, SetCookie};
 use super::i18n::{Lang, Tr};
 use crate::app::AppError;
 use crate::domain::FieldError;
+use crate::domain::role::{Action, Role};
 use crate::store::StoreError;
 
 pub const FLASH_COOKIE: &str = "hb_flash";
@@ -42,6 +43,9 @@ pub fn flash_from_code(code: &str, lang: Lang) -> Option<Flash> {
             "resumed" => ok(t.resumed_flash),
             "password" => ok(t.password_changed),
             "revoked" => ok(t.key_revoked),
+            "user_added" => ok(t.user_added),
+            "role_changed" => ok(t.role_changed),
+            "user_removed" => ok(t.user_removed),
             "signed_out" => ok(t.signed_out),
             _ => None,
         },
@@ -54,6 +58,8 @@ pub struct Chrome {
     pub lang: Lang,
     /// The signed-in user's name; `None` on the sign-in and error pages.
     pub user: Option<String>,
+    /// The signed-in user's role: decides which links and buttons show.
+    pub role: Option<Role>,
     pub csrf: String,
     /// Which main menu entry is current: "services", "alerts", "account" or "".
     pub nav: &'static str,
@@ -71,12 +77,22 @@ impl Chrome {
             t: lang.t(),
             lang,
             user: None,
+            role: None,
             csrf: String::new(),
             nav: "",
             here: http::here(req),
             flash: None,
             v: assets::version(),
         }
+    }
+
+    /// Whether the user may change services (members and admins).
+    pub fn can_edit(&self) -> bool {
+        self.role.is_some_and(|r| r.allows(Action::EditServices))
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role.is_some_and(|r| r.allows(Action::ManageUsers))
     }
 
     pub fn is(&self, nav: &str) -> bool {
@@ -135,6 +151,8 @@ pub enum UiErrorKind {
     NotFound,
     #[error("CSRF token missing or wrong")]
     Csrf,
+    #[error("not allowed for this role")]
+    Forbidden,
     #[error("storage: {0}")]
     Store(StoreError),
     /// Refused input that no form shows next to its field.
@@ -172,6 +190,7 @@ impl From<AppError> for UiError {
     fn from(e: AppError) -> Self {
         let kind = match e {
             AppError::NotFound(_) => UiErrorKind::NotFound,
+            AppError::Forbidden(_) => UiErrorKind::Forbidden,
             AppError::Invalid(fields) => UiErrorKind::Invalid(fields),
             AppError::Store(e) => UiErrorKind::Store(e),
             AppError::Other(e) => UiErrorKind::Internal(e),
@@ -221,7 +240,7 @@ impl ResponseError for UiError {
     fn status_code(&self) -> StatusCode {
         match &self.kind {
             UiErrorKind::NotFound => StatusCode::NOT_FOUND,
-            UiErrorKind::Csrf => StatusCode::FORBIDDEN,
+            UiErrorKind::Csrf | UiErrorKind::Forbidden => StatusCode::FORBIDDEN,
             UiErrorKind::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             UiErrorKind::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             UiErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -234,6 +253,7 @@ impl ResponseError for UiError {
         let message = match &self.kind {
             UiErrorKind::NotFound => t.not_found,
             UiErrorKind::Csrf => t.csrf_failed,
+            UiErrorKind::Forbidden => t.forbidden,
             UiErrorKind::Invalid(fields) => {
                 invalid = fields
                     .first()
@@ -254,6 +274,7 @@ impl ResponseError for UiError {
             t,
             lang: self.lang,
             user: None,
+            role: None,
             csrf: String::new(),
             nav: "",
             here: "/".into(),

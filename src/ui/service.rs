@@ -17,6 +17,7 @@ use super::session::SignedIn;
 use super::snippets::{self, Snippet};
 use crate::app;
 use crate::clock::from_ms;
+use crate::domain::role::Action;
 use crate::domain::status::{Reason, Status};
 use crate::domain::{Tags, notify_from_column};
 use crate::entity::{flips, services::Model};
@@ -251,9 +252,9 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
 async fn set_paused(s: SignedIn, id: &str, csrf: &str, pause: bool) -> UiResult {
     s.check_csrf(csrf)?;
     let m = if pause {
-        app::services::pause(&s.state.app, id).await
+        app::services::pause(&s.state.app, &s.actor, id).await
     } else {
-        app::services::resume(&s.state.app, id).await
+        app::services::resume(&s.state.app, &s.actor, id).await
     }
     .lang(s.lang)?;
     s.state.ui.list_cache.clear();
@@ -279,6 +280,7 @@ struct DeletePage<'a> {
 }
 
 pub async fn confirm_delete(s: SignedIn, id: web::Path<String>) -> UiResult {
+    s.actor.require(Action::EditServices).lang(s.lang)?;
     let m = services::get(&s.state.db, &id).await.lang(s.lang)?;
     let c = s.chrome("services");
     s.render(StatusCode::OK, &DeletePage { c: &c, svc: &m })
@@ -286,7 +288,7 @@ pub async fn confirm_delete(s: SignedIn, id: web::Path<String>) -> UiResult {
 
 pub async fn delete(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
-    let m = app::services::delete(&s.state.app, &id)
+    let m = app::services::delete(&s.state.app, &s.actor, &id)
         .await
         .lang(s.lang)?;
     s.state.ui.list_cache.clear();

@@ -17,6 +17,7 @@ use super::preview::{Preview, preview};
 use super::session::SignedIn;
 use crate::app::services::{Amount, ServiceDraft, split_secs};
 use crate::app::{self, AppError};
+use crate::domain::role::Action;
 use crate::domain::{Tags, notify_from_column};
 use crate::entity::services::Model;
 use crate::store::services;
@@ -196,6 +197,7 @@ fn render_form(
 }
 
 pub async fn new_form(s: SignedIn) -> UiResult {
+    s.actor.require(Action::EditServices).lang(s.lang)?;
     let form = ServiceForm::blank(s.state.settings.timezone);
     render_form(&s, StatusCode::OK, None, &form, &Errors::new())
 }
@@ -213,7 +215,7 @@ fn refused(s: &SignedIn, id: Option<&str>, form: &ServiceForm, e: AppError) -> U
 pub async fn create(s: SignedIn, form: web::Form<ServiceForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
     let form = form.into_inner();
-    match app::services::create(&s.state.app, &form.draft()).await {
+    match app::services::create(&s.state.app, &s.actor, &form.draft()).await {
         Ok(m) => {
             s.state.ui.list_cache.clear();
             Ok(s.redirect(&format!("/services/{}", m.id), Some("created")))
@@ -223,6 +225,7 @@ pub async fn create(s: SignedIn, form: web::Form<ServiceForm>) -> UiResult {
 }
 
 pub async fn edit_form(s: SignedIn, id: web::Path<String>) -> UiResult {
+    s.actor.require(Action::EditServices).lang(s.lang)?;
     let m = services::get(&s.state.db, &id).await.lang(s.lang)?;
     let form = ServiceForm::from_model(&m);
     render_form(&s, StatusCode::OK, Some(&m.id), &form, &Errors::new())
@@ -232,7 +235,7 @@ pub async fn edit_form(s: SignedIn, id: web::Path<String>) -> UiResult {
 pub async fn update(s: SignedIn, id: web::Path<String>, form: web::Form<ServiceForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
     let form = form.into_inner();
-    match app::services::update(&s.state.app, &id, &form.draft()).await {
+    match app::services::update(&s.state.app, &s.actor, &id, &form.draft()).await {
         Ok(m) => {
             s.state.ui.list_cache.clear();
             Ok(s.redirect(&format!("/services/{}", m.id), Some("saved")))

@@ -14,6 +14,8 @@ use super::assets;
 use super::http::{self, SetCookie};
 use super::i18n::Lang;
 use super::page::{Chrome, FLASH_COOKIE, UiError, UiErrorKind, flash_from_code, html_builder};
+use crate::app::Actor;
+use crate::domain::role::Role;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::sessions::lookup;
@@ -53,11 +55,14 @@ pub struct User {
     pub id: i64,
     pub name: String,
     pub email: Option<String>,
+    pub role: Role,
 }
 
 /// A signed-in request: the user, their session and the page chrome.
 pub struct SignedIn {
     pub user: User,
+    /// The user as the use cases see them: role, and the address they came from.
+    pub actor: Actor,
     pub session_id: i64,
     pub csrf: String,
     pub lang: Lang,
@@ -79,6 +84,7 @@ impl SignedIn {
             t: self.lang.t(),
             lang: self.lang,
             user: Some(self.user.name.clone()),
+            role: Some(self.user.role),
             csrf: self.csrf.clone(),
             nav,
             here: self.here.clone(),
@@ -199,11 +205,14 @@ impl FromRequest for SignedIn {
                 .await
                 .map_err(|e| SessionRejection::Unavailable(e, lang))?
                 .ok_or_else(rejected)?;
+            let actor = Actor::user(&user, Some(http::client_ip(&req)));
             Ok(SignedIn {
+                actor,
                 user: User {
                     id: user.id,
                     name: user.name,
                     email: user.email,
+                    role: user.role,
                 },
                 session_id: session.id,
                 csrf: session.csrf_token,

@@ -46,9 +46,15 @@ async fn missing_or_wrong_credentials_are_401_with_www_authenticate() {
 async fn api_key_authenticates_and_revocation_takes_effect() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let id = app.interval_service("keys", 60, 60).await;
-    let key = heartbeats::store::users::create_api_key(&app.db, ADMIN, "cron", app.now())
-        .await
-        .unwrap();
+    let key = heartbeats::store::users::create_api_key(
+        &app.db,
+        ADMIN,
+        "cron",
+        heartbeats::domain::role::KeyScope::Full,
+        app.now(),
+    )
+    .await
+    .unwrap();
     let resp = app.ping_as(&id, Auth::Bearer(&key.key)).await;
     assert_eq!(resp.status(), 200);
     let resp = app
@@ -95,9 +101,16 @@ async fn removed_user_is_refused() {
     let hash = heartbeats::auth::hash_password("ci-password-1".into())
         .await
         .unwrap();
-    heartbeats::store::users::create(&app.db, "ci", None, hash, app.now())
-        .await
-        .unwrap();
+    heartbeats::store::users::create(
+        &app.db,
+        "ci",
+        None,
+        hash,
+        heartbeats::domain::role::Role::Member,
+        app.now(),
+    )
+    .await
+    .unwrap();
     let resp = app.ping_as(&id, Auth::Basic("ci", "ci-password-1")).await;
     assert_eq!(resp.status(), 200);
     heartbeats::store::users::remove(&app.db, "ci")

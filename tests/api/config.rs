@@ -177,7 +177,35 @@ fn user_and_apikey_commands() {
     assert!(dir.path().join("data/heartbeats.db").exists());
     let (ok, out, _) = heartbeats(dir.path(), &["user", "list"], None);
     assert!(ok);
-    assert!(out.contains("ci\tci@example.com"));
+    // The first user is an admin, whatever was asked: someone must administer.
+    assert!(out.contains("ci\tadmin\tci@example.com"), "{out}");
+    let (ok, _, err) = heartbeats(dir.path(), &["user", "role", "ci", "viewer"], None);
+    assert!(!ok, "the last admin cannot be demoted");
+    assert!(err.contains("last admin"), "{err}");
+    let (ok, out, err) = heartbeats(
+        dir.path(),
+        &["user", "add", "dev", "--password-stdin"],
+        Some("dev-password-1\n"),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("(member)"), "{out}");
+    let (ok, out, err) = heartbeats(
+        dir.path(),
+        &["user", "add", "ops", "--role", "admin", "--password-stdin"],
+        Some("ops-password-1\n"),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("(admin)"), "{out}");
+    let (ok, out, err) = heartbeats(dir.path(), &["user", "role", "ci", "viewer"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("'ci' is now viewer"), "{out}");
+    let (ok, _, err) = heartbeats(dir.path(), &["user", "role", "ci", "root"], None);
+    assert!(!ok);
+    assert!(
+        err.contains("ROLE: unknown role 'root'; use one of admin, member, viewer"),
+        "{err}"
+    );
+
     let (ok, _, err) = heartbeats(
         dir.path(),
         &["user", "add", "ci", "--password-stdin"],
@@ -205,6 +233,20 @@ fn user_and_apikey_commands() {
     );
     assert!(ok);
     assert!(out.trim().starts_with("hb_"));
+    let (ok, out, err) = heartbeats(
+        dir.path(),
+        &["apikey", "create", "--user", "ci", "--scope", "ping"],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(out.trim().starts_with("hb_"));
+    let (ok, _, err) = heartbeats(
+        dir.path(),
+        &["apikey", "create", "--user", "ci", "--scope", "everything"],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("--scope: unknown scope 'everything'"), "{err}");
     let (ok, _, err) = heartbeats(dir.path(), &["apikey", "create", "--user", "ghost"], None);
     assert!(!ok);
     assert!(err.contains("user not found"), "{err}");

@@ -113,4 +113,27 @@ pub mod api {
         pub timezone: String,
         pub times: Vec<DateTime<Utc>>,
     }
+
+    /// A user (`/api/v1/users`, admins only).
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct User {
+        pub name: String,
+        pub email: Option<String>,
+        /// `admin`, `member` or `viewer`.
+        pub role: String,
+        pub created_at: DateTime<Utc>,
+    }
+
+    /// One entry of the audit log (`/api/v1/audit`, admins only).
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct AuditEntry {
+        pub id: i64,
+        pub at: DateTime<Utc>,
+        pub actor: String,
+        pub source: Option<String>,
+        /// e.g. `service.update`, `user.role`, `signin.failed`.
+        pub action: String,
+        pub target: Option<String>,
+        pub detail: Option<String>,
+    }
 }

@@ -8,6 +8,7 @@ mod problems;
 mod tr;
 mod zh;
 
+use crate::domain::role::{KeyScope, Role};
 use crate::domain::schedule::ScheduleKind;
 use crate::domain::status::{PingKind, Reason, Status};
 use en::EN;
@@ -192,6 +193,24 @@ impl Lang {
             Status::Late => t.st_late,
             Status::Down => t.st_down,
             Status::Paused => t.st_paused,
+        }
+    }
+
+    pub fn role(self, role: Role) -> &'static str {
+        let t = self.t();
+        match role {
+            Role::Admin => t.role_admin,
+            Role::Member => t.role_member,
+            Role::Viewer => t.role_viewer,
+        }
+    }
+
+    pub fn scope(self, scope: KeyScope) -> &'static str {
+        let t = self.t();
+        match scope {
+            KeyScope::Full => t.scope_full,
+            KeyScope::Read => t.scope_read,
+            KeyScope::Ping => t.scope_ping,
         }
     }
 

@@ -70,6 +70,7 @@ fn chinese(p: &Problem) -> String {
         Problem::WrongPassword => t.wrong_current_password.to_owned(),
         Problem::ServiceNameTaken { .. } => t.name_taken.to_owned(),
         Problem::UserNameTaken { name } => format!("用户 '{name}' 已存在"),
+        Problem::LastAdmin => "这是最后一位管理员；请先把另一位用户设为管理员".to_owned(),
     }
 }
 
