@@ -240,7 +240,7 @@ impl Authenticator {
     pub async fn authenticate(&self, creds: &Credentials) -> Result<AuthUser, AuthError> {
         let user = self.remembered_or_checked(creds).await?;
         if let Some(key_id) = user.key_id {
-            self.touch_key(key_id);
+            self.touch_key(key_id).await;
         }
         Ok(user)
     }
@@ -329,10 +329,10 @@ impl Authenticator {
         })
     }
 
-    /// Record that a key was used, at most once a minute per key and off the request:
-    /// cached keys reach here too, so "last used" stays true for keys that ping every
-    /// second, at the cost of one write a minute.
-    fn touch_key(&self, key_id: i64) {
+    /// Record that a key was used, at most once a minute per key: cached keys reach here
+    /// too, so "last used" stays true for keys that ping every second, at the cost of one
+    /// small write a minute (made in the request, so what a reply says is on record).
+    async fn touch_key(&self, key_id: i64) {
         let now = Instant::now();
         {
             let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
@@ -347,12 +347,9 @@ impl Authenticator {
             }
             touched.insert(key_id, now);
         }
-        let db = self.db.clone();
-        tokio::spawn(async move {
-            if let Err(e) = users::touch_api_key(&db, key_id, chrono::Utc::now()).await {
-                tracing::warn!(error = %e, key_id, "cannot record an API key's last use");
-            }
-        });
+        if let Err(e) = users::touch_api_key(&self.db, key_id, chrono::Utc::now()).await {
+            tracing::warn!(error = %e, key_id, "cannot record an API key's last use");
+        }
     }
 }
 

@@ -279,3 +279,18 @@ async fn the_audit_log_records_who_did_what_from_where() {
     let page = admin.get("/users").await;
     page.assert_contains("ops");
 }
+
+#[tokio::test]
+async fn keys_show_their_scope_and_when_they_were_last_used() {
+    use heartbeats::domain::role::KeyScope;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id = app.interval_service("backup", 3600, 300).await;
+    let key = key_for(&app, ADMIN, KeyScope::Ping).await;
+    let mut b = Browser::signed_in(&app).await;
+    let page = b.get("/account").await;
+    page.assert_contains("ping only (cron jobs, agents)");
+    page.assert_contains("never");
+    assert_eq!(app.ping_as(&id, Auth::Bearer(&key)).await.status(), 200);
+    let page = b.get("/account").await;
+    assert!(!page.body.contains(">never<"), "last use recorded");
+}
