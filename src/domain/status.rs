@@ -67,6 +67,10 @@ pub enum Reason {
     Recovered,
     /// A success ping on a late service, before it went down.
     Back,
+    /// Someone paused the service.
+    Paused,
+    /// Someone resumed it.
+    Resumed,
 }
 
 closed_set!(Reason, "reason", {
@@ -75,6 +79,8 @@ closed_set!(Reason, "reason", {
     Error => "error",
     Recovered => "recovered",
     Back => "back",
+    Paused => "paused",
+    Resumed => "resumed",
 });
 
 impl Reason {
@@ -249,22 +255,58 @@ pub fn reschedule(current: &Tracking, timing: &Timing<'_>, now: DateTime<Utc>) -
     }
 }
 
-/// Pausing stops all tracking; resuming waits for the next ping, like a new service.
-pub fn paused(current: &Tracking) -> Tracking {
-    Tracking {
+/// Pausing stops all tracking.
+pub fn paused(current: &Tracking, at: DateTime<Utc>) -> (Tracking, Flip) {
+    let next = Tracking {
         status: Status::Paused,
         next_check_at: None,
         down_at: None,
         ..current.clone()
-    }
+    };
+    let flip = Flip {
+        from: current.status,
+        to: Status::Paused,
+        reason: Reason::Paused,
+        at,
+        due_at: None,
+        last_ping_at: current.last_ping_at,
+        data: None,
+    };
+    (next, flip)
 }
 
-pub fn resumed(current: &Tracking) -> Tracking {
-    Tracking {
-        status: Status::New,
-        next_due_at: None,
-        down_at: None,
-        next_check_at: None,
-        ..current.clone()
-    }
+/// Resuming a service that has pinged before expects its next run as if the pause had
+/// never been: due at the schedule's next time after `now`, down after the grace time, so
+/// a pause cannot silence a dead job forever. A service that never pinged is new again
+/// (a new service does not alert).
+pub fn resumed(current: &Tracking, timing: &Timing<'_>, now: DateTime<Utc>) -> (Tracking, Flip) {
+    let next = match current.last_ping_at {
+        None => Tracking {
+            status: Status::New,
+            next_due_at: None,
+            down_at: None,
+            next_check_at: None,
+            ..current.clone()
+        },
+        Some(_) => {
+            let due = timing.schedule.first_due(now, timing.tz);
+            Tracking {
+                status: Status::Up,
+                next_due_at: due,
+                down_at: due.map(|d| d + timing.grace),
+                next_check_at: due,
+                ..current.clone()
+            }
+        }
+    };
+    let flip = Flip {
+        from: Status::Paused,
+        to: next.status,
+        reason: Reason::Resumed,
+        at: now,
+        due_at: next.next_due_at,
+        last_ping_at: current.last_ping_at,
+        data: None,
+    };
+    (next, flip)
 }

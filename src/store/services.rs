@@ -299,17 +299,19 @@ pub async fn set_paused(
     let txn = begin_write(db).await?;
     let mut m = get_for_update(&txn, id).await?;
     let current = tracking_of(&m);
-    let next = match (pause, current.status) {
+    let (next, flip) = match (pause, current.status) {
         (true, Status::Paused)
         | (false, Status::New | Status::Up | Status::Late | Status::Down) => {
             txn.commit().await?;
             return Ok(m);
         }
-        (true, _) => status::paused(&current),
-        (false, Status::Paused) => status::resumed(&current),
+        (true, _) => status::paused(&current, now),
+        (false, Status::Paused) => with_timing(&m, |t| status::resumed(&current, t, now))?,
     };
     apply_tracking(&mut m, &next);
     let m = save(&txn, m, now).await?;
+    // Pauses and resumes are in the status history; they never alert.
+    super::alerts::record_flip(&txn, &m, &flip).await?;
     txn.commit().await?;
     Ok(m)
 }

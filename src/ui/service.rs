@@ -99,6 +99,7 @@ pub fn schedule_text(m: &Model, lang: Lang) -> String {
 fn explain(
     m: &Model,
     last_down: Option<&flips::Model>,
+    waiting: bool,
     tz: Tz,
     now: DateTime<Utc>,
     lang: Lang,
@@ -119,7 +120,7 @@ fn explain(
             push(t.last_ping, m.last_ping_at);
             push(t.next_due, m.next_due_at);
             push(t.goes_down_at, m.down_at);
-            (t.why_up, None)
+            (if waiting { t.why_resumed } else { t.why_up }, None)
         }
         "late" => {
             push(t.was_due, m.next_due_at);
@@ -189,7 +190,11 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
     let ids: Vec<i64> = flip_rows.iter().map(|f| f.id).collect();
     let mut by_flip = views::alerts_for_flips(db, &ids).await.lang(lang)?;
     let last_down = flip_rows.iter().find(|f| f.to_status == Status::Down);
-    let (why, facts, reported) = explain(&m, last_down, tz, now, lang);
+    // Resumed and not heard from since: say so, rather than "pinging on time".
+    let waiting = flip_rows
+        .first()
+        .is_some_and(|f| f.reason == Reason::Resumed && m.last_ping_at.is_none_or(|p| p <= f.at));
+    let (why, facts, reported) = explain(&m, last_down, waiting, tz, now, lang);
     let flips = flip_rows
         .iter()
         .map(|f| FlipView {

@@ -6,6 +6,7 @@ mod auth;
 mod config;
 mod jobs;
 mod mail;
+mod pause;
 mod pings;
 mod roles;
 mod scale;

@@ -240,4 +240,7 @@ pub static EN: Tr = Tr {
     all_actions: "All actions",
     filter: "Filter",
     read_only_note: "You have read-only access.",
+    reason_paused: "paused",
+    reason_resumed: "resumed",
+    why_resumed: "Resumed: waiting for the next ping. If none comes by the time below, it alerts like any other.",
 };

@@ -222,6 +222,8 @@ impl Lang {
             Reason::Error => t.reason_error,
             Reason::Recovered => t.reason_recovered,
             Reason::Back => t.reason_back,
+            Reason::Paused => t.reason_paused,
+            Reason::Resumed => t.reason_resumed,
         }
     }
 

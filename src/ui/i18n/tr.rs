@@ -249,4 +249,7 @@ pub struct Tr {
     pub all_actions: &'static str,
     pub filter: &'static str,
     pub read_only_note: &'static str,
+    pub reason_paused: &'static str,
+    pub reason_resumed: &'static str,
+    pub why_resumed: &'static str,
 }

@@ -240,4 +240,7 @@ pub static ZH: Tr = Tr {
     all_actions: "全部操作",
     filter: "筛选",
     read_only_note: "你只有只读权限。",
+    reason_paused: "已暂停",
+    reason_resumed: "已恢复",
+    why_resumed: "已恢复：等待下一次 ping。若在下面的时间前没有收到，会像其他服务一样告警。",
 };
