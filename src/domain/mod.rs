@@ -6,6 +6,7 @@ pub mod role;
 pub mod schedule;
 pub mod status;
 pub mod user;
+pub mod zone;
 
 use std::fmt;
 

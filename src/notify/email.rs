@@ -32,12 +32,10 @@ impl MailError {
     }
 }
 
-/// Times as `2026-11-21 16:05:00 CST` and `2026-11-21 08:05:00 UTC`.
+/// Times as `2026-11-21 16:05:00 UTC+8` and `2026-11-21 08:05:00 UTC`.
 fn local_and_utc(t: DateTime<Utc>, tz: Tz) -> (String, String) {
     (
-        t.with_timezone(&tz)
-            .format("%Y-%m-%d %H:%M:%S %Z")
-            .to_string(),
+        crate::domain::zone::local_stamp(t, tz),
         t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
     )
 }

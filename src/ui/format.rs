@@ -10,7 +10,7 @@ use crate::clock::from_ms;
 /// One moment as the templates show it.
 #[derive(Debug, Clone)]
 pub struct When {
-    /// `2026-11-21 16:05:02 CST`, in the service's zone.
+    /// `2026-11-21 16:05:02 UTC+8`, in the service's zone.
     pub local: String,
     /// `2026-11-21 08:05:02 UTC`, for the title attribute.
     pub utc: String,
@@ -36,9 +36,7 @@ impl When {
 }
 
 pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M:%S %Z")
-        .to_string()
+    crate::domain::zone::local_stamp(t, tz)
 }
 
 pub fn utc(t: DateTime<Utc>) -> String {

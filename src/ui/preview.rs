@@ -12,6 +12,7 @@ use super::i18n::Lang;
 use super::service_form::ServiceForm;
 use super::session::SignedIn;
 use crate::domain::schedule::Schedule;
+use crate::domain::zone::offset_label;
 
 #[derive(Debug, Serialize)]
 pub struct PreviewTime {
@@ -41,7 +42,7 @@ fn preview_time(t: DateTime<Utc>, tz: Tz, lang: Lang) -> PreviewTime {
         local: format!(
             "{} {weekday} {}",
             local.format("%Y-%m-%d"),
-            local.format("%H:%M %Z")
+            format!("{} {}", local.format("%H:%M"), offset_label(&local))
         ),
         utc: format::utc(t),
     }
@@ -122,11 +123,11 @@ mod tests {
         assert_eq!(
             local,
             [
-                "2026-11-23 Mon 03:00 CET",
-                "2026-11-24 Tue 03:00 CET",
-                "2026-11-25 Wed 03:00 CET",
-                "2026-11-26 Thu 03:00 CET",
-                "2026-11-27 Fri 03:00 CET"
+                "2026-11-23 Mon 03:00 UTC+1",
+                "2026-11-24 Tue 03:00 UTC+1",
+                "2026-11-25 Wed 03:00 UTC+1",
+                "2026-11-26 Thu 03:00 UTC+1",
+                "2026-11-27 Fri 03:00 UTC+1"
             ]
         );
         assert_eq!(p.times[0].utc, "2026-11-23 02:00:00 UTC");

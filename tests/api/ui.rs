@@ -667,7 +667,7 @@ async fn the_service_page_shows_pings_flips_and_deliveries() {
     let page = b.get(&format!("/services/{id}")).await;
     page.assert_contains("backup-script/1.0");
     page.assert_contains("127.0.0.1");
-    page.assert_contains("2026-11-02 08:00:00 CST");
+    page.assert_contains("2026-11-02 08:00:00 UTC+8");
     page.assert_contains(r#"title="2026-11-02 00:00:00 UTC""#);
     page.assert_contains(r#"<pre class="data">disk full</pre>"#);
     assert_eq!(page.body.matches(r#"<span class="kind k-"#).count(), 50);
@@ -716,7 +716,7 @@ async fn the_alerts_page_shows_broken_mail_and_sends_a_test() {
     page.assert_contains("Mail delivery is failing.");
     page.assert_contains("1 alert is waiting to be retried");
     page.assert_contains(r#"<span class="state s-retrying">retrying</span>"#);
-    page.assert_contains("next attempt 2026-11-02 08:02:30 CST");
+    page.assert_contains("next attempt 2026-11-02 08:02:30 UTC+8");
     page.assert_contains(r#"<div class="smtp-error">SMTP: "#);
     page.assert_contains("missed: no ping within the grace time");
     page.assert_contains(&format!(r#"<a href="/services/{id}">nightly</a>"#));
@@ -913,7 +913,7 @@ async fn the_preview_lists_due_times_or_says_what_is_wrong() {
     assert_eq!(v["ok"], true);
     assert_eq!(v["summary"], "cron `0 3 * * 1-5` Europe/Berlin");
     assert_eq!(v["times"].as_array().unwrap().len(), 5);
-    assert_eq!(v["times"][0]["local"], "2026-11-02 Mon 03:00 CET");
+    assert_eq!(v["times"][0]["local"], "2026-11-02 Mon 03:00 UTC+1");
     assert_eq!(v["times"][0]["utc"], "2026-11-02 02:00:00 UTC");
     let v: Value = serde_json::from_str(
         &b.get("/ui/preview?kind=cron&cron=61+*+*+*+*&timezone=UTC")
@@ -930,7 +930,7 @@ async fn the_preview_lists_due_times_or_says_what_is_wrong() {
             .body,
     )
     .unwrap();
-    assert_eq!(v["times"][0]["local"], "2026-11-02 Mon 16:05 CST");
+    assert_eq!(v["times"][0]["local"], "2026-11-02 Mon 16:05 UTC+8");
     let v: Value = serde_json::from_str(
         &b.get("/ui/preview?kind=interval&period=90&period_unit=min&timezone=UTC")
             .await

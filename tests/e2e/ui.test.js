@@ -142,7 +142,7 @@ describe("Heartbeats web UI", { timeout: 180_000 }, () => {
     await hb.ping(created, "", "e2e-cron/1.0");
     await page.goto(`${server.base}/services/${created}`);
     const row = page.locator("#pings tbody tr").first();
-    assert.match(await row.textContent(), /CST/);
+    assert.match(await row.textContent(), /UTC\+8/);
     assert.match(await row.textContent(), /e2e-cron\/1\.0/);
     assert.match(await row.textContent(), /127\.0\.0\.1/);
     assert.equal(await row.locator(".kind").textContent(), "success");
