@@ -40,9 +40,10 @@ fn preview_time(t: DateTime<Utc>, tz: Tz, lang: Lang) -> PreviewTime {
     };
     PreviewTime {
         local: format!(
-            "{} {weekday} {}",
+            "{} {weekday} {} {}",
             local.format("%Y-%m-%d"),
-            format!("{} {}", local.format("%H:%M"), offset_label(&local))
+            local.format("%H:%M"),
+            offset_label(&local)
         ),
         utc: format::utc(t),
     }
