@@ -60,7 +60,13 @@ pub fn describe(s: &ScheduleCols<'_>, lang: Lang) -> String {
     let mut out = match s.kind {
         ScheduleKind::Interval => lang.every(&lang.duration(s.period_secs.unwrap_or(0))),
         ScheduleKind::Daily => lang.daily(s.at_time.unwrap_or("?"), s.timezone),
-        ScheduleKind::Cron => format!("cron `{}` {}", s.cron_expr.unwrap_or("?"), s.timezone),
+        ScheduleKind::Cron => {
+            let expr = s.cron_expr.unwrap_or("?");
+            match super::cron_words::describe(expr, lang) {
+                Some(words) => format!("{words} · {expr} · {}", s.timezone),
+                None => format!("cron {expr} · {}", s.timezone),
+            }
+        }
     };
     out.push_str(&lang.grace_suffix(&lang.duration(s.grace_secs)));
     out
@@ -127,10 +133,6 @@ mod tests {
                 cols("daily", None, Some("16:05"), None, "Europe/Berlin"),
                 Schedule::daily("16:05").unwrap(),
             ),
-            (
-                cols("cron", None, None, Some("0 3 * * 1-5"), "Europe/Berlin"),
-                Schedule::cron("0 3 * * 1-5").unwrap(),
-            ),
         ];
         for (c, schedule) in cases {
             assert_eq!(
@@ -144,6 +146,21 @@ mod tests {
                 Lang::Zh
             ),
             "每天 16:05 Asia/Shanghai，宽限 5 分钟"
+        );
+        // Cron in words beside the expression, no backticks.
+        let weekdays = cols("cron", None, None, Some("30 2 * * 1-5"), "Europe/Berlin");
+        assert_eq!(
+            describe(&weekdays, Lang::En),
+            "weekdays at 02:30 · 30 2 * * 1-5 · Europe/Berlin, grace 5 min"
+        );
+        assert_eq!(
+            describe(&weekdays, Lang::Zh),
+            "工作日 02:30 · 30 2 * * 1-5 · Europe/Berlin，宽限 5 分钟"
+        );
+        let odd = cols("cron", None, None, Some("0 3 1-7 * 1"), "UTC");
+        assert_eq!(
+            describe(&odd, Lang::En),
+            "cron 0 3 1-7 * 1 · UTC, grace 5 min"
         );
     }
 

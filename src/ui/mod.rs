@@ -6,6 +6,7 @@ pub mod account;
 pub mod alerts;
 pub mod assets;
 pub mod audit;
+pub mod cron_words;
 pub mod format;
 pub mod http;
 pub mod i18n;

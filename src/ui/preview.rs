@@ -78,7 +78,11 @@ pub fn preview(form: &ServiceForm, now: DateTime<Utc>, lang: Lang) -> Preview {
         .collect();
     let summary = match &schedule {
         Schedule::Daily { at } => lang.daily(&at.to_string(), tz.name()),
-        _ => schedule.describe(tz),
+        Schedule::Cron { expr } => match super::cron_words::describe(expr.as_str(), lang) {
+            Some(words) => format!("{words} · {expr} · {}", tz.name()),
+            None => format!("cron {expr} · {}", tz.name()),
+        },
+        Schedule::Interval { .. } => schedule.describe(tz),
     };
     Preview {
         ok: true,

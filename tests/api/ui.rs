@@ -535,7 +535,7 @@ async fn every_page_renders(backend: Backend) {
     }
     b.set_cookie("hb_lang", "en");
     let page = b.get("/").await;
-    page.assert_contains("cron `0 3 * * 1-5` Europe/Berlin, grace 5 min");
+    page.assert_contains("weekdays at 03:00 · 0 3 * * 1-5 · Europe/Berlin, grace 5 min");
     page.assert_contains(r#"<span class="badge b-down">Down</span>"#);
     let page = b.get(&format!("/services/{id}")).await;
     page.assert_contains("The job reported an error.");
@@ -911,7 +911,7 @@ async fn the_preview_lists_due_times_or_says_what_is_wrong() {
     assert_eq!(page.status, 200);
     let v: Value = serde_json::from_str(&page.body).unwrap();
     assert_eq!(v["ok"], true);
-    assert_eq!(v["summary"], "cron `0 3 * * 1-5` Europe/Berlin");
+    assert_eq!(v["summary"], "weekdays at 03:00 · 0 3 * * 1-5 · Europe/Berlin");
     assert_eq!(v["times"].as_array().unwrap().len(), 5);
     assert_eq!(v["times"][0]["local"], "2026-11-02 Mon 03:00 UTC+1");
     assert_eq!(v["times"][0]["utc"], "2026-11-02 02:00:00 UTC");
