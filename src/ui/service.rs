@@ -219,7 +219,6 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
     let snippets = snippets::for_service(
         &m,
         base_url,
-        &s.user.name,
         [
             t.snippet_curl,
             t.snippet_curl_error,

@@ -1,4 +1,5 @@
-//! Copy-paste lines for a service: curl, a crontab entry, Python and the hb-agent stanza.
+//! Copy-paste lines for a service: curl, a crontab entry, Python and the hb-agent stanza,
+//! each with a ping-only API key rather than a password.
 use url::Url;
 
 use crate::domain::schedule::ScheduleKind;
@@ -63,12 +64,12 @@ fn cron_timing(m: &Model) -> String {
 pub fn for_service(
     m: &Model,
     base_url: &Url,
-    user: &str,
     titles: [&'static str; 5],
 ) -> Vec<Snippet> {
     let url = ping_url(base_url, &m.id);
     let base = base(base_url);
-    let auth = format!("{user}:PASSWORD");
+    // A ping-only key, never a password: crontabs and scripts get copied around.
+    let auth = "-H 'Authorization: Bearer hb_YOUR_KEY'";
     let mut crontab = String::new();
     if m.kind != ScheduleKind::Interval {
         crontab.push_str(&format!(
@@ -77,20 +78,20 @@ pub fn for_service(
         ));
     }
     crontab.push_str(&format!(
-        "{} /path/to/job.sh && curl -fsS -m 10 --retry 3 -u {auth} -X POST '{url}&data=' >/dev/null",
+        "{} /path/to/job.sh && curl -fsS -m 10 --retry 3 {auth} -X POST '{url}&data=' >/dev/null",
         cron_timing(m)
     ));
     vec![
         Snippet {
             id: "curl",
             title: titles[0],
-            code: format!("curl -fsS -m 10 --retry 3 -u {auth} -X POST '{url}&data='"),
+            code: format!("curl -fsS -m 10 --retry 3 {auth} -X POST '{url}&data='"),
         },
         Snippet {
             id: "curl-error",
             title: titles[1],
             code: format!(
-                "curl -fsS -m 10 --retry 3 -u {auth} -X POST '{base}/api/pings' \\\n  --data-urlencode service={} --data-urlencode 'data=backup failed: disk full'",
+                "curl -fsS -m 10 --retry 3 {auth} -X POST '{base}/api/pings' \\\n  --data-urlencode service={} --data-urlencode 'data=backup failed: disk full'",
                 m.id
             ),
         },
@@ -103,7 +104,7 @@ pub fn for_service(
             id: "python",
             title: titles[3],
             code: format!(
-                "import requests\n\nrequests.post(\n    \"{base}/api/pings\",\n    params={{\"service\": \"{}\", \"data\": \"\"}},  # data=\"...\" reports an error\n    auth=(\"{user}\", \"PASSWORD\"),\n    timeout=10,\n).raise_for_status()",
+                "import requests\n\nrequests.post(\n    \"{base}/api/pings\",\n    params={{\"service\": \"{}\", \"data\": \"\"}},  # data=\"...\" reports an error\n    headers={{\"Authorization\": \"Bearer hb_YOUR_KEY\"}},\n    timeout=10,\n).raise_for_status()",
                 m.id
             ),
         },
@@ -111,7 +112,7 @@ pub fn for_service(
             id: "agent",
             title: titles[4],
             code: format!(
-                "server:\n  url: {base}\n  service: {}\n  user: {user}\n  password: PASSWORD",
+                "server:\n  url: {base}\n  service: {}\n  api_key: hb_YOUR_KEY",
                 m.id
             ),
         },

@@ -407,10 +407,11 @@ async fn create_edit_pause_resume_and_delete_through_the_forms() {
     page.assert_contains("Service created.");
     page.assert_contains("daily 16:05 Asia/Shanghai, grace 10 min");
     page.assert_contains(&format!("http://hb.test:5827/api/pings?service={id}"));
-    page.assert_contains(&format!("curl -fsS -m 10 --retry 3 -u admin:PASSWORD -X POST &#39;http://hb.test:5827/api/pings?service={id}&#38;data=&#39;"));
+    page.assert_contains(&format!("curl -fsS -m 10 --retry 3 -H &#39;Authorization: Bearer hb_YOUR_KEY&#39; -X POST &#39;http://hb.test:5827/api/pings?service={id}&#38;data=&#39;"));
+    assert!(!page.body.contains("PASSWORD"), "no password in any snippet");
     page.assert_contains("5 16 * * * /path/to/job.sh");
     page.assert_contains(&format!(
-        "server:\n  url: http://hb.test:5827\n  service: {id}\n  user: admin\n  password: PASSWORD"
+        "server:\n  url: http://hb.test:5827\n  service: {id}\n  api_key: hb_YOUR_KEY"
     ));
     // The flash shows once.
     assert!(

@@ -115,3 +115,27 @@ async fn the_chinese_preview_explains_a_broken_cron() {
     assert_eq!(v["field"], "cron");
     assert_eq!(v["error"], "分钟字段：61 超出范围 0-59");
 }
+
+#[tokio::test]
+async fn settings_that_can_never_alert_are_called_out() {
+    let app = crate::helpers::TestApp::spawn(Backend::Sqlite).await;
+    let silent = app
+        .create_service(serde_json::json!({"name": "silent", "period": 60}))
+        .await;
+    let id = silent["id"].as_str().unwrap();
+    let mut b = Browser::signed_in(&app).await;
+    let page = b.get(&format!("/services/{id}")).await;
+    page.assert_contains(r#"id="no-recipients">No one is notified"#);
+    b.set_cookie("hb_lang", "zh");
+    let page = b.get(&format!("/services/{id}")).await;
+    page.assert_contains("没有设置通知对象");
+    // The history comes before the copy-paste snippets, which fold away.
+    let history = page.body.find(r#"id="flips-h""#).unwrap();
+    let log = page.body.find(r#"id="log-h""#).unwrap();
+    let snippets = page.body.find(r#"id="snip-h""#).unwrap();
+    assert!(history < log && log < snippets);
+    assert!(page.body.contains(r#"<details class="card snippets-card">"#));
+    let notified = app.interval_service("told", 60, 60).await;
+    let page = b.get(&format!("/services/{notified}")).await;
+    assert!(!page.body.contains("no-recipients"));
+}

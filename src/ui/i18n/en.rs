@@ -97,7 +97,7 @@ pub static EN: Tr = Tr {
     snippet_crontab: "crontab line",
     snippet_python: "Python (requests)",
     snippet_agent: "hb-agent config (server section)",
-    snippet_password_note: "Replace PASSWORD with the password, or use an API key (Authorization: Bearer) from the Account page.",
+    snippet_password_note: "Replace hb_YOUR_KEY with a ping-only API key from the Account page: a key, unlike a password, can be revoked on its own and pings nothing else.",
     copy: "Copy",
     copied: "Copied",
     ping_log: "Ping log",
@@ -243,4 +243,5 @@ pub static EN: Tr = Tr {
     reason_paused: "paused",
     reason_resumed: "resumed",
     why_resumed: "Resumed: waiting for the next ping. If none comes by the time below, it alerts like any other.",
+    no_recipients: "No one is notified: this service can never alert. Add addresses to notify.",
 };

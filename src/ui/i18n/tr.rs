@@ -252,4 +252,5 @@ pub struct Tr {
     pub reason_paused: &'static str,
     pub reason_resumed: &'static str,
     pub why_resumed: &'static str,
+    pub no_recipients: &'static str,
 }

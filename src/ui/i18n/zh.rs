@@ -97,7 +97,7 @@ pub static ZH: Tr = Tr {
     snippet_crontab: "crontab 行",
     snippet_python: "Python (requests)",
     snippet_agent: "hb-agent 配置（server 部分）",
-    snippet_password_note: "把 PASSWORD 换成密码，或在账户页面创建 API 密钥（Authorization: Bearer）。",
+    snippet_password_note: "把 hb_YOUR_KEY 换成在账户页面创建的“仅发送心跳”API 密钥：与密码不同，密钥可以单独吊销，也只能发送心跳。",
     copy: "复制",
     copied: "已复制",
     ping_log: "Ping 记录",
@@ -243,4 +243,5 @@ pub static ZH: Tr = Tr {
     reason_paused: "已暂停",
     reason_resumed: "已恢复",
     why_resumed: "已恢复：等待下一次 ping。若在下面的时间前没有收到，会像其他服务一样告警。",
+    no_recipients: "没有设置通知对象：该服务永远不会发出告警。请添加通知地址。",
 };
