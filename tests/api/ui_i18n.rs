@@ -135,6 +135,10 @@ async fn settings_that_can_never_alert_are_called_out() {
     let snippets = page.body.find(r#"id="snip-h""#).unwrap();
     assert!(history < log && log < snippets);
     assert!(page.body.contains(r#"<details class="card snippets-card">"#));
+    b.set_cookie("hb_lang", "en");
+    b.get("/services/new")
+        .await
+        .assert_contains(r#"id="notify-warn">No one is notified"#);
     let notified = app.interval_service("told", 60, 60).await;
     let page = b.get(&format!("/services/{notified}")).await;
     assert!(!page.body.contains("no-recipients"));
