@@ -136,7 +136,7 @@ async fn render(
         .await
         .lang(lang)?;
     let mail = Mailer::from_settings(&s.state.settings)
-        .map(|m| m.describe())
+        .map(|m| lang.mail_destination(&m))
         .unwrap_or_else(|e| e.to_string());
     let c = s.chrome("alerts");
     s.render(
@@ -175,17 +175,21 @@ pub async fn send_test(s: SignedIn, form: web::Form<TestForm>) -> UiResult {
     let t = s.lang.t();
     let to = form.to.trim().to_owned();
     let result = match EmailAddress::parse(&to) {
-        Err(e) => (false, format!("{}: {e}", t.test_failed)),
+        Err(e) => (false, s.lang.labelled(t.test_failed, &s.lang.problem(&e))),
         Ok(addr) => match Mailer::from_settings(&s.state.settings) {
-            Err(e) => (false, format!("{}: {e}", t.test_failed)),
+            Err(e) => (false, s.lang.labelled(t.test_failed, &e.to_string())),
             Ok(mailer) => match mailer
                 .send_test(addr.as_str(), &s.state.settings.base_url)
                 .await
             {
-                Ok(()) => (true, s.lang.test_sent(addr.as_str(), &mailer.describe())),
+                Ok(()) => (
+                    true,
+                    s.lang
+                        .test_sent(addr.as_str(), &s.lang.mail_destination(&mailer)),
+                ),
                 Err(e) => {
                     tracing::warn!(error = %e, "test email failed");
-                    (false, format!("{}: {e}", t.test_failed))
+                    (false, s.lang.labelled(t.test_failed, &e.to_string()))
                 }
             },
         },

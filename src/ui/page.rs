@@ -257,7 +257,7 @@ impl ResponseError for UiError {
             UiErrorKind::Invalid(fields) => {
                 invalid = fields
                     .first()
-                    .map(|f| format!("{}: {}", f.field, self.lang.problem(&f.problem)))
+                    .map(|f| self.lang.labelled(f.field, &self.lang.problem(&f.problem)))
                     .unwrap_or_default();
                 &invalid
             }

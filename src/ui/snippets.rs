@@ -61,11 +61,7 @@ fn cron_timing(m: &Model) -> String {
     }
 }
 
-pub fn for_service(
-    m: &Model,
-    base_url: &Url,
-    titles: [&'static str; 5],
-) -> Vec<Snippet> {
+pub fn for_service(m: &Model, base_url: &Url, titles: [&'static str; 5]) -> Vec<Snippet> {
     let url = ping_url(base_url, &m.id);
     let base = base(base_url);
     // A ping-only key, never a password: crontabs and scripts get copied around.

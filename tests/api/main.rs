@@ -16,4 +16,5 @@ mod timelines;
 mod ui;
 mod ui_helpers;
 mod ui_i18n;
+mod ui_zh_pages;
 mod upgrade;

@@ -408,7 +408,10 @@ async fn create_edit_pause_resume_and_delete_through_the_forms() {
     page.assert_contains("daily 16:05 Asia/Shanghai, grace 10 min");
     page.assert_contains(&format!("http://hb.test:5827/api/pings?service={id}"));
     page.assert_contains(&format!("curl -fsS -m 10 --retry 3 -H &#39;Authorization: Bearer hb_YOUR_KEY&#39; -X POST &#39;http://hb.test:5827/api/pings?service={id}&#38;data=&#39;"));
-    assert!(!page.body.contains("PASSWORD"), "no password in any snippet");
+    assert!(
+        !page.body.contains("PASSWORD"),
+        "no password in any snippet"
+    );
     page.assert_contains("5 16 * * * /path/to/job.sh");
     page.assert_contains(&format!(
         "server:\n  url: http://hb.test:5827\n  service: {id}\n  api_key: hb_YOUR_KEY"
@@ -912,7 +915,10 @@ async fn the_preview_lists_due_times_or_says_what_is_wrong() {
     assert_eq!(page.status, 200);
     let v: Value = serde_json::from_str(&page.body).unwrap();
     assert_eq!(v["ok"], true);
-    assert_eq!(v["summary"], "weekdays at 03:00 · 0 3 * * 1-5 · Europe/Berlin");
+    assert_eq!(
+        v["summary"],
+        "weekdays at 03:00 · 0 3 * * 1-5 · Europe/Berlin"
+    );
     assert_eq!(v["times"].as_array().unwrap().len(), 5);
     assert_eq!(v["times"][0]["local"], "2026-11-02 Mon 03:00 UTC+1");
     assert_eq!(v["times"][0]["utc"], "2026-11-02 02:00:00 UTC");

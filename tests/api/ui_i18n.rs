@@ -134,7 +134,10 @@ async fn settings_that_can_never_alert_are_called_out() {
     let log = page.body.find(r#"id="log-h""#).unwrap();
     let snippets = page.body.find(r#"id="snip-h""#).unwrap();
     assert!(history < log && log < snippets);
-    assert!(page.body.contains(r#"<details class="card snippets-card">"#));
+    assert!(
+        page.body
+            .contains(r#"<details class="card snippets-card">"#)
+    );
     b.set_cookie("hb_lang", "en");
     b.get("/services/new")
         .await

@@ -284,6 +284,27 @@ impl Lang {
         }
     }
 
+    /// "label: detail" with the colon of the language (`：` after Chinese).
+    pub fn labelled(self, label: &str, detail: &str) -> String {
+        match self {
+            Lang::En => format!("{label}: {detail}"),
+            Lang::Zh => format!("{label}：{detail}"),
+        }
+    }
+
+    /// Where alert mail goes: the SMTP server, or the folder of `.eml` files.
+    pub fn mail_destination(self, mailer: &crate::notify::Mailer) -> String {
+        match (mailer, self) {
+            (crate::notify::Mailer::Files { dir, .. }, Lang::En) => {
+                format!("files in {}", dir.display())
+            }
+            (crate::notify::Mailer::Files { dir, .. }, Lang::Zh) => {
+                format!("{} 目录中的 .eml 文件", dir.display())
+            }
+            (smtp, _) => smtp.describe(),
+        }
+    }
+
     pub fn test_sent(self, to: &str, via: &str) -> String {
         match self {
             Lang::En => format!("Test email sent to {to} via {via}."),

@@ -105,7 +105,7 @@ pub static ZH: Tr = Tr {
     col_time: "时间",
     col_kind: "类型",
     col_source: "来源",
-    col_user_agent: "User agent",
+    col_user_agent: "客户端标识",
     col_data: "内容",
     older: "更早的 ping",
     newest: "最新的 ping",
