@@ -204,3 +204,10 @@
     init();
   }
 })();
+
+// After a refused form, take the keyboard and the screen reader to the list of problems;
+// each item links to its field.
+(() => {
+  const summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
+})();

@@ -135,6 +135,14 @@ struct FormPage<'a> {
 }
 
 impl FormPage<'_> {
+    /// The input an error summary links to.
+    fn anchor(&self, field: &str) -> String {
+        match field {
+            "kind" => "kind-interval".into(),
+            other => other.to_owned(),
+        }
+    }
+
     fn err(&self, field: &str) -> Option<&str> {
         self.errors.get(field).map(String::as_str)
     }
