@@ -46,7 +46,12 @@ fn form_config() -> web::FormConfig {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(form_config())
-        .route("/static/{name}", web::get().to(assets::serve))
+        // CSS and JS go compressed to browsers that ask (a phone on a slow link).
+        .service(
+            web::resource("/static/{name}")
+                .wrap(Compress::default())
+                .route(web::get().to(assets::serve)),
+        )
         .route("/login", web::get().to(login::form))
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))

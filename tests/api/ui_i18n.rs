@@ -146,3 +146,25 @@ async fn settings_that_can_never_alert_are_called_out() {
     let page = b.get(&format!("/services/{notified}")).await;
     assert!(!page.body.contains("no-recipients"));
 }
+
+#[tokio::test]
+async fn styles_and_scripts_are_served_compressed() {
+    let app = crate::helpers::TestApp::spawn(Backend::Sqlite).await;
+    for asset in ["/static/app.css", "/static/app.js"] {
+        let resp = app
+            .client
+            .get(app.url(asset))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            resp.headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok()),
+            Some("gzip"),
+            "{asset}"
+        );
+    }
+}
