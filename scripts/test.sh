@@ -76,4 +76,4 @@ cargo build --quiet --workspace --bins
 if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
-(cd tests/e2e && node --test --test-concurrency=1 ui.test.js)
+(cd tests/e2e && node --test --test-concurrency=1 ui.test.js operator.test.js)
