@@ -7,15 +7,17 @@
 //! before the hash) and then the bounded argon2 [`pool`]; a remembered credential skips
 //! both, so cron jobs keep pinging while someone guesses their user's password.
 mod cache;
+mod credentials;
 pub mod pool;
 pub mod throttle;
+
+pub use credentials::Credentials;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-use base64::Engine;
 use rand::Rng;
 use sea_orm::DatabaseConnection;
 use subtle::ConstantTimeEq;
@@ -65,29 +67,6 @@ pub struct AuthUser {
     pub key_id: Option<i64>,
 }
 
-#[derive(Clone)]
-pub enum Credentials {
-    Basic { user: String, password: String },
-    Bearer(String),
-}
-
-/// Never the password or the key: credentials end up in spans and error logs.
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credentials::Basic { user, .. } => f
-                .debug_struct("Basic")
-                .field("user", user)
-                .field("password", &"<redacted>")
-                .finish(),
-            Credentials::Bearer(key) => f
-                .debug_tuple("Bearer")
-                .field(&users::key_prefix(key).unwrap_or("<redacted>"))
-                .finish(),
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("authentication required")]
@@ -111,29 +90,6 @@ impl From<PoolError> for AuthError {
         match e {
             PoolError::Busy => AuthError::Busy,
             PoolError::Lost => AuthError::Other(e.into()),
-        }
-    }
-}
-
-impl Credentials {
-    /// Parse an `Authorization` header value.
-    pub fn from_header(value: &str) -> Option<Self> {
-        let (scheme, rest) = value.trim().split_once(' ')?;
-        let rest = rest.trim();
-        if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(rest)
-                .ok()?;
-            let decoded = String::from_utf8(decoded).ok()?;
-            let (user, password) = decoded.split_once(':')?;
-            Some(Self::Basic {
-                user: user.to_owned(),
-                password: password.to_owned(),
-            })
-        } else if scheme.eq_ignore_ascii_case("bearer") {
-            Some(Self::Bearer(rest.to_owned()))
-        } else {
-            None
         }
     }
 }
@@ -392,29 +348,5 @@ impl Authenticator {
         if let Err(e) = users::touch_api_key(&self.db, key_id, chrono::Utc::now()).await {
             tracing::warn!(error = %e, key_id, "cannot record an API key's last use");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_never_print_their_secret() {
-        let basic = Credentials::Basic {
-            user: "ops".into(),
-            password: "hunter2-secret".into(),
-        };
-        let printed = format!("{basic:?}");
-        assert!(
-            printed.contains("ops") && !printed.contains("hunter2"),
-            "{printed}"
-        );
-        let key = Credentials::Bearer("hb_abcdefgh_0123456789abcdefghijKLMN".into());
-        let printed = format!("{key:?}");
-        assert!(
-            printed.contains("abcdefgh") && !printed.contains("0123456789"),
-            "{printed}"
-        );
     }
 }
