@@ -205,7 +205,7 @@ impl Authenticator {
             .map_err(|refused| {
                 let retry_after = refused.retry_after.num_seconds().max(1).unsigned_abs();
                 tracing::warn!(
-                    user = user.unwrap_or("(api key)"),
+                    user = ?user.unwrap_or("(api key)"),
                     address = %from,
                     retry_after,
                     "credentials refused: too many failures"
@@ -241,7 +241,8 @@ impl Authenticator {
             return Ok(found);
         }
         ticket.failed();
-        tracing::warn!(user = %name, address = %from, "wrong user name or password");
+        // Names are the caller's text: quoted and escaped, so one cannot forge a log line.
+        tracing::warn!(user = ?name, address = %from, "wrong user name or password");
         Ok(None)
     }
 
@@ -292,7 +293,7 @@ impl Authenticator {
             Ok(None) => {
                 ticket.failed();
                 tracing::warn!(
-                    key = users::key_prefix(key).unwrap_or("(malformed)"),
+                    key = ?users::key_prefix(key).unwrap_or("(malformed)"),
                     address = %from,
                     "wrong API key"
                 );

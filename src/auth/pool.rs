@@ -120,6 +120,10 @@ impl Pool {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let shared = self.shared.clone();
         let task: Task = Box::new(move |memory| {
+            // Its caller went away (the client hung up): the hash would be for no one.
+            if tx.is_closed() {
+                return;
+            }
             let result = f(memory);
             shared.completed.fetch_add(1, Ordering::Relaxed);
             let _ = tx.send(result);

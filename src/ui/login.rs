@@ -108,7 +108,7 @@ pub struct LoginForm {
     csrf: String,
 }
 
-#[tracing::instrument(skip_all, fields(user = %form.username))]
+#[tracing::instrument(skip_all, fields(user = ?form.username))]
 pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,

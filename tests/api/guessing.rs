@@ -247,7 +247,8 @@ async fn failed_attempts_are_logged_without_the_password() {
     }
     let mut b = Browser::new(&app);
     b.address = Some("10.5.0.67".into());
-    b.sign_in("mallory", "s3cret-guess").await;
+    // A name with a line break in it must not forge a log line of its own.
+    b.sign_in("mallory\nWARN forged", "s3cret-guess").await;
 
     let log = String::from_utf8_lossy(&lines.lock().unwrap()).into_owned();
     let failed: Vec<&str> = log
@@ -255,8 +256,14 @@ async fn failed_attempts_are_logged_without_the_password() {
         .filter(|l| l.contains("WARN") && l.contains("wrong user name or password"))
         .collect();
     assert_eq!(failed.len(), 6, "{log}");
-    assert!(failed[0].contains("user=admin") && failed[0].contains("address=10.5.0.66"));
-    assert!(failed[5].contains("user=mallory") && failed[5].contains("address=10.5.0.67"));
+    assert!(failed[0].contains(r#"user="admin""#) && failed[0].contains("address=10.5.0.66"));
+    assert!(
+        failed[5].contains(r#"user="mallory\nWARN forged""#),
+        "{}",
+        failed[5]
+    );
+    assert!(failed[5].contains("address=10.5.0.67"));
+    assert!(!log.lines().any(|l| l.starts_with("WARN forged")), "{log}");
     assert!(log.lines().any(|l| l.contains("WARN")
         && l.contains("too many failures")
         && l.contains("address=10.5.0.66")));
