@@ -171,7 +171,9 @@ pub async fn run(args: Cli) -> anyhow::Result<()> {
         db: conn.clone(),
         clock: Arc::new(SystemClock),
         default_tz: settings.timezone,
-        auth: Arc::new(Authenticator::new(conn.clone(), Duration::from_secs(1)).await?),
+        auth: Arc::new(
+            Authenticator::new(conn.clone(), Arc::new(SystemClock), Duration::from_secs(1)).await?,
+        ),
         wake: None,
     };
     let cli = Actor::cli();

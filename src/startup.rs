@@ -76,7 +76,8 @@ impl Application {
                 outbox: outbox_notify.clone(),
             }),
         );
-        let auth = Arc::new(Authenticator::new(db.clone(), opts.auth_refresh).await?);
+        let auth =
+            Arc::new(Authenticator::new(db.clone(), opts.clock.clone(), opts.auth_refresh).await?);
         let app = app::App {
             db: db.clone(),
             clock: opts.clock.clone(),

@@ -23,6 +23,6 @@ pub struct AppState {
     pub writer: PingWriter,
     pub wake: Arc<Wakeup>,
     pub outbox_notify: Arc<Notify>,
-    /// The web UI's in-memory state: sign-in throttle, rendered-list cache.
+    /// The web UI's in-memory state: test-mail limit, rendered-list cache.
     pub ui: crate::ui::UiState,
 }

@@ -1,7 +1,6 @@
 //! Users: add, change a password or a role, remove. Managing others is for admins; a
 //! user may change their own password.
 use super::{Actor, App, AppError, AppResult, Check};
-use crate::auth::hash_password;
 use crate::domain::role::{Action, Role};
 use crate::domain::user::{check_password, parse_user_name};
 use crate::domain::{EmailAddress, FieldError, Problem};
@@ -66,7 +65,7 @@ pub async fn add(app: &App, actor: &Actor, draft: &UserDraft) -> AppResult<Model
     } else {
         draft.role
     };
-    let hash = hash_password(draft.password.clone()).await?;
+    let hash = app.auth.hash_password(draft.password.clone()).await?;
     let user = users::create(&app.db, &name, email.as_deref(), hash, role, app.now()).await?;
     app.credentials_changed();
     tracing::info!(user = %user.name, role = %user.role, "user added");
@@ -125,7 +124,7 @@ pub async fn change_password(
         check.take::<()>(Err(FieldError::new("confirm", Problem::PasswordMismatch)));
     }
     check.finish()?;
-    let hash = hash_password(new.to_owned()).await?;
+    let hash = app.auth.hash_password(new.to_owned()).await?;
     let user = users::set_password_hash(&app.db, &user.name, hash, app.now()).await?;
     let ended = sessions::delete_others(&app.db, user.id, change.keep_session).await?;
     app.credentials_changed();

@@ -156,6 +156,13 @@ pub enum AuthRejection {
     Missing,
     #[error("invalid credentials")]
     Invalid,
+    #[error(
+        "too many failed attempts for this user from this address, or from this address; \
+         try again in {0} s"
+    )]
+    Throttled(u64),
+    #[error("too many password checks are waiting; try again shortly")]
+    Busy,
     #[error("cannot check credentials right now")]
     Unavailable,
 }
@@ -163,18 +170,42 @@ pub enum AuthRejection {
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
         match self {
-            AuthRejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::UNAUTHORIZED,
+            AuthRejection::Missing | AuthRejection::Invalid => StatusCode::UNAUTHORIZED,
+            AuthRejection::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            AuthRejection::Busy | AuthRejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut resp = json_error(self.status_code(), self.to_string(), None);
-        if self.status_code() == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Basic realm=\"heartbeats\", charset=\"UTF-8\""),
-            );
+        let code = match self {
+            AuthRejection::Missing => "auth_required",
+            AuthRejection::Invalid => "bad_credentials",
+            AuthRejection::Throttled(_) => "throttled",
+            AuthRejection::Busy => "busy",
+            AuthRejection::Unavailable => "unavailable",
+        };
+        let mut resp = HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: self.to_string(),
+            field: None,
+            code: Some(code.into()),
+        });
+        let headers = resp.headers_mut();
+        match self {
+            AuthRejection::Missing | AuthRejection::Invalid => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static(
+                        "Basic realm=\"heartbeats\", charset=\"UTF-8\"",
+                    ),
+                );
+            }
+            AuthRejection::Throttled(secs) => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*secs));
+            }
+            AuthRejection::Busy => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            }
+            AuthRejection::Unavailable => {}
         }
         resp
     }
@@ -199,7 +230,7 @@ impl FromRequest for Caller {
                 Some(None) => return Err(AuthRejection::Invalid),
                 Some(Some(c)) => c,
             };
-            match state.auth.authenticate(&creds).await {
+            match state.auth.authenticate(&creds, &source).await {
                 Ok(user) => Ok(Caller(Actor {
                     user_id: Some(user.id),
                     name: user.name,
@@ -209,7 +240,11 @@ impl FromRequest for Caller {
                 })),
                 Err(AuthError::Missing) => Err(AuthRejection::Missing),
                 Err(AuthError::Invalid) => Err(AuthRejection::Invalid),
-                Err(AuthError::Store(e)) => {
+                Err(AuthError::Throttled { retry_after }) => {
+                    Err(AuthRejection::Throttled(retry_after.as_secs().max(1)))
+                }
+                Err(AuthError::Busy) => Err(AuthRejection::Busy),
+                Err(e @ (AuthError::Store(_) | AuthError::Other(_))) => {
                     tracing::error!(error = %e, "credential check failed");
                     Err(AuthRejection::Unavailable)
                 }

@@ -34,6 +34,8 @@ fn status_codes_match_responses() {
     for e in [
         AuthRejection::Missing,
         AuthRejection::Invalid,
+        AuthRejection::Throttled(60),
+        AuthRejection::Busy,
         AuthRejection::Unavailable,
     ] {
         same(&e);

@@ -1,8 +1,10 @@
 //! `/alerts`: every alert with its delivery state, newest first, and a test email button,
-//! so an operator sees at once when mail is broken.
-use std::collections::HashMap;
+//! so an operator sees at once when mail is broken. The button is rate-limited: it sends
+//! to any address, and twenty clicks a second would make the server a mail cannon.
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::web;
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
@@ -22,6 +24,49 @@ use crate::store::alerts::{FAILED, PENDING, SENT};
 use crate::store::views::{self, MailHealth};
 
 const PER_PAGE: u64 = 100;
+
+/// Test mails one user may send per [`TEST_MAIL_WINDOW`].
+pub const TEST_MAILS_PER_USER: usize = 3;
+/// Test mails everyone together may send per [`TEST_MAIL_WINDOW`].
+pub const TEST_MAILS_IN_ALL: usize = 10;
+pub const TEST_MAIL_WINDOW: Duration = Duration::minutes(1);
+
+/// The test mails sent in the last window, by user id; never more than the overall limit.
+#[derive(Default)]
+pub struct TestMailLimit {
+    sent: Mutex<VecDeque<(i64, DateTime<Utc>)>>,
+}
+
+impl TestMailLimit {
+    /// Count a test mail for `user` now (before it is sent, so parallel clicks cannot all
+    /// pass), or say how long to wait.
+    pub fn take(&self, user: i64, now: DateTime<Utc>) -> Result<(), Duration> {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        while sent
+            .front()
+            .is_some_and(|(_, at)| now - *at >= TEST_MAIL_WINDOW)
+        {
+            sent.pop_front();
+        }
+        let mine: Vec<DateTime<Utc>> = sent
+            .iter()
+            .filter(|(u, _)| *u == user)
+            .map(|(_, at)| *at)
+            .collect();
+        let oldest_counted = if mine.len() >= TEST_MAILS_PER_USER {
+            Some(mine[mine.len() - TEST_MAILS_PER_USER])
+        } else if sent.len() >= TEST_MAILS_IN_ALL {
+            Some(sent[sent.len() - TEST_MAILS_IN_ALL].1)
+        } else {
+            None
+        };
+        if let Some(oldest) = oldest_counted {
+            return Err(oldest + TEST_MAIL_WINDOW - now);
+        }
+        sent.push_back((user, now));
+        Ok(())
+    }
+}
 
 /// An alert's delivery as shown: sent (when), retrying (next attempt, last error), queued,
 /// or failed (the SMTP error).
@@ -86,6 +131,7 @@ pub struct AlertsQuery {
 
 async fn render(
     s: &SignedIn,
+    status: StatusCode,
     before: Option<i64>,
     to: String,
     test_result: Option<(bool, String)>,
@@ -140,7 +186,7 @@ async fn render(
         .unwrap_or_else(|e| e.to_string());
     let c = s.chrome("alerts");
     s.render(
-        StatusCode::OK,
+        status,
         &AlertsPage {
             c: &c,
             mail,
@@ -157,7 +203,7 @@ async fn render(
 
 pub async fn page(s: SignedIn, q: web::Query<AlertsQuery>) -> UiResult {
     let to = s.user.email.clone().unwrap_or_default();
-    render(&s, q.before, to, None).await
+    render(&s, StatusCode::OK, q.before, to, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,25 +220,70 @@ pub async fn send_test(s: SignedIn, form: web::Form<TestForm>) -> UiResult {
     s.actor.require(Action::SendTestMail).lang(s.lang)?;
     let t = s.lang.t();
     let to = form.to.trim().to_owned();
-    let result = match EmailAddress::parse(&to) {
-        Err(e) => (false, s.lang.labelled(t.test_failed, &s.lang.problem(&e))),
-        Ok(addr) => match Mailer::from_settings(&s.state.settings) {
-            Err(e) => (false, s.lang.labelled(t.test_failed, &e.to_string())),
-            Ok(mailer) => match mailer
-                .send_test(addr.as_str(), &s.state.settings.base_url)
-                .await
-            {
-                Ok(()) => (
-                    true,
-                    s.lang
-                        .test_sent(addr.as_str(), &s.lang.mail_destination(&mailer)),
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "test email failed");
-                    (false, s.lang.labelled(t.test_failed, &e.to_string()))
-                }
-            },
+    let addr = match EmailAddress::parse(&to) {
+        Err(e) => {
+            let result = (false, s.lang.labelled(t.test_failed, &s.lang.problem(&e)));
+            return render(&s, StatusCode::OK, None, to, Some(result)).await;
+        }
+        Ok(addr) => addr,
+    };
+    if let Err(wait) = s.state.ui.test_mail.take(s.user.id, s.now()) {
+        let seconds = wait.num_seconds().max(1).unsigned_abs();
+        tracing::warn!(user = %s.user.name, "test email refused: rate limit");
+        let result = (false, s.lang.test_mail_limited(seconds));
+        let mut resp = render(&s, StatusCode::TOO_MANY_REQUESTS, None, to, Some(result)).await?;
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        return Ok(resp);
+    }
+    let result = match Mailer::from_settings(&s.state.settings) {
+        Err(e) => (false, s.lang.labelled(t.test_failed, &e.to_string())),
+        Ok(mailer) => match mailer
+            .send_test(addr.as_str(), &s.state.settings.base_url)
+            .await
+        {
+            Ok(()) => (
+                true,
+                s.lang
+                    .test_sent(addr.as_str(), &s.lang.mail_destination(&mailer)),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "test email failed");
+                (false, s.lang.labelled(t.test_failed, &e.to_string()))
+            }
         },
     };
-    render(&s, None, to, Some(result)).await
+    render(&s, StatusCode::OK, None, to, Some(result)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn test_mails_are_limited_per_user_and_in_all() {
+        let limit = TestMailLimit::default();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
+        for i in 0..TEST_MAILS_PER_USER {
+            assert!(limit.take(1, t0 + Duration::seconds(i as i64)).is_ok());
+        }
+        assert_eq!(
+            limit.take(1, t0 + Duration::seconds(10)),
+            Err(Duration::seconds(50))
+        );
+        // Others still may, until everyone together reaches the overall limit.
+        let mut user = 2;
+        let mut sent = TEST_MAILS_PER_USER;
+        while sent < TEST_MAILS_IN_ALL {
+            if limit.take(user, t0 + Duration::seconds(10)).is_err() {
+                user += 1;
+                continue;
+            }
+            sent += 1;
+        }
+        assert!(limit.take(99, t0 + Duration::seconds(10)).is_err());
+        assert!(limit.take(99, t0 + TEST_MAIL_WINDOW).is_ok());
+    }
 }

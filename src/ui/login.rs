@@ -10,6 +10,7 @@ use super::page::{
     Chrome, FLASH_COOKIE, UiError, UiErrorKind, UiResult, flash_from_code, html_builder, redirect,
 };
 use super::session::{self, SESSION_COOKIE, SignedIn};
+use crate::auth::AuthError;
 use crate::state::AppState;
 
 /// Double-submit token for the sign-in form, which has no session yet to carry one.
@@ -107,7 +108,7 @@ pub struct LoginForm {
     csrf: String,
 }
 
-#[tracing::instrument(skip_all, fields(user = %form.username))]
+#[tracing::instrument(skip_all, fields(user = ?form.username))]
 pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -130,38 +131,36 @@ pub async fn submit(
         );
     }
 
-    let now = state.clock.now();
-    let keys = [
-        format!("user:{}", username.to_lowercase()),
-        format!("addr:{}", http::client_ip(&req)),
-    ];
-    if let Err(wait) = state.ui.throttle.check(&keys, now) {
-        tracing::warn!(keys = ?keys, "sign-in refused: too many failures");
-        let minutes = (wait.num_seconds() + 59) / 60;
-        let mut resp = login_page(
-            &req,
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            username,
-            &next,
-            Some(lang.throttled(minutes.max(1))),
-        )?;
+    let from = http::client_ip(&req);
+    let refused = |status: StatusCode, message: String, retry_after: u64| {
+        let mut resp = login_page(&req, &state, status, username, &next, Some(message))?;
         resp.headers_mut().insert(
             header::RETRY_AFTER,
-            header::HeaderValue::from(wait.num_seconds().max(1)),
+            header::HeaderValue::from(retry_after.max(1)),
         );
-        return Ok(resp);
-    }
-
-    let user = state
-        .auth
-        .verify_password(username, &form.password)
-        .await
-        .map_err(|e| UiError::new(anyhow::Error::from(e).into(), lang))?;
+        Ok(resp)
+    };
+    let user = match state.auth.sign_in(username, &form.password, &from).await {
+        Ok(user) => user,
+        Err(AuthError::Throttled { retry_after }) => {
+            let minutes = retry_after.as_secs().div_ceil(60).max(1);
+            return refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                lang.throttled(minutes),
+                retry_after.as_secs(),
+            );
+        }
+        Err(AuthError::Busy) => {
+            return refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                t.sign_in_busy.to_owned(),
+                1,
+            );
+        }
+        Err(e) => return Err(UiError::new(anyhow::Error::from(e).into(), lang)),
+    };
     let Some(user) = user else {
-        state.ui.throttle.record_failure(&keys, now);
-        tracing::info!("sign-in failed");
-        crate::app::audit::sign_in(&state.app, username, None, &http::client_ip(&req), false).await;
+        crate::app::audit::sign_in(&state.app, username, None, &from, false).await;
         return login_page(
             &req,
             &state,
@@ -171,7 +170,7 @@ pub async fn submit(
             Some(t.bad_credentials.to_owned()),
         );
     };
-    state.ui.throttle.clear(&keys[0]);
+    let now = state.clock.now();
     let token = session::create(&state.db, user.id, now)
         .await
         .map_err(|e| UiError::new(UiErrorKind::Store(e), lang))?;
@@ -184,14 +183,7 @@ pub async fn submit(
         session::clear_cookie(LOGIN_CSRF_COOKIE, secure),
     );
     tracing::info!(user = %user.name, "signed in");
-    crate::app::audit::sign_in(
-        &state.app,
-        &user.name,
-        Some(user.id),
-        &http::client_ip(&req),
-        true,
-    )
-    .await;
+    crate::app::audit::sign_in(&state.app, &user.name, Some(user.id), &from, true).await;
     Ok(resp)
 }
 

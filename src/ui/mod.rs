@@ -20,7 +20,6 @@ pub mod service;
 pub mod service_form;
 pub mod session;
 pub mod snippets;
-pub mod throttle;
 pub mod users;
 
 use actix_web::middleware::Compress;
@@ -29,7 +28,7 @@ use actix_web::{HttpResponse, web};
 /// The UI's share of the application state.
 #[derive(Default)]
 pub struct UiState {
-    pub throttle: throttle::Throttle,
+    pub test_mail: alerts::TestMailLimit,
     pub list_cache: list_cache::ListCache,
 }
 

@@ -4,6 +4,7 @@ mod helpers;
 mod agent_e2e;
 mod auth;
 mod config;
+mod guessing;
 mod jobs;
 mod mail;
 mod pause;

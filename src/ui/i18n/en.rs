@@ -19,6 +19,7 @@ pub static EN: Tr = Tr {
     username: "User name",
     password: "Password",
     bad_credentials: "Wrong user name or password.",
+    sign_in_busy: "The server is busy checking passwords. Try again in a moment.",
     login_expired: "The sign-in form expired. Please try again.",
     signed_out: "You are signed out.",
 

@@ -268,12 +268,19 @@ impl Lang {
         }
     }
 
-    pub fn throttled(self, minutes: i64) -> String {
+    pub fn throttled(self, minutes: u64) -> String {
         match self {
-            Lang::En => format!(
-                "Too many failed sign-ins. Sign-in is blocked for {minutes} min; try again later."
-            ),
-            Lang::Zh => format!("登录失败次数过多，已暂停登录 {minutes} 分钟，请稍后再试。"),
+            Lang::En => {
+                format!("Too many failed sign-ins from this address. Try again in {minutes} min.")
+            }
+            Lang::Zh => format!("此地址登录失败次数过多，请 {minutes} 分钟后再试。"),
+        }
+    }
+
+    pub fn test_mail_limited(self, seconds: u64) -> String {
+        match self {
+            Lang::En => format!("Too many test emails: try again in {seconds} s."),
+            Lang::Zh => format!("测试邮件发送过于频繁，请 {seconds} 秒后再试。"),
         }
     }
 

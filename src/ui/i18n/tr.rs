@@ -20,6 +20,7 @@ pub struct Tr {
     pub username: &'static str,
     pub password: &'static str,
     pub bad_credentials: &'static str,
+    pub sign_in_busy: &'static str,
     pub login_expired: &'static str,
     pub signed_out: &'static str,
 

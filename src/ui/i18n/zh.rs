@@ -19,6 +19,7 @@ pub static ZH: Tr = Tr {
     username: "用户名",
     password: "密码",
     bad_credentials: "用户名或密码错误。",
+    sign_in_busy: "服务器正忙于校验密码，请稍后再试。",
     login_expired: "登录表单已过期，请重试。",
     signed_out: "已退出登录。",
 
