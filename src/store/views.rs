@@ -31,10 +31,31 @@ pub async fn alerts_for_flips(
     Ok(out)
 }
 
+/// How far an alert's delivery got, as the alerts page filters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    Failed,
+    /// Pending after at least one failed attempt.
+    Retrying,
+    /// Pending, not tried yet.
+    Queued,
+}
+
+/// Which alerts a page shows; every part is served by an index ending in the id.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub delivery: Option<Delivery>,
+    pub service_id: Option<String>,
+    /// Created at or after this time (Unix ms).
+    pub since_ms: Option<i64>,
+}
+
 /// A page of alerts, newest first, each with the flip that produced it.
 #[tracing::instrument(skip_all)]
 pub async fn alerts_page(
     db: &DatabaseConnection,
+    filter: &AlertFilter,
     before: Option<i64>,
     limit: u64,
 ) -> StoreResult<Vec<(alerts::Model, Option<flips::Model>)>> {
@@ -42,6 +63,23 @@ pub async fn alerts_page(
     if let Some(before) = before {
         q = q.filter(alerts::Column::Id.lt(before));
     }
+    if let Some(service) = &filter.service_id {
+        q = q.filter(alerts::Column::ServiceId.eq(service.as_str()));
+    }
+    if let Some(since) = filter.since_ms {
+        q = q.filter(alerts::Column::CreatedAt.gte(since));
+    }
+    q = match filter.delivery {
+        None => q,
+        Some(Delivery::Sent) => q.filter(alerts::Column::State.eq(AlertState::Sent)),
+        Some(Delivery::Failed) => q.filter(alerts::Column::State.eq(FAILED)),
+        Some(Delivery::Retrying) => q
+            .filter(alerts::Column::State.eq(PENDING))
+            .filter(alerts::Column::Attempts.gt(0)),
+        Some(Delivery::Queued) => q
+            .filter(alerts::Column::State.eq(PENDING))
+            .filter(alerts::Column::Attempts.eq(0)),
+    };
     let rows = q
         .order_by_desc(alerts::Column::Id)
         .limit(limit)

@@ -16,12 +16,13 @@ use super::i18n::Lang;
 use super::page::{Chrome, InLang, UiResult};
 use super::session::SignedIn;
 use crate::domain::EmailAddress;
+use crate::domain::ServiceId;
 use crate::domain::role::Action;
 use crate::domain::status::Reason;
 use crate::entity::alerts::Model as Alert;
 use crate::notify::Mailer;
 use crate::store::alerts::{FAILED, PENDING, SENT};
-use crate::store::views::{self, MailHealth};
+use crate::store::views::{self, AlertFilter, Delivery, MailHealth};
 
 const PER_PAGE: u64 = 100;
 
@@ -107,7 +108,58 @@ pub struct AlertRow {
     pub service_name: String,
     pub reason: &'static str,
     pub reason_key: &'static str,
+    /// What the job reported, for an error.
+    pub data: Option<String>,
     pub state: AlertState,
+}
+
+/// The filters as the URL carries them, so a filtered view can be bookmarked and paged.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct AlertsQuery {
+    before: Option<i64>,
+    state: String,
+    service: String,
+    since: String,
+}
+
+/// The choices of the time filter, in hours.
+const SINCE: [(&str, i64); 3] = [("24h", 24), ("7d", 24 * 7), ("30d", 24 * 30)];
+
+impl AlertsQuery {
+    fn filter(&self, now: DateTime<Utc>) -> AlertFilter {
+        let delivery = match self.state.as_str() {
+            "sent" => Some(Delivery::Sent),
+            "failed" => Some(Delivery::Failed),
+            "retrying" => Some(Delivery::Retrying),
+            "queued" => Some(Delivery::Queued),
+            _ => None,
+        };
+        let service = self.service.trim();
+        AlertFilter {
+            delivery,
+            service_id: ServiceId::parse(service).ok().map(|id| id.to_string()),
+            since_ms: SINCE
+                .iter()
+                .find(|(k, _)| *k == self.since)
+                .map(|(_, h)| (now - Duration::hours(*h)).timestamp_millis()),
+        }
+    }
+
+    /// The query string of this filter (without the page), for the pager's links.
+    fn filter_query(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("state", &self.state),
+            ("service", &self.service),
+            ("since", &self.since),
+        ] {
+            if !v.trim().is_empty() {
+                parts.push(format!("{k}={}", super::http::encode(v.trim())));
+            }
+        }
+        parts.join("&")
+    }
 }
 
 #[derive(Template)]
@@ -122,24 +174,36 @@ struct AlertsPage<'a> {
     paged: bool,
     to: String,
     test_result: Option<(bool, String)>,
+    q: AlertsQuery,
+    /// `&state=…` etc., appended to the pager's links.
+    keep: String,
+    states: [(&'static str, &'static str); 4],
+    since: [(&'static str, &'static str); 3],
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AlertsQuery {
-    before: Option<i64>,
+impl AlertsPage<'_> {
+    /// The first page of the same filter.
+    fn newest_href(&self) -> String {
+        match self.q.filter_query() {
+            f if f.is_empty() => "/alerts".into(),
+            f => format!("/alerts?{f}"),
+        }
+    }
 }
 
 async fn render(
     s: &SignedIn,
     status: StatusCode,
-    before: Option<i64>,
+    q: AlertsQuery,
     to: String,
     test_result: Option<(bool, String)>,
 ) -> UiResult {
     let lang = s.lang;
+    let t = lang.t();
     let db = &s.state.db;
     let now = s.now();
-    let mut page = views::alerts_page(db, before, PER_PAGE + 1)
+    let before = q.before;
+    let mut page = views::alerts_page(db, &q.filter(now), before, PER_PAGE + 1)
         .await
         .lang(lang)?;
     let more = page.len() as u64 > PER_PAGE;
@@ -174,6 +238,10 @@ async fn render(
                     .unwrap_or_else(|| a.service_id.clone()),
                 reason: reason.map_or("", |r| lang.reason(r)),
                 reason_key: reason.map_or("", Reason::as_str),
+                data: flip
+                    .as_ref()
+                    .and_then(|f| f.data.clone())
+                    .filter(|d| !d.is_empty()),
                 state: alert_state(a, tz, now, lang),
             }
         })
@@ -197,13 +265,25 @@ async fn render(
             paged: before.is_some(),
             to,
             test_result,
+            keep: match q.filter_query() {
+                f if f.is_empty() => f,
+                f => format!("&{f}"),
+            },
+            q,
+            states: [
+                ("sent", t.state_sent),
+                ("retrying", t.state_retrying),
+                ("queued", t.state_queued),
+                ("failed", t.state_failed),
+            ],
+            since: [("24h", t.last_24h), ("7d", t.last_7d), ("30d", t.last_30d)],
         },
     )
 }
 
 pub async fn page(s: SignedIn, q: web::Query<AlertsQuery>) -> UiResult {
     let to = s.user.email.clone().unwrap_or_default();
-    render(&s, StatusCode::OK, q.before, to, None).await
+    render(&s, StatusCode::OK, q.into_inner(), to, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,7 +303,7 @@ pub async fn send_test(s: SignedIn, form: web::Form<TestForm>) -> UiResult {
     let addr = match EmailAddress::parse(&to) {
         Err(e) => {
             let result = (false, s.lang.labelled(t.test_failed, &s.lang.problem(&e)));
-            return render(&s, StatusCode::OK, None, to, Some(result)).await;
+            return render(&s, StatusCode::OK, AlertsQuery::default(), to, Some(result)).await;
         }
         Ok(addr) => addr,
     };
@@ -231,7 +311,14 @@ pub async fn send_test(s: SignedIn, form: web::Form<TestForm>) -> UiResult {
         let seconds = wait.num_seconds().max(1).unsigned_abs();
         tracing::warn!(user = %s.user.name, "test email refused: rate limit");
         let result = (false, s.lang.test_mail_limited(seconds));
-        let mut resp = render(&s, StatusCode::TOO_MANY_REQUESTS, None, to, Some(result)).await?;
+        let mut resp = render(
+            &s,
+            StatusCode::TOO_MANY_REQUESTS,
+            AlertsQuery::default(),
+            to,
+            Some(result),
+        )
+        .await?;
         resp.headers_mut()
             .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         return Ok(resp);
@@ -253,7 +340,7 @@ pub async fn send_test(s: SignedIn, form: web::Form<TestForm>) -> UiResult {
             }
         },
     };
-    render(&s, StatusCode::OK, None, to, Some(result)).await
+    render(&s, StatusCode::OK, AlertsQuery::default(), to, Some(result)).await
 }
 
 #[cfg(test)]

@@ -245,4 +245,12 @@ pub static EN: Tr = Tr {
     reason_resumed: "resumed",
     why_resumed: "Resumed: waiting for the next ping. If none comes by the time below, it alerts like any other.",
     no_recipients: "No one is notified: this service can never alert. Add addresses to notify.",
+    last_24h: "last 24 hours",
+    last_7d: "last 7 days",
+    last_30d: "last 30 days",
+    any_time: "any time",
+    any_state: "any state",
+    col_when: "When",
+    service_id_filter: "Service id",
+    table_scroll: "scrolls sideways",
 };

@@ -254,4 +254,12 @@ pub struct Tr {
     pub reason_resumed: &'static str,
     pub why_resumed: &'static str,
     pub no_recipients: &'static str,
+    pub last_24h: &'static str,
+    pub last_7d: &'static str,
+    pub last_30d: &'static str,
+    pub any_time: &'static str,
+    pub any_state: &'static str,
+    pub col_when: &'static str,
+    pub service_id_filter: &'static str,
+    pub table_scroll: &'static str,
 }

@@ -245,4 +245,12 @@ pub static ZH: Tr = Tr {
     reason_resumed: "已恢复",
     why_resumed: "已恢复：等待下一次 ping。若在下面的时间前没有收到，会像其他服务一样告警。",
     no_recipients: "没有设置通知对象：该服务永远不会发出告警。请添加通知地址。",
+    last_24h: "最近 24 小时",
+    last_7d: "最近 7 天",
+    last_30d: "最近 30 天",
+    any_time: "全部时间",
+    any_state: "全部状态",
+    col_when: "时间",
+    service_id_filter: "服务 ID",
+    table_scroll: "可横向滚动",
 };
