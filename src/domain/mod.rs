@@ -160,7 +160,7 @@ impl Tags {
                 }
                 if tag
                     .chars()
-                    .any(|c| c.is_whitespace() || is_invisible(c) || c == '%' || c == '_')
+                    .any(|c| c.is_whitespace() || is_invisible(c) || c == '%' || c == ',')
                 {
                     return Err(FieldError::new("tags", Problem::TagCharacters { tag }));
                 }
@@ -311,6 +311,7 @@ mod tests {
         assert!(Tags::parse(&["a b"]).is_err());
         assert!(Tags::parse(&["50%"]).is_err());
         assert!(Tags::parse(&["gpu\u{200b}"]).is_err());
+        assert_eq!(Tags::parse(&["gpu_a100"]).unwrap().as_slice(), ["gpu_a100"]);
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub enum Problem {
     BadServiceId,
     #[error("tag '{tag}' is longer than 50 characters")]
     TagTooLong { tag: String },
-    #[error("tag '{tag}' may not contain spaces, '%' or '_'")]
+    #[error("tag '{tag}' may not contain spaces or '%'")]
     TagCharacters { tag: String },
     #[error("at most {max} tags")]
     TooManyTags { max: usize },

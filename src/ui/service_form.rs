@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(zh["cron"], "分钟字段：61 超出范围 0-59");
         assert_eq!(zh["name"], "必填");
         assert_eq!(zh["grace"], "必须是整数");
-        assert_eq!(zh["tags"], "标签 'a b' 不能包含空格、'%' 或 '_'");
+        assert_eq!(zh["tags"], "标签 'a b' 不能包含空格或 '%'");
         assert_eq!(zh["notify"], "'nope' 不是有效的邮箱地址");
         assert!(
             zh["timezone"].starts_with("未知时区 'Mars/Base'"),

@@ -145,7 +145,7 @@ pub static EN: Tr = Tr {
     common_zones: "Common",
     all_zones: "All time zones",
     grace_help: "How long after the due time the service may be late before it goes down and alerts.",
-    tags_help: "Comma-separated, e.g. db, backup. Letters, digits and dashes; no spaces.",
+    tags_help: "Comma-separated, e.g. db, backup, gpu_a100, room:725. No spaces.",
     notify_help: "Comma-separated email addresses that get alert mail.",
     save: "Save",
     create: "Create service",

@@ -38,7 +38,7 @@ fn chinese(p: &Problem) -> String {
         Problem::ControlCharacters => "不能包含控制字符或不可见的格式字符".to_owned(),
         Problem::BadServiceId => "须为 1-16 个字母、数字、'_' 或 '-'".to_owned(),
         Problem::TagTooLong { tag } => format!("标签 '{tag}' 超过 50 个字符"),
-        Problem::TagCharacters { tag } => format!("标签 '{tag}' 不能包含空格、'%' 或 '_'"),
+        Problem::TagCharacters { tag } => format!("标签 '{tag}' 不能包含空格或 '%'"),
         Problem::TooManyTags { max } => format!("最多 {max} 个标签"),
         Problem::BadEmail { value } => format!("'{value}' 不是有效的邮箱地址"),
         Problem::TooManyAddresses { max } => format!("最多 {max} 个地址"),

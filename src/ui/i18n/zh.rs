@@ -145,7 +145,7 @@ pub static ZH: Tr = Tr {
     common_zones: "常用",
     all_zones: "全部时区",
     grace_help: "到期后允许迟到多久，超过即判定故障并告警。",
-    tags_help: "用逗号分隔，例如 db, backup。字母、数字和短横线，不含空格。",
+    tags_help: "用逗号分隔，例如 db, backup, gpu_a100, room:725。不含空格。",
     notify_help: "接收告警邮件的地址，用逗号分隔。",
     save: "保存",
     create: "创建服务",
