@@ -101,6 +101,7 @@ impl Application {
             wake,
             outbox_notify,
             ui: crate::ui::UiState::default(),
+            list_search: Default::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

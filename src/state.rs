@@ -25,4 +25,6 @@ pub struct AppState {
     pub outbox_notify: Arc<Notify>,
     /// The web UI's in-memory state: test-mail limit, rendered-list cache.
     pub ui: crate::ui::UiState,
+    /// What list searches learnt (name matches, counts), shared by the UI and the API.
+    pub list_search: crate::store::service_list::SearchCache,
 }

@@ -12,6 +12,7 @@ mod m20261121_000006_index_pings_at;
 mod m20261121_000007_mysql_utf8mb4;
 mod m20261201_000002_roles_and_audit;
 mod m20261201_000004_alert_list_indexes;
+mod m20261201_000005_services_list_index;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_mysql_utf8mb4::Migration),
             Box::new(m20261201_000002_roles_and_audit::Migration),
             Box::new(m20261201_000004_alert_list_indexes::Migration),
+            Box::new(m20261201_000005_services_list_index::Migration),
         ]
     }
 }

@@ -56,6 +56,10 @@ pub enum Problem {
     UserNameTaken { name: String },
     #[error("is the last admin; make another user admin first")]
     LastAdmin,
+    #[error("must be a whole number from 1 to {max}")]
+    LimitRange { max: u64 },
+    #[error("is not a cursor from this list; start again without it")]
+    BadCursor,
 }
 
 fn required_for(kind: ScheduleKind) -> &'static str {
@@ -121,6 +125,8 @@ impl Problem {
             Problem::WrongPassword => "wrong_password",
             Problem::ServiceNameTaken { .. } | Problem::UserNameTaken { .. } => "name_taken",
             Problem::LastAdmin => "last_admin",
+            Problem::LimitRange { .. } => "out_of_range",
+            Problem::BadCursor => "bad_cursor",
         }
     }
 

@@ -16,7 +16,7 @@ use super::{Job, Signal};
 use crate::clock::to_ms;
 use crate::domain::status::on_tick;
 use crate::store::services::tracking_of;
-use crate::store::{alerts, services};
+use crate::store::{alerts, service_index, services};
 
 /// Wakes the scheduler early when a deadline earlier than the one it sleeps towards appears.
 #[derive(Debug)]
@@ -130,6 +130,7 @@ impl Job for Scheduler {
                 }
             }
             txn.commit().await.context("cannot commit the flips")?;
+            service_index::touched();
             if !full {
                 break;
             }

@@ -12,10 +12,11 @@ use crate::app::{self, AppError};
 use crate::clock::from_ms;
 use crate::domain::role::Action;
 use crate::domain::status::Status;
-use crate::domain::{FieldError, Tags, notify_from_column};
+use crate::domain::{FieldError, Problem, Tags, notify_from_column};
 use crate::entity::services::Model;
 use crate::state::AppState;
-use crate::store::services::{ListFilter, schedule_of, timezone_of};
+use crate::store::service_list::{self, At, Cursor, Order, Term};
+use crate::store::services::{schedule_of, timezone_of};
 use crate::store::{StoreError, alerts, pings, services};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -149,8 +150,50 @@ pub struct ListQuery {
     pub tag: Option<String>,
     pub q: Option<String>,
     pub status: Option<String>,
+    /// Taken as text so that a bad value is a 422 naming the field, like the body's.
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
 }
 
+const DEFAULT_LIMIT: u64 = 100;
+const MAX_LIMIT: u64 = 1000;
+
+impl ListQuery {
+    fn limit(&self) -> Result<u64, FieldError> {
+        let Some(raw) = self.limit.as_deref() else {
+            return Ok(DEFAULT_LIMIT);
+        };
+        raw.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or(FieldError::new(
+                "limit",
+                Problem::LimitRange { max: MAX_LIMIT },
+            ))
+    }
+
+    /// This query with another cursor, for the `Link` header.
+    fn with_cursor(&self, cursor: &str) -> String {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        for (k, v) in [
+            ("tag", &self.tag),
+            ("q", &self.q),
+            ("status", &self.status),
+            ("limit", &self.limit),
+        ] {
+            if let Some(v) = v {
+                pairs.push((k, v));
+            }
+        }
+        pairs.push(("cursor", cursor));
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// A page of services in name order (`limit`, default 100, at most 1000). The body stays a
+/// JSON array; when more follow, `X-Next-Cursor` holds the `cursor` for the next page and
+/// `Link: <…>; rel="next"` its URL.
 #[tracing::instrument(skip_all)]
 async fn list(
     caller: Caller,
@@ -159,6 +202,11 @@ async fn list(
 ) -> Result<HttpResponse, ServiceError> {
     caller.may(Action::Read)?;
     let query = query.into_inner();
+    let limit = query.limit()?;
+    let at = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => At::After(Cursor::decode(c)?),
+        None => At::First,
+    };
     let status = query
         .status
         .as_deref()
@@ -168,15 +216,40 @@ async fn list(
                 .map_err(|e| FieldError::new("status", e))
         })
         .transpose()?;
-    let tags = Tags::parse(&[query.tag.unwrap_or_default()])?.into_vec();
-    let filter = ListFilter {
-        tags,
-        q: query.q,
+    let mut terms: Vec<Term> = Tags::parse(&[query.tag.clone().unwrap_or_default()])?
+        .into_vec()
+        .into_iter()
+        .map(Term::Tag)
+        .collect();
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        terms.push(Term::name(q));
+    }
+    let list_query = service_list::ListQuery {
+        terms,
         status,
+        order: Order::Name,
     };
-    let rows = services::list(&state.db, &filter).await?;
-    let body: Vec<api::Service> = rows.into_iter().map(|m| service_json(m, &state)).collect();
-    Ok(HttpResponse::Ok().json(body))
+    let plan = service_list::plan(&state.db, &state.list_search, list_query).await?;
+    let page = service_list::page(&state.db, &plan, &at, limit).await?;
+    let body: Vec<api::Service> = page
+        .rows
+        .into_iter()
+        .map(|m| service_json(m, &state))
+        .collect();
+    let mut resp = HttpResponse::Ok();
+    if let Some(next) = page.next {
+        let next = next.encode();
+        let prefix = state.settings.base_url.path().trim_end_matches('/');
+        resp.insert_header(("X-Next-Cursor", next.clone()))
+            .insert_header((
+                "Link",
+                format!(
+                    "<{prefix}/api/v1/services?{}>; rel=\"next\"",
+                    query.with_cursor(&next)
+                ),
+            ));
+    }
+    Ok(resp.json(body))
 }
 
 #[tracing::instrument(skip_all)]

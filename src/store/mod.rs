@@ -2,6 +2,9 @@
 pub mod alerts;
 pub mod audit;
 pub mod pings;
+pub mod service_import;
+pub mod service_index;
+pub mod service_list;
 pub mod services;
 pub mod sessions;
 pub mod users;

@@ -13,7 +13,7 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::services::{TRACKING_COLUMNS, apply_tracking, begin_write, tracking_of, with_timing};
-use super::{StoreError, StoreResult, alerts};
+use super::{StoreError, StoreResult, alerts, service_index};
 use crate::clock::to_ms;
 use crate::domain::status::{PingKind, Status, on_ping};
 use crate::entity::{pings, services};
@@ -146,6 +146,10 @@ pub async fn write_batch(
         .into_iter()
         .map(|m| (m.id.clone(), (m, false)))
         .collect();
+    let before: BTreeMap<String, Status> = rows
+        .iter()
+        .map(|(id, (m, _))| (id.clone(), m.status))
+        .collect();
 
     let mut results = Vec::with_capacity(records.len());
     let mut ping_rows = Vec::with_capacity(records.len());
@@ -196,6 +200,11 @@ pub async fn write_batch(
             .exec_without_returning(&txn)
             .await?;
     }
+    let moved: Vec<(String, Status)> = rows
+        .values()
+        .filter(|(m, _)| before.get(&m.id) != Some(&m.status))
+        .map(|(m, _)| (m.id.clone(), m.status))
+        .collect();
     let now = to_ms(records.iter().map(|r| r.at).max().unwrap_or_else(Utc::now));
     let changed: Vec<services::ActiveModel> = rows
         .into_values()
@@ -218,7 +227,9 @@ pub async fn write_batch(
             .exec_without_returning(&txn)
             .await?;
     }
+    service_index::set_statuses(&txn, &moved).await?;
     txn.commit().await?;
+    service_index::touched();
     Ok(results)
 }
 

@@ -1,18 +1,19 @@
-//! Services: create, read, list with filters, update, delete, pause and resume.
+//! Services: create, read, update, delete, pause and resume. Lists and searches are in
+//! [`super::service_list`]; every write here keeps [`super::service_index`] in step.
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use super::{StoreError, StoreResult};
+use super::{StoreError, StoreResult, service_index};
 use crate::clock::{from_ms, to_ms};
 use crate::domain::schedule::{Schedule, ScheduleKind};
 use crate::domain::status::{self, Status, Timing, Tracking};
 use crate::domain::{EmailAddress, FieldError, Problem, ServiceId, Tags, notify_to_column};
-use crate::entity::services::{self, ActiveModel, Column, Entity, Model};
+use crate::entity::services::{self, Column, Entity, Model};
 
 /// A validated service, ready to store.
 #[derive(Debug, Clone)]
@@ -34,15 +35,6 @@ pub struct ServicePatch {
     pub grace_secs: Option<i64>,
     pub tags: Option<Tags>,
     pub notify: Option<Vec<EmailAddress>>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    /// Every one of these tags.
-    pub tags: Vec<String>,
-    /// Part of the name, any case.
-    pub q: Option<String>,
-    pub status: Option<Status>,
 }
 
 /// The schedule's columns: kind, period, at, cron.
@@ -122,39 +114,51 @@ pub fn with_timing<R>(m: &Model, f: impl FnOnce(&Timing<'_>) -> R) -> Result<R, 
     Ok(f(&timing))
 }
 
+/// The row a new service starts as (not yet stored).
+pub(crate) fn new_model(new: NewService, now: DateTime<Utc>) -> Model {
+    let (kind, period, at, cron) = schedule_columns(&new.schedule);
+    let now_ms = to_ms(now);
+    Model {
+        id: ServiceId::generate().to_string(),
+        name: new.name,
+        kind,
+        period_secs: period,
+        at_time: at,
+        cron_expr: cron,
+        timezone: new.timezone.name().to_owned(),
+        grace_secs: new.grace_secs,
+        tags: new.tags.to_column(),
+        notify: notify_to_column(&new.notify),
+        status: Status::New,
+        last_ping_at: None,
+        last_ping_kind: None,
+        next_due_at: None,
+        down_at: None,
+        next_check_at: None,
+        version: 0,
+        created_at: now_ms,
+        updated_at: now_ms,
+    }
+}
+
 #[tracing::instrument(skip(db, new), fields(name = %new.name))]
 pub async fn create(
     db: &DatabaseConnection,
     new: NewService,
     now: DateTime<Utc>,
 ) -> StoreResult<Model> {
-    let (kind, period, at, cron) = schedule_columns(&new.schedule);
-    let now_ms = to_ms(now);
     let name = new.name.clone();
-    let row = ActiveModel {
-        id: Set(ServiceId::generate().to_string()),
-        name: Set(new.name),
-        kind: Set(kind),
-        period_secs: Set(period),
-        at_time: Set(at),
-        cron_expr: Set(cron),
-        timezone: Set(new.timezone.name().to_owned()),
-        grace_secs: Set(new.grace_secs),
-        tags: Set(new.tags.to_column()),
-        notify: Set(notify_to_column(&new.notify)),
-        status: Set(Status::New),
-        last_ping_at: Set(None),
-        last_ping_kind: Set(None),
-        next_due_at: Set(None),
-        down_at: Set(None),
-        next_check_at: Set(None),
-        version: Set(0),
-        created_at: Set(now_ms),
-        updated_at: Set(now_ms),
-    };
-    row.insert(db)
+    let row = new_model(new, now).into_active_model().reset_all();
+    let txn = begin_write(db).await?;
+    let m = row
+        .insert(&txn)
         .await
-        .map_err(|e| StoreError::unique(e, name_taken(name.clone())))
+        .map_err(|e| StoreError::unique(e, name_taken(name.clone())))?;
+    service_index::sync(&txn, &m).await?;
+    service_index::catalog_changed(&txn).await?;
+    txn.commit().await?;
+    service_index::touched();
+    Ok(m)
 }
 
 #[tracing::instrument(skip(db))]
@@ -163,40 +167,6 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> StoreResult<Model> {
         .one(db)
         .await?
         .ok_or(StoreError::NotFound("service"))
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[tracing::instrument(skip(db))]
-pub async fn list(db: &DatabaseConnection, filter: &ListFilter) -> StoreResult<Vec<Model>> {
-    let mut query = Entity::find();
-    for tag in &filter.tags {
-        let pattern = format!("%,{},%", escape_like(&tag.to_lowercase()));
-        query = query.filter(Expr::col(Column::Tags).like(LikeExpr::new(pattern).escape('\\')));
-    }
-    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-        query = query.filter(
-            Expr::expr(Func::lower(Expr::col(Column::Name)))
-                .like(LikeExpr::new(pattern).escape('\\')),
-        );
-    }
-    if let Some(st) = filter.status {
-        query = query.filter(Column::Status.eq(st.as_str()));
-    }
-    let mut rows = query.all(db).await?;
-    // Collations differ between databases; sort here so every backend lists alike.
-    rows.sort_by_cached_key(|m| (m.name.to_lowercase(), m.name.clone()));
-    Ok(rows)
 }
 
 /// A write transaction. On SQLite it takes the write lock at once: a deferred one that
@@ -230,11 +200,14 @@ pub async fn save<C: ConnectionTrait>(
     m.updated_at = to_ms(now);
     let name = m.name.clone();
     // Every column may have changed; mark them all for the UPDATE.
-    m.into_active_model()
+    let m = m
+        .into_active_model()
         .reset_all()
         .update(txn)
         .await
-        .map_err(|e| StoreError::unique(e, name_taken(name.clone())))
+        .map_err(|e| StoreError::unique(e, name_taken(name.clone())))?;
+    service_index::sync(txn, &m).await?;
+    Ok(m)
 }
 
 #[tracing::instrument(skip(db, patch))]
@@ -275,16 +248,22 @@ pub async fn update(
         apply_tracking(&mut m, &tracking);
     }
     let m = save(&txn, m, now).await?;
+    service_index::catalog_changed(&txn).await?;
     txn.commit().await?;
+    service_index::touched();
     Ok(m)
 }
 
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &DatabaseConnection, id: &str) -> StoreResult<()> {
-    let res = Entity::delete_by_id(id.to_owned()).exec(db).await?;
+    let txn = begin_write(db).await?;
+    service_index::remove(&txn, id).await?;
+    let res = Entity::delete_by_id(id.to_owned()).exec(&txn).await?;
     if res.rows_affected == 0 {
         return Err(StoreError::NotFound("service"));
     }
+    txn.commit().await?;
+    service_index::touched();
     Ok(())
 }
 
@@ -313,6 +292,7 @@ pub async fn set_paused(
     // Pauses and resumes are in the status history; they never alert.
     super::alerts::record_flip(&txn, &m, &flip).await?;
     txn.commit().await?;
+    service_index::touched();
     Ok(m)
 }
 
@@ -353,7 +333,11 @@ pub async fn apply_tick_cas<C: ConnectionTrait>(
             ),
         None => update.col_expr(Column::NextCheckAt, Expr::val(Option::<i64>::None)),
     };
-    Ok(update.exec(txn).await?.rows_affected == 1)
+    let won = update.exec(txn).await?.rows_affected == 1;
+    if let Some(next) = next.filter(|n| won && n.status != row.status) {
+        service_index::set_statuses(txn, &[(row.id.clone(), next.status)]).await?;
+    }
+    Ok(won)
 }
 
 /// Services whose deadline has passed, oldest deadline first.

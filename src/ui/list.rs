@@ -1,31 +1,30 @@
 //! The services list (the home page) and the fragment its script refreshes every 5 s.
 //!
 //! Search terms are comma-separated; a service is listed when every term is one of its
-//! tags or part of its name, any case. One query reads every service; filtering, counting
-//! and sorting happen here. The rendered rows are cached per search and language and
-//! re-rendered only when a service changed (see [`queries::fingerprint`]) or the minute
-//! moved on, so many open dashboards cost one render, and an unchanged refresh is a 304.
-use std::collections::HashMap;
+//! tags or part of its name, any case. The store finds, counts and orders the matches
+//! through indexes (down first, then late, then the rest, each by name) and hands over one
+//! page of [`PAGE_SIZE`] rows; the pages before and after are links with cursors, so the
+//! list works without JavaScript. The rendered rows are cached per search, page and
+//! language, and re-rendered only when a service changed (see
+//! [`service_index::stamp`], two indexed lookups) or the minute moved on: many open
+//! dashboards cost one render, and an unchanged refresh is a 304.
 use std::time::Instant;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::format::{self, ScheduleCols, When};
 use super::http::encode;
-use super::i18n::{Lang, Tr};
+use super::i18n::Lang;
 use super::list_cache::CacheEntry;
-use super::page::{Chrome, InLang, UiResult};
-use super::queries::{self, ListRow};
+use super::list_view;
+use super::page::{Chrome, InLang, UiError, UiResult};
 use super::session::SignedIn;
-use crate::domain::Tags;
-use crate::domain::status::{PingKind, Status};
 use crate::state::AppState;
+use crate::store::service_index;
+use crate::store::service_list::{self, At, Cursor, ListQuery as StoreQuery, Order, Term};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -33,6 +32,27 @@ pub struct ListQuery {
     pub q: String,
     #[serde(default)]
     pub status: String,
+    /// The page after this cursor (the "next" link).
+    pub after: Option<String>,
+    /// The page before this cursor (the "previous" link).
+    pub before: Option<String>,
+}
+
+/// Rows per page.
+pub const PAGE_SIZE: u64 = 100;
+
+impl ListQuery {
+    /// Which page; a cursor this server did not make (an old bookmark) means the first.
+    fn at(&self) -> At {
+        let decode = |c: &Option<String>| c.as_deref().and_then(|c| Cursor::decode(c).ok());
+        if let Some(c) = decode(&self.after) {
+            At::After(c)
+        } else if let Some(c) = decode(&self.before) {
+            At::Before(c)
+        } else {
+            At::First
+        }
+    }
 }
 
 /// A parsed search: lower-case terms, and the status filter if it names one.
@@ -57,20 +77,27 @@ impl Search {
         Self { terms, status }
     }
 
+    /// A search or a status filter narrows the list.
+    pub fn is_filtered(&self) -> bool {
+        !self.terms.is_empty() || self.status.is_some()
+    }
+
     /// The search as the box shows it: `cert, sync`.
     pub fn text(&self) -> String {
         self.terms.join(", ")
     }
 
-    /// Every term is a tag of the service or part of its name.
-    pub fn matches(&self, name_lower: &str, tags: &Tags) -> bool {
-        self.terms
-            .iter()
-            .all(|t| tags.as_slice().contains(t) || name_lower.contains(t.as_str()))
+    /// What the store searches for: each term a whole tag or part of a name.
+    fn store_query(&self) -> StoreQuery {
+        StoreQuery {
+            terms: self.terms.iter().map(|t| Term::tag_or_name(t)).collect(),
+            status: self.status.and_then(|s| s.parse().ok()),
+            order: Order::Attention,
+        }
     }
 
-    /// Query string for a link to this search with another status.
-    fn query(&self, status: Option<&str>) -> String {
+    /// A link to this search with another status filter and, optionally, a cursor.
+    pub fn link(&self, status: Option<&str>, cursor: Option<(&str, &str)>) -> String {
         let mut parts = Vec::new();
         if !self.terms.is_empty() {
             parts.push(format!("q={}", encode(&self.terms.join(","))));
@@ -78,59 +105,29 @@ impl Search {
         if let Some(s) = status {
             parts.push(format!("status={s}"));
         }
-        parts.join("&")
+        if let Some((name, value)) = cursor {
+            parts.push(format!("{name}={value}"));
+        }
+        if parts.is_empty() {
+            "/".into()
+        } else {
+            format!("/?{}", parts.join("&"))
+        }
     }
 
-    fn cache_key(&self, lang: Lang) -> String {
+    fn cache_key(&self, lang: Lang, at: &At) -> String {
+        let at = match at {
+            At::First => String::new(),
+            At::After(c) => format!("a:{}", c.encode()),
+            At::Before(c) => format!("b:{}", c.encode()),
+        };
         format!(
-            "{}|{}|{}",
+            "{}|{}|{}|{at}",
             lang.code(),
             self.terms.join(","),
             self.status.unwrap_or("")
         )
     }
-}
-
-pub struct Chip {
-    pub tag: String,
-    pub href: String,
-    pub active: bool,
-}
-
-pub struct Due {
-    pub text: String,
-    pub title: String,
-}
-
-pub struct RowView {
-    pub id: String,
-    pub name: String,
-    pub status: &'static str,
-    pub status_label: &'static str,
-    pub chips: Vec<Chip>,
-    pub schedule: String,
-    pub last: Option<When>,
-    pub last_error: bool,
-    pub due: Due,
-}
-
-pub struct Tab {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub count: usize,
-    pub href: String,
-    pub active: bool,
-}
-
-#[derive(Template)]
-#[template(path = "partials/service_rows.html")]
-pub struct RowsFragment<'a> {
-    pub t: &'static Tr,
-    pub tabs: Vec<Tab>,
-    pub rows: Vec<RowView>,
-    pub searching: bool,
-    pub total: usize,
-    pub search_text: &'a str,
 }
 
 #[derive(Template)]
@@ -143,154 +140,12 @@ struct ListPage<'a> {
     rows_html: &'a str,
 }
 
-/// Filter, count, sort and render the rows: the part of the page that changes.
-pub fn render_rows(rows: Vec<ListRow>, search: &Search, lang: Lang, now: DateTime<Utc>) -> String {
-    let t = lang.t();
-    let total = rows.len();
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    let mut matched: Vec<(String, ListRow, Tags)> = Vec::new();
-    for row in rows {
-        let tags = Tags::from_column(&row.tags);
-        let lower = row.name.to_lowercase();
-        if !search.matches(&lower, &tags) {
-            continue;
-        }
-        *counts.entry(row.status.as_str()).or_default() += 1;
-        if search.status.is_none_or(|s| s == row.status.as_str()) {
-            matched.push((lower, row, tags));
-        }
-    }
-    let all: usize = counts.values().sum();
-    matched.sort_by(|a, b| (&a.0, &a.1.name).cmp(&(&b.0, &b.1.name)));
-
-    let mut tabs = vec![Tab {
-        key: "all",
-        label: t.all,
-        count: all,
-        href: link(&search.query(None)),
-        active: search.status.is_none(),
-    }];
-    for key in STATUSES {
-        tabs.push(Tab {
-            key,
-            label: lang.status(status_of(key)),
-            count: counts.get(key).copied().unwrap_or(0),
-            href: link(&search.query(Some(key))),
-            active: search.status == Some(key),
-        });
-    }
-
-    // A chip adds its tag to the current search.
-    let chip_prefix = if search.terms.is_empty() {
-        "/?q=".to_owned()
-    } else {
-        format!("/?q={}%2C", encode(&search.terms.join(",")))
-    };
-    let chip_suffix = search
-        .status
-        .map(|s| format!("&status={s}"))
-        .unwrap_or_default();
-    let mut zones: HashMap<String, Tz> = HashMap::new();
-    let views = matched
-        .into_iter()
-        .map(|(_, row, tags)| {
-            let tz = *zones
-                .entry(row.timezone.clone())
-                .or_insert_with(|| row.timezone.parse().unwrap_or(chrono_tz::UTC));
-            row_view(row, tags, tz, search, &chip_prefix, &chip_suffix, lang, now)
-        })
-        .collect();
-    RowsFragment {
-        t,
-        tabs,
-        rows: views,
-        searching: !search.terms.is_empty() || search.status.is_some(),
-        total,
-        search_text: &search.text(),
-    }
-    .render()
-    .unwrap_or_else(|e| format!("<p>template error: {e}</p>"))
-}
-
-fn link(query: &str) -> String {
-    if query.is_empty() {
-        "/".into()
-    } else {
-        format!("/?{query}")
-    }
-}
-
-fn status_of(key: &str) -> Status {
-    key.parse().unwrap_or(Status::New)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn row_view(
-    row: ListRow,
-    tags: Tags,
-    tz: Tz,
-    search: &Search,
-    chip_prefix: &str,
-    chip_suffix: &str,
-    lang: Lang,
-    now: DateTime<Utc>,
-) -> RowView {
-    let t = lang.t();
-    let schedule = format::describe(
-        &ScheduleCols {
-            kind: row.kind,
-            period_secs: row.period_secs,
-            at_time: row.at_time.as_deref(),
-            cron_expr: row.cron_expr.as_deref(),
-            timezone: &row.timezone,
-            grace_secs: row.grace_secs,
-        },
-        lang,
-    );
-    let status = row.status.as_str();
-    let due = match (status, row.next_due_at) {
-        ("new", _) => Due {
-            text: t.waiting_first_ping.to_owned(),
-            title: String::new(),
-        },
-        ("up", Some(ms)) => {
-            let w = When::from_ms(ms, tz, now, lang);
-            Due {
-                text: w.rel,
-                title: format!("{} ({})", w.local, w.utc),
-            }
-        }
-        ("late", Some(ms)) => {
-            let w = When::from_ms(ms, tz, now, lang);
-            Due {
-                text: lang.overdue((now.timestamp_millis() - ms).max(0) / 1000),
-                title: format!("{} ({})", w.local, w.utc),
-            }
-        }
-        _ => Due {
-            text: t.none.to_owned(),
-            title: String::new(),
-        },
-    };
-    let chips = tags
-        .into_vec()
-        .into_iter()
-        .map(|tag| Chip {
-            active: search.terms.contains(&tag),
-            href: format!("{chip_prefix}{}{chip_suffix}", encode(&tag)),
-            tag,
-        })
-        .collect();
-    RowView {
-        last: row.last_ping_at.map(|ms| When::from_ms(ms, tz, now, lang)),
-        last_error: row.last_ping_kind == Some(PingKind::Error),
-        status,
-        status_label: lang.status(row.status),
-        schedule,
-        chips,
-        due,
-        id: row.id,
-        name: row.name,
+/// The page's cursor as a query parameter.
+fn at_param(at: &At) -> Option<(&'static str, String)> {
+    match at {
+        At::First => None,
+        At::After(c) => Some(("after", c.encode())),
+        At::Before(c) => Some(("before", c.encode())),
     }
 }
 
@@ -324,16 +179,17 @@ fn ms(since: Instant) -> f64 {
 const TIME_BUCKET_MS: i64 = 30_000;
 
 /// The rows for a search: from the cache when nothing changed (or, for a live refresh,
-/// when they are younger than the refresh floor), else freshly rendered.
+/// when they are younger than the refresh floor), else freshly read and rendered.
 pub async fn rows_for(
     state: &AppState,
     search: &Search,
+    at: &At,
     lang: Lang,
     live: bool,
-) -> Result<Rows, crate::store::StoreError> {
+) -> Result<Rows, UiError> {
     let now = state.clock.now();
     let started = Instant::now();
-    let key = search.cache_key(lang);
+    let key = search.cache_key(lang, at);
     let recent = if live {
         state.ui.list_cache.recent(&key)
     } else {
@@ -348,8 +204,10 @@ pub async fn rows_for(
             render_ms: 0.0,
         });
     }
-    let fp = queries::fingerprint(&state.db).await?;
-    let stamp = (fp, now.timestamp_millis().div_euclid(TIME_BUCKET_MS));
+    let stamp = (
+        service_index::stamp(&state.db).await?,
+        now.timestamp_millis().div_euclid(TIME_BUCKET_MS),
+    );
     if let Some(hit) = state.ui.list_cache.get(&key, &stamp) {
         return Ok(Rows {
             etag: hit.etag,
@@ -359,10 +217,17 @@ pub async fn rows_for(
             render_ms: 0.0,
         });
     }
-    let rows = queries::list_rows(&state.db).await?;
+    let plan = service_list::plan(&state.db, &state.list_search, search.store_query()).await?;
+    let counts = service_list::counts(&state.db, &state.list_search, &plan).await?;
+    let page = service_list::page(&state.db, &plan, at, PAGE_SIZE).await?;
+    let any = if page.rows.is_empty() && search.is_filtered() {
+        service_list::any(&state.db).await?
+    } else {
+        !page.rows.is_empty() || counts.values().any(|c| c.n > 0)
+    };
     let db_ms = ms(started);
     let rendering = Instant::now();
-    let html = web::Bytes::from(render_rows(rows, search, lang, now));
+    let html = web::Bytes::from(list_view::render(page, &counts, any, search, lang, now)?);
     let etag = {
         let mut h = Sha256::new();
         h.update(key.as_bytes());
@@ -391,7 +256,8 @@ pub async fn rows_for(
 #[tracing::instrument(skip_all)]
 pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
     let search = Search::parse(&q.q, &q.status);
-    let rows = rows_for(&s.state, &search, s.lang, false)
+    let at = q.at();
+    let rows = rows_for(&s.state, &search, &at, s.lang, false)
         .await
         .lang(s.lang)?;
     let c = s.chrome("services");
@@ -401,7 +267,15 @@ pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
             c: &c,
             q: search.text(),
             status: search.status.unwrap_or(""),
-            query: search.query(search.status),
+            // The live refresh fetches the page being shown.
+            query: search
+                .link(
+                    search.status,
+                    at_param(&at).as_ref().map(|(n, v)| (*n, v.as_str())),
+                )
+                .trim_start_matches('/')
+                .trim_start_matches('?')
+                .to_owned(),
             rows_html: std::str::from_utf8(&rows.html).unwrap_or_default(),
         },
     )?;
@@ -416,7 +290,7 @@ pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
 #[tracing::instrument(skip_all)]
 pub async fn fragment(req: HttpRequest, s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
     let search = Search::parse(&q.q, &q.status);
-    let rows = rows_for(&s.state, &search, s.lang, true)
+    let rows = rows_for(&s.state, &search, &q.at(), s.lang, true)
         .await
         .lang(s.lang)?;
     let unchanged = req
@@ -447,19 +321,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_term_must_be_a_tag_or_part_of_the_name() {
-        let tags = Tags::parse(&["cert", "sync"]).unwrap();
+    fn terms_are_trimmed_lower_case_and_unique() {
         let s = |q: &str| Search::parse(q, "");
-        assert!(s("cert,sync").matches("tls renew", &tags));
-        assert!(s(" Cert , SYNC ").matches("tls renew", &tags));
-        assert!(s("cert,renew").matches("tls renew", &tags));
-        assert!(!s("cert,nosuchtag").matches("tls renew", &tags));
-        assert!(!s("nosuchtag").matches("tls renew", &tags));
-        // A tag must match whole; a name may match in part.
-        assert!(!s("cer").matches("backup", &tags));
-        assert!(s("").matches("anything", &Tags::default()));
+        assert_eq!(s(" Cert , SYNC ").terms, ["cert", "sync"]);
         assert_eq!(s("a,,b, a").terms, ["a", "b"]);
+        assert!(s("").terms.is_empty());
         assert_eq!(Search::parse("", "down").status, Some("down"));
         assert_eq!(Search::parse("", "bogus").status, None);
+        // Matching itself is the store's (tests/api/paging.rs, on every database).
+    }
+
+    #[test]
+    fn links_keep_the_search_and_status() {
+        let s = Search::parse("db, Backup", "late");
+        assert_eq!(s.link(s.status, None), "/?q=db%2Cbackup&status=late");
+        assert_eq!(
+            s.link(None, Some(("after", "abc"))),
+            "/?q=db%2Cbackup&after=abc"
+        );
+        assert_eq!(Search::parse("", "").link(None, None), "/");
     }
 }

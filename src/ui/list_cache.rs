@@ -1,6 +1,6 @@
-//! Rendered service lists, shared by every dashboard showing the same search in the same
-//! language: re-rendered only when a service changed or the minute moved on, and for
-//! live refreshes at most once per [`REFRESH_FLOOR`].
+//! Rendered pages of the services list, shared by every dashboard showing the same search
+//! and page in the same language: re-rendered only when a service changed or the minute
+//! moved on, and for live refreshes at most once per [`REFRESH_FLOOR`].
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,7 +8,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use actix_web::web;
 
-use super::queries::Fingerprint;
+use crate::store::service_index::Stamp;
 
 /// Rendered rows, shared by every dashboard showing the same search in the same language.
 pub struct ListCache {
@@ -30,7 +30,7 @@ impl Default for ListCache {
 
 #[derive(Clone)]
 pub struct CacheEntry {
-    pub stamp: (Fingerprint, i64),
+    pub stamp: (Stamp, i64),
     pub etag: String,
     pub html: web::Bytes,
     pub rendered: Instant,
@@ -38,10 +38,11 @@ pub struct CacheEntry {
 
 pub const REFRESH_FLOOR: StdDuration = StdDuration::from_secs(2);
 
-const CACHE_MAX: usize = 256;
+/// Each entry is one page (about 60 KB of HTML): this bounds the cache to a few MB.
+const CACHE_MAX: usize = 64;
 
 impl ListCache {
-    pub fn get(&self, key: &str, stamp: &(Fingerprint, i64)) -> Option<CacheEntry> {
+    pub fn get(&self, key: &str, stamp: &(Stamp, i64)) -> Option<CacheEntry> {
         let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         map.get(key).filter(|e| &e.stamp == stamp).cloned()
     }
@@ -85,10 +86,10 @@ mod tests {
     #[test]
     fn live_refreshes_reuse_recent_rows_within_the_floor() {
         let cache = ListCache::default();
-        let fp = Fingerprint {
-            count: 1,
+        let fp = Stamp {
+            local: 1,
+            catalog: 1,
             max_updated: 1,
-            version_sum: 1,
         };
         cache.put(
             "k".into(),
@@ -99,7 +100,7 @@ mod tests {
                 rendered: Instant::now(),
             },
         );
-        let changed = Fingerprint { count: 2, ..fp };
+        let changed = Stamp { local: 2, ..fp };
         assert!(cache.get("k", &(changed, 0)).is_none());
         assert!(cache.get("k", &(fp, 0)).is_some());
         assert!(cache.recent("k").is_some());

@@ -71,6 +71,8 @@ fn chinese(p: &Problem) -> String {
         Problem::ServiceNameTaken { .. } => t.name_taken.to_owned(),
         Problem::UserNameTaken { name } => format!("用户 '{name}' 已存在"),
         Problem::LastAdmin => "这是最后一位管理员；请先把另一位用户设为管理员".to_owned(),
+        Problem::LimitRange { max } => format!("须为 1 到 {max} 之间的整数"),
+        Problem::BadCursor => "不是本列表的翻页位置；请去掉它重新开始".to_owned(),
     }
 }
 

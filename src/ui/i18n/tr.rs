@@ -58,6 +58,10 @@ pub struct Tr {
     pub col_last_ping: &'static str,
     pub col_next_due: &'static str,
     pub no_match: &'static str,
+    /// The label of the list's previous/next links.
+    pub pages: &'static str,
+    pub previous_page: &'static str,
+    pub next_page: &'static str,
     pub no_services: &'static str,
     pub create_first: &'static str,
     pub waiting_first_ping: &'static str,
