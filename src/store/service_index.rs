@@ -171,6 +171,7 @@ async fn bump<C: ConnectionTrait>(txn: &C, name: &str) -> Result<(), DbErr> {
 
 /// A service is being deleted: its tag rows go first (the foreign key would take them
 /// too, but SQLite enforces it only on connections that ask).
+#[tracing::instrument(level = "debug", skip(txn))]
 pub async fn remove<C: ConnectionTrait>(txn: &C, id: &str) -> StoreResult<()> {
     let b = txn.get_database_backend();
     txn.execute_raw(stmt(
@@ -235,6 +236,7 @@ pub struct Revisions {
     pub statuses: i64,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn revisions<C: ConnectionTrait>(db: &C) -> StoreResult<Revisions> {
     let b = db.get_database_backend();
     let mut out = Revisions::default();

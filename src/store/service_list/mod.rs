@@ -8,22 +8,27 @@
 //!
 //! A search is a list of terms that must all match. One term drives: the rows come from
 //! its tag's index range (and, when it may also match names, from the few services whose
-//! names contain it, found once per change of names and remembered in [`TermCache`]);
-//! the other terms filter those rows. A term whose text is part of many names, and no
-//! term's tag, leaves only the scan of `(status, name_key, id)`, which stops as soon as
-//! the page is full.
+//! names contain it, found once per change of names and remembered in [`SearchCache`]);
+//! the other terms filter those rows, using only what the driving index holds. A term
+//! whose text is part of many names, and no term's tag, leaves only the scan of
+//! `(status, name_key, id)`, which stops as soon as the page is full.
+//!
+//! Ranges read keys only; the page's rows are fetched by id at the end (`page.rs`).
+//! Status tab counts are capped, bounded and remembered (`counts.rs`).
+mod counts;
 mod cursor;
+mod page;
 mod sql;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect};
 
+pub use counts::{COUNT_BUDGET, COUNT_CAP, Count, Counts, counts};
 pub use cursor::Cursor;
-use sql::{Bound, Source};
+pub use page::page;
+use sql::Source;
 
 use super::StoreResult;
 use super::service_index::{Revisions, name_key, revisions};
@@ -97,27 +102,9 @@ pub struct Page {
     /// Set when there are (or, after a cursor, may be) rows before this page.
     pub prev: Option<Cursor>,
 }
-
-/// Counts stop here: past it, a tab says "10000+" rather than read every row.
-pub const COUNT_CAP: u64 = 10_000;
-
-/// A search's count reads at most this many index entries per status (each checked
-/// against the other terms); past it, the tab shows what it found with a "+".
-pub const COUNT_BUDGET: u64 = 20_000;
-
 /// A name search with at most this many matches is remembered as their ids.
 const FEW_NAMES: usize = 500;
 const CACHE_MAX: usize = 256;
-
-/// How many services of a status match: `n`, or at least `n` when `more`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Count {
-    pub n: u64,
-    pub more: bool,
-}
-
-pub type Counts = HashMap<Status, Count>;
-
 #[derive(Debug, Clone)]
 enum Names {
     Few(Arc<Vec<String>>),
@@ -303,206 +290,8 @@ impl Plan {
     }
 }
 
-/// A page of at most `limit` services.
-#[tracing::instrument(level = "debug", skip(db, plan))]
-pub async fn page(db: &DatabaseConnection, plan: &Plan, at: &At, limit: u64) -> StoreResult<Page> {
-    let first = async || read(db, plan, None, false, limit + 1).await;
-    let (mut keys, backwards, from) = match at {
-        At::First => (first().await?, false, None),
-        At::After(c) => (
-            read(db, plan, Some(c), false, limit + 1).await?,
-            false,
-            Some(c),
-        ),
-        At::Before(c) => {
-            let keys = read(db, plan, Some(c), true, limit + 1).await?;
-            if (keys.len() as u64) < limit {
-                // Near the start: show the whole first page rather than a short one.
-                (first().await?, false, None)
-            } else {
-                (keys, true, Some(c))
-            }
-        }
-    };
-    let more = keys.len() as u64 > limit;
-    keys.truncate(limit as usize);
-    if backwards {
-        keys.reverse();
-    }
-    let (next, prev) = if backwards {
-        let prev = if more { keys.first().cloned() } else { None };
-        (keys.last().cloned(), prev)
-    } else {
-        let next = if more { keys.last().cloned() } else { None };
-        // After a cursor there is a page before, even when this one came out empty.
-        let prev = from.map(|c| keys.first().cloned().unwrap_or_else(|| c.clone()));
-        (next, prev)
-    };
-    Ok(Page {
-        rows: fetch(db, &keys).await?,
-        next,
-        prev,
-    })
-}
-
-/// The rows of these keys, in their order.
-async fn fetch(db: &DatabaseConnection, keys: &[Cursor]) -> StoreResult<Vec<Model>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut rows: HashMap<String, Model> = services::Entity::find()
-        .filter(services::Column::Id.is_in(keys.iter().map(|k| k.id.clone())))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| (m.id.clone(), m))
-        .collect();
-    // A service deleted since its key was read is left out.
-    Ok(keys.iter().filter_map(|k| rows.remove(&k.id)).collect())
-}
-
-/// Up to `want` keys after (or before) the cursor, nearest first.
-async fn read(
-    db: &DatabaseConnection,
-    plan: &Plan,
-    cursor: Option<&Cursor>,
-    backwards: bool,
-    want: u64,
-) -> StoreResult<Vec<Cursor>> {
-    let backend = db.get_database_backend();
-    let (sources, terms) = plan.sources();
-    // Statuses in the order's direction, so that a later group is read only when the
-    // earlier ones did not fill the page.
-    let mut statuses: Vec<(u8, Status)> = plan
-        .statuses()
-        .into_iter()
-        .map(|s| (plan.group(s), s))
-        .collect();
-    statuses.sort_by_key(|(g, _)| *g);
-    if backwards {
-        statuses.reverse();
-    }
-    let mut found: Vec<Cursor> = Vec::new();
-    let mut full_group: Option<u8> = None;
-    for (group, status) in statuses {
-        if full_group.is_some_and(|g| g != group) {
-            break;
-        }
-        let bound = match cursor {
-            // Groups the cursor has passed hold nothing for this page.
-            Some(c) if (!backwards && group < c.group) || (backwards && group > c.group) => {
-                continue;
-            }
-            Some(c) if group == c.group => Some(Bound {
-                key: &c.key,
-                id: &c.id,
-            }),
-            _ => None,
-        };
-        for source in &sources {
-            let stmt = sql::range(
-                backend,
-                *source,
-                status,
-                bound.as_ref(),
-                backwards,
-                &terms,
-                want,
-            );
-            for row in db.query_all_raw(stmt).await? {
-                found.push(Cursor {
-                    group,
-                    key: row.try_get("", "k")?,
-                    id: row.try_get("", "i")?,
-                });
-            }
-        }
-        if found.len() as u64 >= want {
-            full_group = Some(group);
-        }
-    }
-    found.sort();
-    found.dedup_by(|a, b| a.id == b.id);
-    if backwards {
-        found.reverse();
-    }
-    found.truncate(want as usize);
-    Ok(found)
-}
-
-/// Matching services per status, from the cache while no status and no service changed.
-#[tracing::instrument(level = "debug", skip(db, cache, plan))]
-pub async fn counts(
-    db: &DatabaseConnection,
-    cache: &SearchCache,
-    plan: &Plan,
-) -> StoreResult<Counts> {
-    let key = format!("{:?}", plan.terms);
-    {
-        let map = cache.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((rev, counts)) = map.get(&key)
-            && *rev == plan.revisions
-        {
-            return Ok(counts.clone());
-        }
-    }
-    let counts = count(db, plan).await?;
-    remember(&cache.counts, key, (plan.revisions, counts.clone()));
-    Ok(counts)
-}
-
-async fn count(db: &DatabaseConnection, plan: &Plan) -> StoreResult<Counts> {
-    let backend = db.get_database_backend();
-    let mut out: Counts = Status::ALL.iter().map(|s| (*s, Count::default())).collect();
-    let (sources, terms) = plan.sources();
-    let except = match &plan.driver {
-        Driver::Term { tag, .. } => tag.as_deref(),
-        _ => None,
-    };
-    // Without other terms a count is an index range count: it may stop just past the cap.
-    let budget = if terms.is_empty() {
-        COUNT_CAP + 1
-    } else {
-        COUNT_BUDGET
-    };
-    for source in sources {
-        if let Source::Ids(ids) = source {
-            for row in db
-                .query_all_raw(sql::id_counts(backend, ids, except, &terms))
-                .await?
-            {
-                let status: String = row.try_get("", "status")?;
-                if let Ok(s) = status.parse::<Status>() {
-                    out.entry(s).or_default().n += row.try_get::<i64>("", "n")? as u64;
-                }
-            }
-            continue;
-        }
-        for row in db
-            .query_all_raw(sql::counts(backend, source, &terms, budget))
-            .await?
-        {
-            let status: String = row.try_get("", "s")?;
-            let Ok(s) = status.parse::<Status>() else {
-                continue;
-            };
-            let scanned: i64 = row.try_get("", "n")?;
-            let matched: i64 = row.try_get("", "m")?;
-            let c = out.entry(s).or_default();
-            c.n += matched as u64;
-            c.more |= scanned as u64 >= budget;
-        }
-    }
-    for c in out.values_mut() {
-        if c.n > COUNT_CAP {
-            c.n = COUNT_CAP;
-            c.more = true;
-        }
-    }
-    Ok(out)
-}
-
 /// Whether there is any service at all.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn any(db: &DatabaseConnection) -> StoreResult<bool> {
     Ok(services::Entity::find()
         .select_only()
