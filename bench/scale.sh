@@ -36,7 +36,7 @@ else
   echo "== filling $n services"
   "$target/release/examples/scale_fill" "$DATABASE_URL" "$n"
   # The admin exists before the measured start, as on any start but the first.
-  echo bench-password | "$bin" user add bench --password-stdin >/dev/null
+  echo bench-password | RUST_LOG=warn "$bin" user add bench --password-stdin >/dev/null
   sqlite3 "$work/heartbeats.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
   [ -n "${HB_SCALE_DB:-}" ] && cp "$work/heartbeats.db" "$HB_SCALE_DB"
 fi
