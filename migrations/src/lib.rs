@@ -13,6 +13,7 @@ mod m20261121_000007_mysql_utf8mb4;
 mod m20261201_000002_roles_and_audit;
 mod m20261201_000004_alert_list_indexes;
 mod m20261201_000005_services_list_index;
+mod m20261201_000006_unique_name_key;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_roles_and_audit::Migration),
             Box::new(m20261201_000004_alert_list_indexes::Migration),
             Box::new(m20261201_000005_services_list_index::Migration),
+            Box::new(m20261201_000006_unique_name_key::Migration),
         ]
     }
 }

@@ -10,6 +10,9 @@ pub struct Model {
     pub id: String,
     #[sea_orm(unique)]
     pub name: String,
+    /// The name lower-cased (`store::service_index::name_key`): unique, so names that
+    /// differ only in case are one name; the list sorts and searches by it.
+    pub name_key: String,
     pub kind: ScheduleKind,
     pub period_secs: Option<i64>,
     pub at_time: Option<String>,

@@ -120,6 +120,7 @@ pub(crate) fn new_model(new: NewService, now: DateTime<Utc>) -> Model {
     let now_ms = to_ms(now);
     Model {
         id: ServiceId::generate().to_string(),
+        name_key: service_index::name_key(&new.name),
         name: new.name,
         kind,
         period_secs: period,
@@ -198,6 +199,7 @@ pub async fn save<C: ConnectionTrait>(
 ) -> StoreResult<Model> {
     m.version += 1;
     m.updated_at = to_ms(now);
+    m.name_key = service_index::name_key(&m.name);
     let name = m.name.clone();
     // Every column may have changed; mark them all for the UPDATE.
     let m = m

@@ -124,3 +124,68 @@ async fn users_and_keys_of_the_previous_release_keep_their_rights() {
         );
     }
 }
+
+#[tokio::test]
+async fn names_that_differ_only_in_case_are_kept_and_made_distinct() {
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+        let database = TestDatabase::create(backend).await;
+        // The previous release's schema: before the list index and the unique name key.
+        let db = migrate_until(&database.url, "m20261201_000005_services_list_index").await;
+        let service = "INSERT INTO services (id, name, kind, period_secs, timezone, grace_secs, \
+                       tags, notify, status, version, created_at, updated_at) \
+                       VALUES (?, ?, 'interval', 3600, 'UTC', 300, ?, '', 'new', 0, ?, ?)";
+        for (i, (id, name, tags)) in [
+            ("old00001", "Backup", ",db,"),
+            ("old00002", "backup", ",db,"),
+            ("old00003", "BACKUP", ""),
+            ("old00004", "backup (2)", ""),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let t = i as i64 + 1;
+            exec(
+                &db,
+                service,
+                vec![id.into(), name.into(), tags.into(), t.into(), t.into()],
+            )
+            .await;
+        }
+        db.close().await.ok();
+
+        let app = TestApp::spawn_on(database, Options::default()).await;
+        let mut names: Vec<String> = Vec::new();
+        for id in ["old00001", "old00002", "old00003", "old00004"] {
+            names.push(app.service(id).await["name"].as_str().unwrap().to_owned());
+        }
+        // The oldest keeps its name; the others get the first free suffix; nothing is lost.
+        assert_eq!(
+            names,
+            ["Backup", "backup (3)", "BACKUP (4)", "backup (2)"],
+            "{backend:?}"
+        );
+        // From now on, case does not make a new name, on create or on rename.
+        let resp = app
+            .post_json(
+                "/api/v1/services",
+                &serde_json::json!({"name": "BACKUP", "period": 60}),
+            )
+            .await;
+        assert_eq!(resp.status(), 409, "{backend:?}");
+        let resp = app
+            .patch_json(
+                "/api/v1/services/old00002",
+                &serde_json::json!({"name": "bAcKuP"}),
+            )
+            .await;
+        assert_eq!(resp.status(), 409, "{backend:?}");
+        // The renamed rows are found by their new names in the list.
+        let found: Vec<Value> = app
+            .get("/api/v1/services?q=backup%20(3)")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{backend:?}: {found:?}");
+    }
+}
