@@ -21,7 +21,7 @@ fn agent_config(app: &TestApp, service: &str, disk_threshold: &str) -> Config {
 
 #[tokio::test]
 async fn agent_reports_a_problem_then_recovery_by_mail() {
-    let smtp = SmtpServer::start();
+    let smtp = SmtpServer::start().await;
     let app = TestApp::spawn_with(
         Backend::Sqlite,
         Options {

@@ -435,23 +435,24 @@ pub struct SmtpServer {
 }
 
 impl SmtpServer {
-    pub fn start() -> Self {
-        Self::start_on(free_port())
+    pub async fn start() -> Self {
+        Self::start_on(free_port()).await
     }
 
-    pub fn start_on(port: u16) -> Self {
+    pub async fn start_on(port: u16) -> Self {
         let maildir = tempfile::tempdir().expect("temp dir");
         let mut server = Self {
             port,
             child: None,
             maildir,
         };
-        server.restart();
+        server.restart().await;
         server
     }
 
-    /// Start (again) on the same port and Maildir.
-    pub fn restart(&mut self) {
+    /// Start (again) on the same port and Maildir; waits (without blocking the runtime)
+    /// until it accepts connections.
+    pub async fn restart(&mut self) {
         let child = Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{}", self.port))
@@ -479,7 +480,7 @@ impl SmtpServer {
                 std::time::Instant::now() < deadline,
                 "aiosmtpd did not start within 15 s"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

@@ -24,7 +24,7 @@ async fn app_with_smtp(port: u16) -> TestApp {
 
 #[tokio::test]
 async fn alerts_reach_every_recipient_once() {
-    let smtp = SmtpServer::start();
+    let smtp = SmtpServer::start().await;
     let app = app_with_smtp(smtp.port).await;
     let svc = app
         .create_service(json!({"name": "db <backup>", "period": 3600, "notify": ["a@example.com", "b@example.com"]}))
@@ -83,7 +83,7 @@ async fn smtp_outage_loses_nothing_and_sends_nothing_twice() {
     // Not before its backoff.
     assert_eq!(app.deliver().await.retrying, 0);
 
-    let smtp = SmtpServer::start_on(port);
+    let smtp = SmtpServer::start_on(port).await;
     app.advance(Duration::seconds(31));
     let r = app.deliver().await;
     assert_eq!(r.sent, 1);
@@ -104,7 +104,7 @@ async fn outbox_survives_a_restart() {
     first.ping_ok(&id, "").await;
     first.ping_ok(&id, "boom").await;
     let url = first.database.url.clone();
-    let smtp = SmtpServer::start_on(port);
+    let smtp = SmtpServer::start_on(port).await;
     let second = crate::helpers::TestApp::spawn_second(&url, smtp.vars()).await;
     assert_eq!(second.deliver().await.sent, 1);
     assert_eq!(smtp.messages().len(), 1);
@@ -135,7 +135,7 @@ async fn test_email_reports_an_unreachable_server() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("SMTP"), "{err}");
-    let smtp = SmtpServer::start_on(app.state.settings.smtp.as_ref().unwrap().port);
+    let smtp = SmtpServer::start_on(app.state.settings.smtp.as_ref().unwrap().port).await;
     app.outbox
         .mailer()
         .send_test("ops@example.com", &app.state.settings.base_url)

@@ -106,7 +106,7 @@ async fn concurrent_pings_to_one_service_all_count() {
 
 #[tokio::test]
 async fn a_thousand_alerts_through_real_smtp() {
-    let smtp = crate::helpers::SmtpServer::start();
+    let smtp = crate::helpers::SmtpServer::start().await;
     let app = TestApp::spawn_with(
         Backend::Sqlite,
         crate::helpers::Options {

@@ -1,0 +1,149 @@
+//! The services list: every page renders on every database, search, the live fragment.
+use chrono::Duration;
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp};
+use crate::on_every_backend;
+use crate::ui_helpers::{Browser, input_value};
+
+async fn every_page_renders(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = app
+        .create_service(json!({"name": "cert renew", "kind": "cron", "cron": "0 3 * * 1-5", "timezone": "Europe/Berlin", "tags": ["cert", "sync"], "notify": ["ops@example.com"]}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.ping_ok(&id, "").await;
+    app.ping_ok(&id, "disk full").await;
+    app.deliver().await;
+    let mut b = Browser::signed_in(&app).await;
+    for lang in ["en", "zh"] {
+        b.set_cookie("hb_lang", lang);
+        for path in [
+            "/".to_owned(),
+            "/?q=cert,sync&status=down".into(),
+            "/ui/rows?q=cert".into(),
+            "/services/new".into(),
+            format!("/services/{id}"),
+            format!("/services/{id}?before=999999"),
+            format!("/services/{id}/edit"),
+            format!("/services/{id}/delete"),
+            "/alerts".into(),
+            "/alerts?before=999999".into(),
+            "/account".into(),
+        ] {
+            let page = b.get(&path).await;
+            assert_eq!(page.status, 200, "{lang} {path}: {}", page.body);
+            if !path.starts_with("/ui/") {
+                page.assert_contains(if lang == "zh" {
+                    "<html lang=\"zh-CN\">"
+                } else {
+                    "<html lang=\"en\">"
+                });
+            }
+        }
+    }
+    b.set_cookie("hb_lang", "en");
+    let page = b.get("/").await;
+    page.assert_contains("weekdays at 03:00 · 0 3 * * 1-5 · Europe/Berlin, grace 5 min");
+    page.assert_contains(r#"<span class="badge b-down">Down</span>"#);
+    let page = b.get(&format!("/services/{id}")).await;
+    page.assert_contains("The job reported an error.");
+    page.assert_contains("disk full");
+    page.assert_contains(r#"<span class="state s-sent">sent</span>"#);
+    assert_eq!(b.get("/services/nosuchid").await.status, 404);
+}
+
+on_every_backend!(every_page_renders);
+
+/// The service names a list page shows, in order.
+fn names(body: &str) -> Vec<String> {
+    body.split("class=\"svc\" href=\"/services/")
+        .skip(1)
+        .map(|s| {
+            let start = s.find('>').unwrap() + 1;
+            s[start..start + s[start..].find('<').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+async fn list(b: &mut Browser<'_>, q: &str) -> Vec<String> {
+    names(&b.get(&format!("/?q={q}")).await.body)
+}
+
+#[tokio::test]
+async fn search_takes_comma_separated_tags_and_name_parts() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    for (name, tags) in [
+        ("tls renew", json!(["cert", "sync"])),
+        ("cert check", json!(["cert"])),
+        ("Photo Sync", json!(["sync"])),
+        ("db backup", json!(["db"])),
+    ] {
+        app.create_service(json!({"name": name, "kind": "interval", "period": 60, "tags": tags}))
+            .await;
+    }
+    let mut b = Browser::signed_in(&app).await;
+    assert_eq!(
+        list(&mut b, "").await,
+        ["cert check", "db backup", "Photo Sync", "tls renew"]
+    );
+    assert_eq!(list(&mut b, "cert,sync").await, ["tls renew"]);
+    assert_eq!(list(&mut b, "CERT").await, ["cert check", "tls renew"]);
+    assert_eq!(list(&mut b, "cert,%20check").await, ["cert check"]);
+    assert_eq!(list(&mut b, "photo").await, ["Photo Sync"]);
+    assert!(list(&mut b, "nosuchtag").await.is_empty());
+    assert!(list(&mut b, "cert,nosuchtag").await.is_empty());
+    // A partial tag does not match; a partial name does.
+    assert!(list(&mut b, "cer,db").await.is_empty());
+    // The search box keeps the search; the counts follow it.
+    let page = b.get("/?q=sync").await;
+    assert_eq!(input_value(&page.body, "q").as_deref(), Some("sync"));
+    page.assert_contains(r#"aria-current="page">All <span class="count">2</span>"#);
+    page.assert_contains(r#"href="/?q=sync&#38;status=new""#);
+    // A chip adds its tag to the search.
+    page.assert_contains(r#"href="/?q=sync%2Ccert""#);
+    assert!(
+        b.get("/?q=nosuchtag")
+            .await
+            .contains("No service matches this search.")
+    );
+    // Status filter.
+    let id = app.interval_service("down one", 60, 60).await;
+    app.ping_ok(&id, "boom").await;
+    let page = b.get("/?status=down").await;
+    assert_eq!(names(&page.body), ["down one"]);
+    page.assert_contains(r#"Down <span class="count">1</span>"#);
+}
+
+#[tokio::test]
+async fn the_live_fragment_is_304_until_something_changes() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id = app.interval_service("svc", 60, 60).await;
+    // Live refreshes may reuse rows for 2 s; this test looks at every change.
+    app.state
+        .ui
+        .list_cache
+        .set_refresh_floor(std::time::Duration::ZERO);
+    let mut b = Browser::signed_in(&app).await;
+    let first = b.get("/ui/rows?q=svc").await;
+    assert_eq!(first.status, 200);
+    assert!(first.body.contains("<tbody>"));
+    assert!(!first.body.contains("<html"));
+    let etag = first.headers["etag"].to_str().unwrap().to_owned();
+    let again = b.get_with("/ui/rows?q=svc", "if-none-match", &etag).await;
+    assert_eq!(again.status, 304);
+    // A ping changes the row: a new body and tag.
+    app.ping_ok(&id, "").await;
+    let changed = b.get_with("/ui/rows?q=svc", "if-none-match", &etag).await;
+    assert_eq!(changed.status, 200);
+    assert_ne!(changed.headers["etag"].to_str().unwrap(), etag);
+    changed.assert_contains(r#"<span class="badge b-up">Up</span>"#);
+    // Time passing refreshes the relative times.
+    let etag = changed.headers["etag"].to_str().unwrap().to_owned();
+    app.advance(Duration::minutes(3));
+    let later = b.get_with("/ui/rows?q=svc", "if-none-match", &etag).await;
+    assert_eq!(later.status, 200);
+    later.assert_contains("3 min ago");
+}

@@ -1,0 +1,8 @@
+//! The web UI's handlers, a file per page: sign-in, sessions, CSRF, every page,
+//! escaping, validation.
+mod account;
+mod alerts;
+mod forms;
+mod list;
+mod service;
+mod sign_in;
