@@ -60,7 +60,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings, opts: BuildOptions) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database_url, settings.sqlite_synchronous).await?;
+        let db = db::connect_with(
+            &settings.database_url,
+            settings.sqlite_synchronous,
+            settings.db_timeout,
+        )
+        .await?;
         db::migrate(&db).await?;
 
         let listener = TcpListener::bind(settings.listen)
