@@ -8,6 +8,7 @@ mod config;
 mod full_disk;
 mod guessing;
 mod jobs;
+mod limits;
 mod list_helpers;
 mod list_sync;
 mod mail;
