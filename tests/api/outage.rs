@@ -197,3 +197,26 @@ async fn postgres_stopped_answers_503_within_seconds() {
 async fn mariadb_stopped_answers_503_within_seconds() {
     a_stopped_database_answers_503_within_seconds(Backend::Mysql).await;
 }
+
+#[test]
+fn hb_db_timeout_is_read_and_checked() {
+    let vars = |v: Option<&str>| {
+        let mut m = HashMap::from([("HB_ADMIN_PASSWORD".to_owned(), PASSWORD.to_owned())]);
+        if let Some(v) = v {
+            m.insert("HB_DB_TIMEOUT".into(), v.into());
+        }
+        Settings::from_vars(&m)
+    };
+    assert_eq!(
+        vars(None).expect("default").db_timeout,
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        vars(Some("0.5")).expect("decimal").db_timeout,
+        Duration::from_millis(500)
+    );
+    for bad in ["0", "-1", "soon", "301"] {
+        let err = vars(Some(bad)).expect_err(bad).to_string();
+        assert!(err.contains("HB_DB_TIMEOUT"), "{err}");
+    }
+}
