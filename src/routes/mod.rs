@@ -222,7 +222,12 @@ impl ResponseError for AuthRejection {
             AuthRejection::Busy => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             }
-            AuthRejection::Unavailable => {}
+            AuthRejection::Unavailable => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(RETRY_AFTER_SECS),
+                );
+            }
         }
         resp
     }
