@@ -165,7 +165,12 @@ pub async fn run(args: Cli) -> anyhow::Result<()> {
         println!("sent a test message to {to} through {}", mailer.describe());
         return Ok(());
     }
-    let conn = db::connect(&settings.database_url, settings.sqlite_synchronous).await?;
+    let conn = db::connect_with(
+        &settings.database_url,
+        settings.sqlite_synchronous,
+        settings.db_timeout,
+    )
+    .await?;
     db::migrate(&conn).await?;
     let app = App {
         db: conn.clone(),

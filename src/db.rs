@@ -1,22 +1,44 @@
 //! Connecting to the database and running migrations.
+//!
+//! Two failures shape the pool. A database that is away must not hold requests: a request
+//! waits at most `HB_DB_TIMEOUT` for a connection, then gets 503 (the pool's own default,
+//! 30 s, outlasts a cron job's `curl -m 10` and a load balancer's patience), and the next
+//! request after the database returns connects afresh. And a SQLite connection whose
+//! transaction failed half-way (a full disk) must not go back to the pool still inside it,
+//! holding the write lock for good: such a connection is closed instead.
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::sqlx::{Connection, SqliteConnection, pool::PoolConnectionMetadata};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-use crate::settings::SqliteSync;
+use crate::settings::{DEFAULT_DB_TIMEOUT, SqliteSync};
 
-/// Open a pool. SQLite files (and their directory) are created on first use, in WAL mode.
-#[tracing::instrument(skip_all)]
+/// How long start-up waits for a database that is not there yet (e.g. a PostgreSQL
+/// container starting next to this one).
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
+/// Open a pool with the default `HB_DB_TIMEOUT`.
 pub async fn connect(url: &str, sync: SqliteSync) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, sync, DEFAULT_DB_TIMEOUT).await
+}
+
+/// Open a pool whose requests wait at most `timeout` for a connection. SQLite files (and
+/// their directory) are created on first use, in WAL mode.
+#[tracing::instrument(skip_all)]
+pub async fn connect_with(
+    url: &str,
+    sync: SqliteSync,
+    timeout: Duration,
+) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
-    opts.sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30));
+    // sea-orm maps both its connect and acquire timeouts to the pool's acquire timeout,
+    // which bounds waiting for a free connection and opening a new one alike.
+    opts.sqlx_logging(false).acquire_timeout(timeout);
     if url.starts_with("sqlite:") {
         let parsed = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("DATABASE_URL: cannot parse '{url}'"))?;
@@ -45,13 +67,53 @@ pub async fn connect(url: &str, sync: SqliteSync) -> anyhow::Result<DatabaseConn
                 .pragma("cache_size", "-8192")
                 .pragma("temp_store", "memory")
         });
+        opts.map_sqlx_sqlite_pool_opts(|o| {
+            o.after_release(|conn, meta| Box::pin(release_outside_transaction(conn, meta)))
+        });
     } else {
         opts.max_connections(16).min_connections(1);
     }
-    let db = Database::connect(opts)
-        .await
-        .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
-    Ok(db)
+    let started = Instant::now();
+    loop {
+        match Database::connect(opts.clone()).await {
+            Ok(db) => return Ok(db),
+            Err(e) if is_unreachable(&e) && started.elapsed() < STARTUP_WAIT => {
+                tracing::warn!(error = %e, database = %redact(url), "waiting for the database");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot connect to the database at {}", redact(url)));
+            }
+        }
+    }
+}
+
+fn is_unreachable(err: &DbErr) -> bool {
+    matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
+}
+
+/// Whether a SQLite connection may go back to the pool: only outside a transaction.
+///
+/// A transaction dropped after an error (SQLite's "database or disk is full") only queues
+/// its `ROLLBACK`; the ping lets the connection's thread run it first. If the connection
+/// still counts itself inside a transaction after that, the rollback failed (SQLite may
+/// already have rolled back by itself, leaving sqlx's count wrong, and the next `BEGIN`
+/// would become a `SAVEPOINT` that never lets go of the write lock): close it, which
+/// releases every lock it holds.
+async fn release_outside_transaction(
+    conn: &mut SqliteConnection,
+    _meta: PoolConnectionMetadata,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("closing a SQLite connection left inside a failed transaction");
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod notify;
 pub mod peer;
 pub mod routes;
+pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod state;

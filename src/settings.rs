@@ -2,6 +2,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono_tz::Tz;
@@ -21,6 +22,8 @@ pub struct Settings {
     pub max_ping_data: usize,
     pub data_dir: PathBuf,
     pub sqlite_synchronous: SqliteSync,
+    /// How long a request waits for a database connection before it is answered 503.
+    pub db_timeout: Duration,
     /// Pings older than this many days are deleted; 0 keeps them forever.
     pub ping_retention_days: u32,
     pub smtp: Option<SmtpSettings>,
@@ -52,6 +55,10 @@ pub struct SmtpSettings {
     pub tls: SmtpTls,
     pub timeout_secs: u64,
 }
+
+/// A cron job's `curl -m 10` and a load balancer's health check both need an answer while
+/// the database is away; 2 s is long enough for a busy pool, short enough for both.
+pub const DEFAULT_DB_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The variables a user may set, with what each means, for `--help` and the README.
 pub const VARIABLES: &[(&str, &str)] = &[
@@ -87,6 +94,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "HB_SQLITE_SYNCHRONOUS",
         "full (default: every ping is on disk before the reply) or normal",
+    ),
+    (
+        "HB_DB_TIMEOUT",
+        "seconds a request waits for the database before it gets 503 (default 2)",
     ),
     (
         "HB_PING_RETENTION_DAYS",
@@ -229,6 +240,20 @@ impl Settings {
             Some(other) => bail!("HB_SQLITE_SYNCHRONOUS: '{other}' must be full or normal"),
         };
 
+        let db_timeout = match get("HB_DB_TIMEOUT") {
+            None => DEFAULT_DB_TIMEOUT,
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|s| (0.1..=300.0).contains(s))
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "HB_DB_TIMEOUT: '{v}' must be a number of seconds between 0.1 and 300, e.g. 2"
+                    )
+                })?,
+        };
+
         let ping_retention_days = match get("HB_PING_RETENTION_DAYS") {
             None => 90,
             Some(v) => v.parse::<u32>().ok().filter(|d| *d <= 36_600).ok_or_else(|| {
@@ -256,6 +281,7 @@ impl Settings {
             mail_dir: data_dir.join("mail"),
             data_dir,
             sqlite_synchronous,
+            db_timeout,
             ping_retention_days,
             smtp,
             smtp_from,

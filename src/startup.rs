@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
@@ -20,7 +20,7 @@ use crate::notify::Mailer;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::pings::{PingWriter, WriteHooks};
-use crate::{db, routes};
+use crate::{db, serve};
 
 /// Tells the scheduler and the outbox worker what a ping batch changed.
 struct Signals {
@@ -60,7 +60,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings, opts: BuildOptions) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database_url, settings.sqlite_synchronous).await?;
+        let db = db::connect_with(
+            &settings.database_url,
+            settings.sqlite_synchronous,
+            settings.db_timeout,
+        )
+        .await?;
         db::migrate(&db).await?;
 
         let listener = TcpListener::bind(settings.listen)
@@ -103,14 +108,7 @@ impl Application {
             ui: crate::ui::UiState::default(),
             list_search: Default::default(),
         });
-        let app_state = state.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(app_state.clone())
-                .configure(routes::configure)
-        })
-        .listen(listener)?
-        .run();
+        let server = serve::http_server(listener, state.clone())?;
         Ok(Self {
             port,
             server,

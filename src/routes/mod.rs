@@ -71,11 +71,28 @@ pub fn json_error(
     error: impl Into<String>,
     field: Option<&str>,
 ) -> HttpResponse {
-    HttpResponse::build(status).json(ErrorBody {
-        error: error.into(),
-        field: field.map(str::to_owned),
-        code: None,
-    })
+    error_body(
+        status,
+        ErrorBody {
+            error: error.into(),
+            field: field.map(str::to_owned),
+            code: None,
+        },
+    )
+}
+
+/// Seconds a client is told to wait after a 503. The database is usually back, or the disk
+/// freed, within seconds, and the first request after that succeeds.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// An error response with `body`; a 503 also says when to try again (`Retry-After`), so
+/// cron jobs' retrying clients and load balancers back off instead of hammering.
+pub fn error_body(status: StatusCode, body: ErrorBody) -> HttpResponse {
+    let mut resp = HttpResponse::build(status);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        resp.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+    }
+    resp.json(body)
 }
 
 /// The status of a use-case failure: 422 for refused input, 409 for a taken name, 404,
@@ -133,7 +150,7 @@ pub fn app_error_response(err: &AppError) -> HttpResponse {
             }
         }
     };
-    HttpResponse::build(status).json(body)
+    error_body(status, body)
 }
 
 /// An authenticated caller: HTTP Basic or `Bearer <api key>`.
@@ -205,7 +222,12 @@ impl ResponseError for AuthRejection {
             AuthRejection::Busy => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             }
-            AuthRejection::Unavailable => {}
+            AuthRejection::Unavailable => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(RETRY_AFTER_SECS),
+                );
+            }
         }
         resp
     }

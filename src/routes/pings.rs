@@ -2,10 +2,10 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures::StreamExt;
-use heartbeats_wire::PingAccepted;
+use heartbeats_wire::{ErrorBody, PingAccepted};
 use serde::Deserialize;
 
-use super::{Caller, json_error};
+use super::{Caller, error_body};
 use crate::domain::ServiceId;
 use crate::domain::role::Action;
 use crate::domain::status::PingKind;
@@ -27,6 +27,10 @@ pub enum PingError {
     UnknownService(String),
     #[error("data: {size} bytes is more than the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
+    /// A body of unknown length (chunked) that grew past what any `data` within the limit
+    /// can take, in any encoding. It names the data limit, which is what the client set.
+    #[error("data: the request body is too large; data may be at most {limit} bytes")]
+    BodyTooLarge { limit: usize },
     #[error("invalid request: {0}")]
     BadRequest(String),
     #[error(
@@ -46,7 +50,9 @@ impl ResponseError for PingError {
         match self {
             PingError::MissingService | PingError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PingError::UnknownService(_) => StatusCode::NOT_FOUND,
-            PingError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            PingError::TooLarge { .. } | PingError::BodyTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             PingError::UnsupportedBody(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PingError::Forbidden => StatusCode::FORBIDDEN,
             PingError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -56,33 +62,54 @@ impl ResponseError for PingError {
     fn error_response(&self) -> HttpResponse {
         let field = match self {
             PingError::MissingService | PingError::UnknownService(_) => Some("service"),
-            PingError::TooLarge { .. } => Some("data"),
+            PingError::TooLarge { .. } | PingError::BodyTooLarge { .. } => Some("data"),
             _ => None,
         };
-        match self {
+        let error = match self {
             PingError::Store(e) => {
                 tracing::error!(error = %e, "storing a ping failed");
-                json_error(
-                    self.status_code(),
-                    "storage is unavailable; try again",
-                    None,
-                )
+                "storage is unavailable; try again".to_owned()
             }
-            _ => json_error(self.status_code(), self.to_string(), field),
+            _ => self.to_string(),
+        };
+        error_body(
+            self.status_code(),
+            ErrorBody {
+                error,
+                field: field.map(str::to_owned),
+                code: Some(self.code().to_owned()),
+            },
+        )
+    }
+}
+
+impl PingError {
+    /// The stable name clients can act on.
+    fn code(&self) -> &'static str {
+        match self {
+            PingError::MissingService => "required",
+            PingError::UnknownService(_) => "not_found",
+            PingError::TooLarge { .. } | PingError::BodyTooLarge { .. } => "too_large",
+            PingError::BadRequest(_) => "bad_request",
+            PingError::UnsupportedBody(_) => "unsupported_body",
+            PingError::Forbidden => "forbidden",
+            PingError::Store(_) => "unavailable",
         }
     }
 }
 
-/// Read the body, refusing to buffer more than `limit` bytes.
-async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, PingError> {
+/// Read the body, refusing to buffer more than `body_limit` bytes; a refusal names the data
+/// limit `limit`, the only one a client knows.
+async fn read_body(
+    mut payload: web::Payload,
+    body_limit: usize,
+    limit: usize,
+) -> Result<web::BytesMut, PingError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| PingError::BadRequest(e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(PingError::TooLarge {
-                size: body.len() + chunk.len(),
-                limit,
-            });
+        if body.len() + chunk.len() > body_limit {
+            return Err(PingError::BodyTooLarge { limit });
         }
         body.extend_from_slice(&chunk);
     }
@@ -142,7 +169,7 @@ pub async fn ping(
     }
     let query: PingParams = serde_urlencoded::from_str(req.query_string())
         .map_err(|e| PingError::BadRequest(format!("query string: {e}")))?;
-    let body = read_body(payload, body_limit).await?;
+    let body = read_body(payload, body_limit, limit).await?;
     let (form, raw) = if body.is_empty() {
         (PingParams::default(), None)
     } else {

@@ -44,6 +44,7 @@ fn status_codes_match_responses() {
         PingError::MissingService,
         PingError::UnknownService("x".into()),
         PingError::TooLarge { size: 2, limit: 1 },
+        PingError::BodyTooLarge { limit: 1 },
         PingError::BadRequest("x".into()),
         PingError::UnsupportedBody("multipart".into()),
         PingError::Store(StoreError::Unavailable("down".into())),

@@ -61,6 +61,7 @@ impl fmt::Debug for Settings {
             max_ping_data,
             data_dir,
             sqlite_synchronous,
+            db_timeout,
             ping_retention_days,
             smtp,
             mail_dir,
@@ -76,6 +77,7 @@ impl fmt::Debug for Settings {
             .field("max_ping_data", max_ping_data)
             .field("data_dir", data_dir)
             .field("sqlite_synchronous", sqlite_synchronous)
+            .field("db_timeout", db_timeout)
             .field("ping_retention_days", ping_retention_days)
             .field("smtp", smtp)
             .field("mail_dir", mail_dir)

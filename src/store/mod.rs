@@ -1,6 +1,7 @@
 //! Named storage operations per aggregate; handlers map [`StoreError`] to HTTP in one place.
 pub mod alerts;
 pub mod audit;
+pub mod failure;
 pub mod pings;
 pub mod service_import;
 pub mod service_index;

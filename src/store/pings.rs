@@ -13,7 +13,7 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::services::{TRACKING_COLUMNS, apply_tracking, begin_write, tracking_of, with_timing};
-use super::{StoreError, StoreResult, alerts, service_index};
+use super::{StoreError, StoreResult, alerts, failure, service_index};
 use crate::clock::to_ms;
 use crate::domain::status::{PingKind, Status, on_ping};
 use crate::entity::{pings, services};
@@ -82,22 +82,37 @@ async fn run_writer(
         let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
         let results = match write_batch(&db, &records).await {
             Ok(results) => results,
-            // The database itself is unreachable: retrying 256 times singly would hold every
-            // ping for minutes. Fail fast; the callers answer 503 and may retry.
-            Err(err) if is_connection_error(&err) => {
-                tracing::error!(error = %err, size = records.len(), "ping batch failed: database unreachable");
-                records
-                    .iter()
-                    .map(|_| Err(StoreError::Unavailable(err.to_string())))
-                    .collect()
+            // The database is unreachable, out of space or locked: retrying 256 pings singly
+            // would hold every ping for minutes. Fail fast; the callers answer 503 and may
+            // retry, and the next batch tries the database again.
+            Err(err) if failure::is_unavailable(&err) => {
+                tracing::error!(error = %err, size = records.len(), "ping batch failed: database unavailable");
+                let failed = fail_waiting(&mut rx, &err);
+                if failed > 0 {
+                    tracing::warn!(
+                        count = failed,
+                        "pings that queued behind the failed batch answered unavailable"
+                    );
+                }
+                records.iter().map(|_| Err(unavailable(&err))).collect()
             }
             // One bad ping must not fail its neighbours: retry them one by one.
             Err(err) => {
                 tracing::warn!(error = %err, size = records.len(), "ping batch failed; retrying singly");
                 let mut results = Vec::with_capacity(records.len());
+                let mut outage = None;
                 for record in &records {
+                    if let Some(err) = &outage {
+                        results.push(Err(unavailable(err)));
+                        continue;
+                    }
                     results.push(match write_batch(&db, std::slice::from_ref(record)).await {
                         Ok(mut r) => r.pop().unwrap_or(Err(StoreError::NotFound("service"))),
+                        Err(e) if failure::is_unavailable(&e) => {
+                            let result = Err(unavailable(&e));
+                            outage = Some(e);
+                            result
+                        }
                         Err(e) => Err(StoreError::Db(e)),
                     });
                 }
@@ -119,11 +134,21 @@ async fn run_writer(
     }
 }
 
-fn is_connection_error(err: &sea_orm::DbErr) -> bool {
-    matches!(
-        err,
-        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
-    )
+fn unavailable(err: &sea_orm::DbErr) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+/// Answer the pings that arrived while a batch waited on an unavailable database with that
+/// batch's failure: they would otherwise wait the full timeout again behind it. Returns
+/// how many there were. The next ping to arrive tries the database afresh, so recovery is
+/// not delayed.
+fn fail_waiting(rx: &mut mpsc::Receiver<(PingRecord, Reply)>, err: &sea_orm::DbErr) -> usize {
+    let mut failed = 0;
+    while let Ok((_, reply)) = rx.try_recv() {
+        let _ = reply.send(Err(unavailable(err)));
+        failed += 1;
+    }
+    failed
 }
 
 /// Write a batch in one transaction. The outer error means nothing was committed.
