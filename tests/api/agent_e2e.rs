@@ -33,7 +33,7 @@ async fn agent_reports_a_problem_then_recovery_by_mail() {
     let svc = app
         .create_service(json!({"name": "fleet", "kind": "interval", "period": 300, "grace": 60, "notify": ["gpu-team@example.com"]}))
         .await;
-    let id = svc["id"].as_str().unwrap();
+    let id = &svc.id;
     let opts = PassOptions {
         ping: true,
         host: None,

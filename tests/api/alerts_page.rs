@@ -49,10 +49,8 @@ async fn the_pager_keeps_the_filter() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let id = app
         .create_service(json!({"name": "flappy", "period": 60, "notify": ["ops@example.com"]}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await
+        .id;
     // 101 alerts: a down and an up alert per round.
     for i in 0..51 {
         app.ping_ok(&id, &format!("failure {i}")).await;

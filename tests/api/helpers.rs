@@ -13,6 +13,8 @@ use heartbeats::jobs::scheduler::{RunReport, Scheduler};
 use heartbeats::settings::Settings;
 use heartbeats::startup::{Application, BuildOptions};
 use heartbeats::state::AppState;
+use heartbeats_wire::PingAccepted;
+use heartbeats_wire::api::{Alert, Flip, Ping, Service};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 
@@ -129,6 +131,13 @@ impl Drop for TestDatabase {
         })
         .join();
     }
+}
+
+/// An RFC 3339 time, e.g. `utc("2026-11-02T01:00:00Z")`, to compare with the wire types' times.
+pub fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("an RFC 3339 time")
+        .with_timezone(&Utc)
 }
 
 pub fn t0() -> DateTime<Utc> {
@@ -279,7 +288,7 @@ impl TestApp {
     }
 
     /// A service's ping log, newest first.
-    pub async fn pings(&self, id: &str) -> Vec<Value> {
+    pub async fn pings(&self, id: &str) -> Vec<Ping> {
         let resp = self
             .get(&format!("/api/v1/services/{id}/pings?limit=1000"))
             .await;
@@ -325,13 +334,13 @@ impl TestApp {
             .expect("request")
     }
 
-    /// Create a service and return its JSON; panics unless the server answers 201.
-    pub async fn create_service(&self, body: Value) -> Value {
+    /// Create a service and return it; panics unless the server answers 201.
+    pub async fn create_service(&self, body: Value) -> Service {
         let resp = self.post_json("/api/v1/services", &body).await;
         let status = resp.status();
-        let json: Value = resp.json().await.expect("json");
-        assert_eq!(status, 201, "create failed: {json}");
-        json
+        let text = resp.text().await.expect("body");
+        assert_eq!(status, 201, "create failed: {text}");
+        serde_json::from_str(&text).expect("a service")
     }
 
     pub async fn interval_service(&self, name: &str, period: i64, grace: i64) -> String {
@@ -341,20 +350,17 @@ impl TestApp {
                 "notify": ["ops@example.com"]
             }))
             .await;
-        svc["id"].as_str().unwrap().to_owned()
+        svc.id
     }
 
-    pub async fn service(&self, id: &str) -> Value {
+    pub async fn service(&self, id: &str) -> Service {
         let resp = self.get(&format!("/api/v1/services/{id}")).await;
         assert_eq!(resp.status(), 200);
         resp.json().await.unwrap()
     }
 
     pub async fn status(&self, id: &str) -> String {
-        self.service(id).await["status"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.service(id).await.status
     }
 
     /// Ping like a cron job's curl line: POST with the service and data in the query.
@@ -369,7 +375,7 @@ impl TestApp {
     }
 
     /// Ping with hb-agent's own client (form body, Basic auth) and expect it accepted.
-    pub async fn ping_ok(&self, id: &str, data: &str) -> Value {
+    pub async fn ping_ok(&self, id: &str, data: &str) -> PingAccepted {
         let client = hb_agent::client::PingClient::new(
             &self.address,
             hb_agent::client::Auth::Basic {
@@ -383,22 +389,19 @@ impl TestApp {
             initial_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(10),
         });
-        let accepted = client.ping(id, data).await.expect("ping accepted");
-        serde_json::to_value(accepted).expect("json")
+        client.ping(id, data).await.expect("ping accepted")
     }
 
-    pub async fn alerts(&self) -> Vec<Value> {
+    pub async fn alerts(&self) -> Vec<Alert> {
         let resp = self.get("/api/v1/alerts?limit=5000").await;
         assert_eq!(resp.status(), 200);
         resp.json().await.unwrap()
     }
 
-    pub async fn flips(&self, id: &str) -> Vec<Value> {
-        self.get(&format!("/api/v1/services/{id}/flips"))
-            .await
-            .json()
-            .await
-            .unwrap()
+    pub async fn flips(&self, id: &str) -> Vec<Flip> {
+        let resp = self.get(&format!("/api/v1/services/{id}/flips")).await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
     }
 
     /// Mail written as files when no SMTP server is configured.

@@ -1,9 +1,10 @@
 //! Background jobs, driven round by round through `Job::run_once` and `Job::next_wake`
 //! with the test clock: retention, and the wake-up times the runner sleeps towards.
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use heartbeats::jobs::Job;
+use heartbeats_wire::api::Ping;
 
-use crate::helpers::{Backend, Options, TestApp, t0};
+use crate::helpers::{Backend, Options, TestApp, t0, utc};
 use crate::on_every_backend;
 
 async fn app_keeping_days(b: Backend, days: &str) -> TestApp {
@@ -17,11 +18,8 @@ async fn app_keeping_days(b: Backend, days: &str) -> TestApp {
     .await
 }
 
-fn ping_times(pings: &[serde_json::Value]) -> Vec<String> {
-    pings
-        .iter()
-        .map(|p| p["at"].as_str().unwrap_or_default().to_owned())
-        .collect()
+fn ping_times(pings: &[Ping]) -> Vec<DateTime<Utc>> {
+    pings.iter().map(|p| p.at).collect()
 }
 
 async fn retention_deletes_only_pings_older_than_the_limit(b: Backend) {
@@ -41,7 +39,7 @@ async fn retention_deletes_only_pings_older_than_the_limit(b: Backend) {
     let pings = app.pings(&id).await;
     assert_eq!(
         ping_times(&pings),
-        ["2026-11-11T00:00:00Z", "2026-11-04T00:00:00Z"]
+        [utc("2026-11-11T00:00:00Z"), utc("2026-11-04T00:00:00Z")]
     );
     // The history users look back on stays.
     assert_eq!(app.flips(&id).await.len(), 2);
@@ -53,8 +51,8 @@ async fn retention_deletes_only_pings_older_than_the_limit(b: Backend) {
     assert_eq!(app.pings(&id).await.len(), 1);
     // The service itself is untouched: still up, last seen at its newest ping.
     let svc = app.service(&id).await;
-    assert_eq!(svc["status"], "up");
-    assert_eq!(svc["last_ping_at"], "2026-11-11T00:00:00Z");
+    assert_eq!(svc.status, "up");
+    assert_eq!(svc.last_ping_at, Some(utc("2026-11-11T00:00:00Z")));
 }
 
 async fn retention_of_zero_days_keeps_every_ping(b: Backend) {

@@ -57,7 +57,7 @@ async fn tag_rows_follow_create_update_and_delete(b: Backend) {
     let svc = app
         .create_service(json!({"name": "Nightly Backup", "period": 60, "tags": ["db", "prod"]}))
         .await;
-    let id = svc["id"].as_str().unwrap().to_owned();
+    let id = svc.id;
     let row = |tag: &str, status: &str, key: &str| {
         (
             id.clone(),
@@ -126,7 +126,7 @@ async fn tag_rows_follow_every_status_change(b: Backend) {
             json!({"name": "job", "kind": "interval", "period": 60, "grace": 60, "tags": ["t"]}),
         )
         .await;
-    let id = svc["id"].as_str().unwrap().to_owned();
+    let id = svc.id;
     let mut br = Browser::signed_in(&app).await;
     let expect = async |want: &str, br: &mut Browser<'_>| {
         for status in ["new", "up", "late", "down", "paused"] {

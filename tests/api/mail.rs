@@ -29,7 +29,7 @@ async fn alerts_reach_every_recipient_once() {
     let svc = app
         .create_service(json!({"name": "db <backup>", "period": 3600, "notify": ["a@example.com", "b@example.com"]}))
         .await;
-    let id = svc["id"].as_str().unwrap();
+    let id = &svc.id;
     app.ping_ok(id, "").await;
     app.ping_ok(id, "pg_dump: error: <connection refused>")
         .await;
@@ -56,9 +56,8 @@ async fn alerts_reach_every_recipient_once() {
     assert!(m.contains(&format!("http://hb.test:5827/services/{id}")));
     let alerts = app.alerts().await;
     assert!(
-        alerts
-            .iter()
-            .all(|a| a["state"] == "sent" && a["attempts"] == 1)
+        alerts.iter().all(|a| a.state == "sent" && a.attempts == 1),
+        "{alerts:?}"
     );
 }
 
@@ -74,11 +73,11 @@ async fn smtp_outage_loses_nothing_and_sends_nothing_twice() {
     let r = app.deliver().await;
     assert_eq!((r.sent, r.retrying), (0, 1));
     let alert = &app.alerts().await[0];
-    assert_eq!(alert["state"], "pending");
-    assert_eq!(alert["attempts"], 1);
+    assert_eq!(alert.state, "pending");
+    assert_eq!(alert.attempts, 1);
     assert!(
-        alert["last_error"].as_str().unwrap().contains("SMTP"),
-        "{alert}"
+        alert.last_error.as_deref().unwrap().contains("SMTP"),
+        "{alert:?}"
     );
     // Not before its backoff.
     assert_eq!(app.deliver().await.retrying, 0);
@@ -91,8 +90,8 @@ async fn smtp_outage_loses_nothing_and_sends_nothing_twice() {
     assert_eq!(app.deliver().await.sent, 0);
     assert_eq!(smtp.messages().len(), 1);
     let alert = &app.alerts().await[0];
-    assert_eq!(alert["state"], "sent");
-    assert_eq!(alert["attempts"], 2);
+    assert_eq!(alert.state, "sent");
+    assert_eq!(alert.attempts, 2);
 }
 
 #[tokio::test]
@@ -121,8 +120,8 @@ async fn gives_up_after_max_attempts_and_says_why() {
     app.advance(Duration::minutes(5));
     assert_eq!(app.deliver().await.failed, 1);
     let alert = &app.alerts().await[0];
-    assert_eq!(alert["state"], "failed");
-    assert!(!alert["last_error"].as_str().unwrap().is_empty());
+    assert_eq!(alert.state, "failed");
+    assert!(!alert.last_error.as_deref().unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, utc};
 use crate::on_every_backend;
 
 async fn success_ping_marks_up_and_is_stored(b: Backend) {
@@ -9,17 +9,17 @@ async fn success_ping_marks_up_and_is_stored(b: Backend) {
     assert_eq!(app.status(&id).await, "new");
 
     let body = app.ping_ok(&id, "").await;
-    assert_eq!(body["status"], "up");
-    assert_eq!(body["kind"], "success");
+    assert_eq!(body.status, "up");
+    assert_eq!(body.kind, "success");
     let svc = app.service(&id).await;
-    assert_eq!(svc["last_ping_at"], "2026-11-02T00:00:00Z");
-    assert_eq!(svc["next_due_at"], "2026-11-02T01:00:00Z");
-    assert_eq!(svc["down_at"], "2026-11-02T01:05:00Z");
+    assert_eq!(svc.last_ping_at, Some(utc("2026-11-02T00:00:00Z")));
+    assert_eq!(svc.next_due_at, Some(utc("2026-11-02T01:00:00Z")));
+    assert_eq!(svc.down_at, Some(utc("2026-11-02T01:05:00Z")));
 
     let pings = app.pings(&id).await;
     assert_eq!(pings.len(), 1);
-    assert_eq!(pings[0]["kind"], "success");
-    assert_eq!(pings[0]["source"], "127.0.0.1");
+    assert_eq!(pings[0].kind, "success");
+    assert_eq!(pings[0].source.as_deref(), Some("127.0.0.1"));
 }
 
 async fn error_ping_goes_down_once_with_data(b: Backend) {
@@ -27,15 +27,15 @@ async fn error_ping_goes_down_once_with_data(b: Backend) {
     let id = app.interval_service("backup", 3600, 300).await;
     app.ping_ok(&id, "").await;
     let body = app.ping_ok(&id, "backup failed: disk full").await;
-    assert_eq!(body["status"], "down");
-    assert_eq!(body["kind"], "error");
+    assert_eq!(body.status, "down");
+    assert_eq!(body.kind, "error");
     // A second error report is stored but does not alert again.
     app.ping_ok(&id, "still failing").await;
     let alerts = app.alerts().await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let flips = app.flips(&id).await;
-    assert_eq!(flips[0]["reason"], "error");
-    assert_eq!(flips[0]["data"], "backup failed: disk full");
+    assert_eq!(flips[0].reason, "error");
+    assert_eq!(flips[0].data.as_deref(), Some("backup failed: disk full"));
     let pings = app.pings(&id).await;
     assert_eq!(pings.len(), 3);
 }
@@ -72,7 +72,7 @@ async fn old_tool_curl_line_works_unchanged() {
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["kind"], "error");
-    assert_eq!(app.flips(&id).await[0]["data"], "123");
+    assert_eq!(app.flips(&id).await[0].data.as_deref(), Some("123"));
 }
 
 #[tokio::test]
@@ -103,7 +103,7 @@ async fn get_works_and_data_may_come_in_the_body() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let pings = app.pings(&id).await;
-    let data: Vec<&str> = pings.iter().map(|p| p["data"].as_str().unwrap()).collect();
+    let data: Vec<&str> = pings.iter().map(|p| p.data.as_str()).collect();
     assert_eq!(data, ["line 1\nline 2", "form error & more", ""]);
 }
 
@@ -180,11 +180,7 @@ async fn full_size_data_is_stored_on_every_backend() {
             .unwrap();
         assert_eq!(resp.status(), 200, "{b:?}");
         let pings = app.pings(&id).await;
-        assert_eq!(
-            pings[0]["data"].as_str().unwrap().len(),
-            data.len(),
-            "{b:?}"
-        );
+        assert_eq!(pings[0].data.len(), data.len(), "{b:?}");
     }
 }
 
@@ -202,7 +198,7 @@ async fn old_pings_are_pruned(b: Backend) {
     assert_eq!(deleted, 2);
     let pings = app.pings(&id).await;
     assert_eq!(pings.len(), 1);
-    assert_eq!(pings[0]["kind"], "success");
+    assert_eq!(pings[0].kind, "success");
     // Flips and alerts stay.
     assert_eq!(app.flips(&id).await.len(), 2);
     assert_eq!(
@@ -244,7 +240,7 @@ async fn json_multipart_and_nul_bytes() {
         .unwrap();
     assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
     // PostgreSQL text holds no NUL: it is stored as U+FFFD, the rest kept.
-    assert_eq!(app.pings(&id).await[0]["data"], "nul \u{FFFD} byte");
+    assert_eq!(app.pings(&id).await[0].data, "nul \u{FFFD} byte");
     // An explicit empty data in the query is a success, whatever the body says.
     let resp = app
         .request(
@@ -257,7 +253,7 @@ async fn json_multipart_and_nul_bytes() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(app.pings(&id).await[0]["kind"], "success");
+    assert_eq!(app.pings(&id).await[0].kind, "success");
 }
 
 async fn any_text_is_stored(b: Backend) {
@@ -267,10 +263,10 @@ async fn any_text_is_stored(b: Backend) {
             serde_json::json!({"name": "备份 数据库 🗄️", "period": 60, "tags": ["生产"]}),
         )
         .await;
-    let id = svc["id"].as_str().unwrap().to_owned();
+    let id = svc.id;
     app.ping_ok(&id, "磁盘已满 💥").await;
-    assert_eq!(app.pings(&id).await[0]["data"], "磁盘已满 💥");
-    assert_eq!(app.service(&id).await["name"], "备份 数据库 🗄️");
+    assert_eq!(app.pings(&id).await[0].data, "磁盘已满 💥");
+    assert_eq!(app.service(&id).await.name, "备份 数据库 🗄️");
     let found: Vec<Value> = app
         .get("/api/v1/services?tag=生产")
         .await

@@ -73,7 +73,7 @@ async fn a_viewer_reads_but_changes_nothing_anywhere() {
         assert_eq!(status(req).await, 403, "{m} {p}");
     }
     assert_eq!(app.ping_as(&id, vera).await.status(), 403);
-    assert_eq!(app.service(&id).await["name"], "backup", "nothing changed");
+    assert_eq!(app.service(&id).await.name, "backup", "nothing changed");
 
     // The same in the web UI: no buttons, and the forms refuse.
     let mut b = Browser::new(&app);

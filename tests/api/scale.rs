@@ -92,11 +92,7 @@ async fn concurrent_pings_to_one_service_all_count() {
     assert_eq!(pings.len(), 200);
     // Exactly one error flip, and a recovery only if a success ping came after it.
     let flips = app.flips(&id).await;
-    let reasons: Vec<&str> = flips
-        .iter()
-        .rev()
-        .map(|f| f["reason"].as_str().unwrap())
-        .collect();
+    let reasons: Vec<&str> = flips.iter().rev().map(|f| f.reason.as_str()).collect();
     assert!(
         reasons == ["error"] || reasons == ["error", "recovered"],
         "{reasons:?}"

@@ -8,18 +8,16 @@ async fn crud_and_filters(b: Backend) {
     let a = app
         .create_service(json!({"name": "cert renew", "kind": "daily", "at": "16:05", "tags": ["cert", "sync"], "notify": "ops@example.com, dev@example.com"}))
         .await;
-    assert_eq!(a["kind"], "daily");
-    assert_eq!(a["at"], "16:05");
-    assert_eq!(a["timezone"], "Asia/Shanghai");
-    assert_eq!(a["grace"], 300);
-    assert_eq!(a["tags"], json!(["cert", "sync"]));
-    assert_eq!(a["notify"], json!(["ops@example.com", "dev@example.com"]));
-    assert_eq!(a["status"], "new");
-    assert_eq!(a["schedule"], "daily 16:05 Asia/Shanghai");
+    assert_eq!(a.kind, "daily");
+    assert_eq!(a.at.as_deref(), Some("16:05"));
+    assert_eq!(a.timezone, "Asia/Shanghai");
+    assert_eq!(a.grace, 300);
+    assert_eq!(a.tags, ["cert", "sync"]);
+    assert_eq!(a.notify, ["ops@example.com", "dev@example.com"]);
+    assert_eq!(a.status, "new");
+    assert_eq!(a.schedule, "daily 16:05 Asia/Shanghai");
     assert!(
-        a["ping_url"]
-            .as_str()
-            .unwrap()
+        a.ping_url
             .starts_with("http://hb.test:5827/api/pings?service=")
     );
     app.create_service(json!({"name": "cert check", "kind": "cron", "cron": "0 3 * * 1-5", "timezone": "Europe/Berlin", "tags": "cert"}))
@@ -53,7 +51,7 @@ async fn crud_and_filters(b: Backend) {
     assert_eq!(list("?status=new").await.len(), 3);
     assert_eq!(list("?status=down").await.len(), 0);
 
-    let id = a["id"].as_str().unwrap();
+    let id = &a.id;
     let r = app
         .patch_json(
             &format!("/api/v1/services/{id}"),

@@ -1,17 +1,14 @@
 //! new → up → late → down → recovered, with a clock the test moves.
 use chrono::{Duration, TimeZone, Utc};
-use serde_json::{Value, json};
+use heartbeats_wire::api::{Flip, Service};
+use serde_json::json;
 
-use crate::helpers::{Backend, Options, TestApp};
+use crate::helpers::{Backend, Options, TestApp, utc};
 use crate::on_every_backend;
 
-fn reasons(flips: &[Value]) -> Vec<String> {
+fn reasons(flips: &[Flip]) -> Vec<String> {
     // Oldest first.
-    flips
-        .iter()
-        .rev()
-        .map(|f| f["reason"].as_str().unwrap().to_owned())
-        .collect()
+    flips.iter().rev().map(|f| f.reason.clone()).collect()
 }
 
 async fn interval_timeline(b: Backend) {
@@ -42,7 +39,7 @@ async fn interval_timeline(b: Backend) {
     assert_eq!(app.run_scheduler().await.flips, 0);
 
     let body = app.ping_ok(&id, "").await;
-    assert_eq!(body["status"], "up");
+    assert_eq!(body.status, "up");
     assert_eq!(
         reasons(&app.flips(&id).await),
         ["late", "missed", "recovered"]
@@ -86,7 +83,7 @@ async fn error_then_recovered(b: Backend) {
     app.ping_ok(&id, "").await;
     app.advance(Duration::minutes(10));
     assert_eq!(
-        app.ping_ok(&id, "backup failed: disk full").await["status"],
+        app.ping_ok(&id, "backup failed: disk full").await.status,
         "down"
     );
     // Down by report: the scheduler has nothing to add.
@@ -110,11 +107,11 @@ async fn daily_1605_shanghai_is_0805_utc(b: Backend) {
     let svc = app
         .create_service(json!({"name": "daily report", "kind": "daily", "at": "16:05", "grace": 600, "notify": ["ops@example.com"]}))
         .await;
-    let id = svc["id"].as_str().unwrap();
+    let id = &svc.id;
     app.ping_ok(id, "").await;
     let svc = app.service(id).await;
-    assert_eq!(svc["next_due_at"], "2026-11-02T08:05:00Z");
-    assert_eq!(svc["down_at"], "2026-11-02T08:15:00Z");
+    assert_eq!(svc.next_due_at, Some(utc("2026-11-02T08:05:00Z")));
+    assert_eq!(svc.down_at, Some(utc("2026-11-02T08:15:00Z")));
 
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 11, 2, 8, 5, 0).unwrap());
@@ -128,12 +125,18 @@ async fn daily_1605_shanghai_is_0805_utc(b: Backend) {
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 11, 2, 8, 20, 0).unwrap());
     app.ping_ok(id, "").await;
-    assert_eq!(app.service(id).await["next_due_at"], "2026-11-03T08:05:00Z");
+    assert_eq!(
+        app.service(id).await.next_due_at,
+        Some(utc("2026-11-03T08:05:00Z"))
+    );
     // A clock two seconds fast still counts for that day's run.
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 11, 3, 8, 4, 58).unwrap());
     app.ping_ok(id, "").await;
-    assert_eq!(app.service(id).await["next_due_at"], "2026-11-04T08:05:00Z");
+    assert_eq!(
+        app.service(id).await.next_due_at,
+        Some(utc("2026-11-04T08:05:00Z"))
+    );
     assert_eq!(app.alerts().await.len(), 2);
     app.deliver().await;
     let down = app
@@ -152,18 +155,27 @@ async fn cron_day_of_month_or_day_of_week(b: Backend) {
     let svc = app
         .create_service(json!({"name": "or rule", "kind": "cron", "cron": "0 9 1,15 * mon", "timezone": "UTC", "grace": 60}))
         .await;
-    let id = svc["id"].as_str().unwrap();
+    let id = &svc.id;
     app.ping_ok(id, "").await;
-    assert_eq!(app.service(id).await["next_due_at"], "2026-11-02T09:00:00Z");
+    assert_eq!(
+        app.service(id).await.next_due_at,
+        Some(utc("2026-11-02T09:00:00Z"))
+    );
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 30).unwrap());
     app.ping_ok(id, "").await;
-    assert_eq!(app.service(id).await["next_due_at"], "2026-11-09T09:00:00Z");
+    assert_eq!(
+        app.service(id).await.next_due_at,
+        Some(utc("2026-11-09T09:00:00Z"))
+    );
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 11, 9, 9, 0, 30).unwrap());
     app.ping_ok(id, "").await;
     // Sunday the 15th, by day of month.
-    assert_eq!(app.service(id).await["next_due_at"], "2026-11-15T09:00:00Z");
+    assert_eq!(
+        app.service(id).await.next_due_at,
+        Some(utc("2026-11-15T09:00:00Z"))
+    );
     // Missing it goes down one minute later (grace 60 s).
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 11, 15, 9, 1, 0).unwrap());
@@ -183,24 +195,36 @@ async fn cron_dst_gap_and_repeat_in_berlin(b: Backend) {
     let svc = app
         .create_service(json!({"name": "0230", "kind": "cron", "cron": "30 2 * * *", "timezone": "Europe/Berlin", "grace": 60}))
         .await;
-    let id = svc["id"].as_str().unwrap();
+    let id = &svc.id;
     app.ping_ok(id, "").await;
     // 02:30 does not exist on 29 March: it fires right after the gap, at 03:00 CEST.
-    assert_eq!(app.service(id).await["next_due_at"], "2026-03-29T01:00:00Z");
+    assert_eq!(
+        app.service(id).await.next_due_at,
+        Some(utc("2026-03-29T01:00:00Z"))
+    );
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 20).unwrap());
     app.ping_ok(id, "").await;
-    assert_eq!(app.service(id).await["next_due_at"], "2026-03-30T00:30:00Z");
+    assert_eq!(
+        app.service(id).await.next_due_at,
+        Some(utc("2026-03-30T00:30:00Z"))
+    );
 
     // 02:30 happens twice on 25 October: it fires once, at the first (CEST) one.
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 10, 24, 12, 0, 0).unwrap());
     app.ping_ok(id, "").await;
-    assert_eq!(app.service(id).await["next_due_at"], "2026-10-25T00:30:00Z");
+    assert_eq!(
+        app.service(id).await.next_due_at,
+        Some(utc("2026-10-25T00:30:00Z"))
+    );
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 10, 25, 0, 31, 0).unwrap());
     app.ping_ok(id, "").await;
-    assert_eq!(app.service(id).await["next_due_at"], "2026-10-26T01:30:00Z");
+    assert_eq!(
+        app.service(id).await.next_due_at,
+        Some(utc("2026-10-26T01:30:00Z"))
+    );
     // And no alert fires at the second 02:30 (01:30 UTC).
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 10, 25, 1, 45, 0).unwrap());
@@ -216,7 +240,7 @@ async fn paused_service_never_alerts_and_a_ping_resumes_it(b: Backend) {
     app.advance(Duration::days(2));
     assert_eq!(app.run_scheduler().await.flips, 0);
     assert_eq!(app.status(&id).await, "paused");
-    assert_eq!(app.ping_ok(&id, "").await["status"], "up");
+    assert_eq!(app.ping_ok(&id, "").await.status, "up");
     app.advance(Duration::minutes(3));
     app.run_scheduler().await;
     assert_eq!(app.status(&id).await, "down");
@@ -232,8 +256,8 @@ async fn editing_the_schedule_moves_the_deadline(b: Backend) {
         .patch_json(&format!("/api/v1/services/{id}"), &json!({"period": 600}))
         .await;
     assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["next_due_at"], "2026-11-02T00:10:00Z");
+    let v: Service = r.json().await.unwrap();
+    assert_eq!(v.next_due_at, Some(utc("2026-11-02T00:10:00Z")));
     // The new deadline has already passed: the scheduler takes it down, with an alert.
     let r = app.run_scheduler().await;
     assert_eq!(r.alerts_queued, 1);

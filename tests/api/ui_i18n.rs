@@ -122,7 +122,7 @@ async fn settings_that_can_never_alert_are_called_out() {
     let silent = app
         .create_service(serde_json::json!({"name": "silent", "period": 60}))
         .await;
-    let id = silent["id"].as_str().unwrap();
+    let id = &silent.id;
     let mut b = Browser::signed_in(&app).await;
     let page = b.get(&format!("/services/{id}")).await;
     page.assert_contains(r#"id="no-recipients">No one is notified"#);

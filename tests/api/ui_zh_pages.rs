@@ -49,10 +49,8 @@ async fn every_chinese_page_is_in_chinese() {
         .create_service(
             json!({"name": "备份", "cron": "30 2 * * 1-5", "notify": ["ops@example.com"]}),
         )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await
+        .id;
     app.ping_ok(&id, "").await;
     app.ping_ok(&id, "disk full").await;
     app.deliver().await;

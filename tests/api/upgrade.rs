@@ -156,7 +156,7 @@ async fn names_that_differ_only_in_case_are_kept_and_made_distinct() {
         let app = TestApp::spawn_on(database, Options::default()).await;
         let mut names: Vec<String> = Vec::new();
         for id in ["old00001", "old00002", "old00003", "old00004"] {
-            names.push(app.service(id).await["name"].as_str().unwrap().to_owned());
+            names.push(app.service(id).await.name);
         }
         // The oldest keeps its name; the others get the first free suffix; nothing is lost.
         assert_eq!(

@@ -10,10 +10,8 @@ async fn every_page_renders(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let id = app
         .create_service(json!({"name": "cert renew", "kind": "cron", "cron": "0 3 * * 1-5", "timezone": "Europe/Berlin", "tags": ["cert", "sync"], "notify": ["ops@example.com"]}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await
+        .id;
     app.ping_ok(&id, "").await;
     app.ping_ok(&id, "disk full").await;
     app.deliver().await;

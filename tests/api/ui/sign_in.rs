@@ -300,7 +300,7 @@ async fn language_comes_from_accept_language_or_the_switch() {
     b.get("/")
         .await
         .assert_contains("每天 16:05 Asia/Shanghai，宽限 10 分钟");
-    b.get(&format!("/services/{}", svc["id"].as_str().unwrap()))
+    b.get(&format!("/services/{}", svc.id))
         .await
         .assert_contains("等待首次 ping。新服务不会告警。");
 }
