@@ -195,10 +195,25 @@ fn row_view(
     let chips = Tags::from_column(&row.tags)
         .into_vec()
         .into_iter()
-        .map(|tag| Chip {
-            active: search.terms.contains(&tag),
-            href: format!("{chip_prefix}{}{chip_suffix}", encode(&tag)),
-            tag,
+        .map(|tag| {
+            let active = search.terms.contains(&tag);
+            // An active chip takes its tag back out of the search.
+            let href = if active {
+                let rest: Vec<&str> = search
+                    .terms
+                    .iter()
+                    .filter(|t| **t != tag)
+                    .map(String::as_str)
+                    .collect();
+                match (rest.is_empty(), chip_suffix.strip_prefix('&')) {
+                    (true, None) => "/".to_owned(),
+                    (true, Some(status)) => format!("/?{status}"),
+                    (false, _) => format!("/?q={}{chip_suffix}", encode(&rest.join(","))),
+                }
+            } else {
+                format!("{chip_prefix}{}{chip_suffix}", encode(&tag))
+            };
+            Chip { active, href, tag }
         })
         .collect();
     RowView {

@@ -256,4 +256,5 @@ pub static EN: Tr = Tr {
     col_when: "When",
     service_id_filter: "Service id",
     table_scroll: "scrolls sideways",
+    remove_filter: "remove from the search",
 };

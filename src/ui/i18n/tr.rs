@@ -266,4 +266,5 @@ pub struct Tr {
     pub col_when: &'static str,
     pub service_id_filter: &'static str,
     pub table_scroll: &'static str,
+    pub remove_filter: &'static str,
 }

@@ -256,4 +256,5 @@ pub static ZH: Tr = Tr {
     col_when: "时间",
     service_id_filter: "服务 ID",
     table_scroll: "可横向滚动",
+    remove_filter: "从搜索中移除",
 };

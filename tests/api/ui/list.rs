@@ -100,8 +100,13 @@ async fn search_takes_comma_separated_tags_and_name_parts() {
     assert_eq!(input_value(&page.body, "q").as_deref(), Some("sync"));
     page.assert_contains(r#"aria-current="page">All <span class="count">2</span>"#);
     page.assert_contains(r#"href="/?q=sync&#38;status=new""#);
-    // A chip adds its tag to the search.
+    // A chip adds its tag to the search; an active one takes it back out, and says so
+    // in more than colour.
     page.assert_contains(r#"href="/?q=sync%2Ccert""#);
+    page.assert_contains(r#"<a class="chip on" href="/" aria-current="true""#);
+    page.assert_contains("(remove from the search)");
+    let page = b.get("/?q=sync,cert").await;
+    page.assert_contains(r#"<a class="chip on" href="/?q=cert" aria-current="true""#);
     assert!(
         b.get("/?q=nosuchtag")
             .await
