@@ -56,6 +56,11 @@
         } else if (html !== last) {
           live.innerHTML = html;
           last = html;
+          // "(3 down) Services · Heartbeats": the title follows the counts.
+          const tabs = live.querySelector("[data-title-prefix]");
+          if (tabs && live.dataset.baseTitle) {
+            document.title = tabs.dataset.titlePrefix + live.dataset.baseTitle;
+          }
         }
         setStale(false);
       } catch (e) {

@@ -138,6 +138,18 @@ struct ListPage<'a> {
     status: &'a str,
     query: String,
     rows_html: &'a str,
+    title_prefix: &'a str,
+}
+
+/// The title lead the rendered rows carry (`data-title-prefix="(3 down) "`), so cached
+/// rows need nothing stored beside them.
+fn title_prefix(rows_html: &str) -> &str {
+    rows_html
+        .split_once("data-title-prefix=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(prefix, _)| prefix)
+        .filter(|p| !p.contains('&'))
+        .unwrap_or("")
 }
 
 /// The page's cursor as a query parameter.
@@ -261,6 +273,7 @@ pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
         .await
         .lang(s.lang)?;
     let c = s.chrome("services");
+    let html_str = std::str::from_utf8(&rows.html).unwrap_or_default();
     let mut resp = s.render(
         StatusCode::OK,
         &ListPage {
@@ -276,7 +289,8 @@ pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
                 .trim_start_matches('/')
                 .trim_start_matches('?')
                 .to_owned(),
-            rows_html: std::str::from_utf8(&rows.html).unwrap_or_default(),
+            title_prefix: title_prefix(html_str),
+            rows_html: html_str,
         },
     )?;
     if let Ok(v) = header::HeaderValue::from_str(&rows.server_timing()) {

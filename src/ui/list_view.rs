@@ -60,6 +60,9 @@ pub struct RowsFragment<'a> {
     pub search_text: &'a str,
     pub prev_href: Option<String>,
     pub next_href: Option<String>,
+    /// `(3 down) `: what the page title starts with, so a tab in the background says
+    /// something is broken; the live refresh copies it into `document.title`.
+    pub title_prefix: String,
 }
 
 /// "12", or "10000+" for a count that stopped early.
@@ -133,8 +136,15 @@ pub fn render(
             row_view(row, tz, search, &chip_prefix, &chip_suffix, lang, now)
         })
         .collect();
+    let down = counts.get(&Status::Down).copied().unwrap_or_default();
+    let title_prefix = if down.n > 0 {
+        lang.down_prefix(&count_text(down))
+    } else {
+        String::new()
+    };
     RowsFragment {
         t,
+        title_prefix,
         tabs,
         rows,
         searching: !search.terms.is_empty() || search.status.is_some(),

@@ -165,8 +165,9 @@ describe("Heartbeats web UI", { timeout: 180_000 }, () => {
     assert.equal(await badge.textContent(), "Down");
     assert.equal(await page.evaluate(() => window.__noReload), true, "the page was not reloaded");
     assert.equal(await page.getByLabel("Search", { exact: true }).inputValue(), "e2e");
-    // The status tabs count it.
+    // The status tabs count it, and the title follows without a reload.
     assert.match(await page.locator(".tab-down").textContent(), /Down\s+1/);
+    assert.equal(await page.title(), "(1 down) Services · Heartbeats");
 
     // The alert, with its delivery state (mail goes to files here, so it is sent).
     for (let i = 0; ; i++) {

@@ -291,6 +291,14 @@ impl Lang {
         }
     }
 
+    /// The page title's lead when services are down: `(3 down) `.
+    pub fn down_prefix(self, count: &str) -> String {
+        match self {
+            Lang::En => format!("({count} down) "),
+            Lang::Zh => format!("（{count} 个故障）"),
+        }
+    }
+
     /// "label: detail" with the colon of the language (`：` after Chinese).
     pub fn labelled(self, label: &str, detail: &str) -> String {
         match self {

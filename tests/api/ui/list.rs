@@ -117,6 +117,11 @@ async fn search_takes_comma_separated_tags_and_name_parts() {
     app.ping_ok(&id, "boom").await;
     let page = b.get("/?status=down").await;
     assert_eq!(names(&page.body), ["down one"]);
+    // The title says how many are down, in both languages.
+    page.assert_contains("<title>(1 down) Services · Heartbeats</title>");
+    b.set_cookie("hb_lang", "zh");
+    b.get("/").await.assert_contains("<title>（1 个故障）");
+    b.set_cookie("hb_lang", "en");
     page.assert_contains(r#"Down <span class="count">1</span>"#);
 }
 
