@@ -65,9 +65,11 @@ pub struct Search {
 pub const STATUSES: [&str; 5] = ["down", "late", "up", "new", "paused"];
 
 impl Search {
+    /// Terms are separated by commas or spaces: tags hold no spaces, and a name with
+    /// spaces is found by its words as well as by the whole.
     pub fn parse(q: &str, status: &str) -> Self {
         let mut terms: Vec<String> = Vec::new();
-        for t in q.split(',') {
+        for t in q.split(|c: char| c == ',' || c.is_whitespace()) {
             let t = t.trim().to_lowercase();
             if !t.is_empty() && !terms.contains(&t) {
                 terms.push(t);
@@ -339,6 +341,7 @@ mod tests {
         let s = |q: &str| Search::parse(q, "");
         assert_eq!(s(" Cert , SYNC ").terms, ["cert", "sync"]);
         assert_eq!(s("a,,b, a").terms, ["a", "b"]);
+        assert_eq!(s("db backup  prod").terms, ["db", "backup", "prod"]);
         assert!(s("").terms.is_empty());
         assert_eq!(Search::parse("", "down").status, Some("down"));
         assert_eq!(Search::parse("", "bogus").status, None);
