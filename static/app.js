@@ -24,6 +24,36 @@
     let busy = false;
     let seq = 0;
 
+    // Row links by their address, and each row's status, to compare before and after.
+    function statuses() {
+      const out = new Map();
+      for (const row of live.querySelectorAll("tr[class^='row-']")) {
+        const link = row.querySelector("a.svc");
+        if (link) out.set(link.getAttribute("href"), { name: link.textContent, status: row.className.slice(4), label: (row.querySelector(".badge") || {}).textContent || "" });
+      }
+      return out;
+    }
+
+    // Swap in new rows without losing the keyboard's place, and tell screen readers,
+    // politely, which services changed status.
+    function swap(html) {
+      const focused = live.contains(document.activeElement) ? document.activeElement : null;
+      const focusHref = focused && focused.getAttribute("href");
+      const before = statuses();
+      live.innerHTML = html;
+      if (focusHref) {
+        const again = [...live.querySelectorAll("a[href]")].find((a) => a.getAttribute("href") === focusHref);
+        if (again) again.focus({ preventScroll: true });
+      }
+      const changed = [];
+      for (const [href, now] of statuses()) {
+        const was = before.get(href);
+        if (was && was.status !== now.status) changed.push(now.name + ": " + now.label);
+      }
+      const announce = document.getElementById("live-announce");
+      if (announce && changed.length) announce.textContent = changed.join("; ");
+    }
+
     function setStale(stale) {
       if (!note) return;
       note.classList.add("on");
@@ -54,7 +84,7 @@
         if (last === null && src === initialSrc) {
           last = html;
         } else if (html !== last) {
-          live.innerHTML = html;
+          swap(html);
           last = html;
           // "(3 down) Services · Heartbeats": the title follows the counts.
           const tabs = live.querySelector("[data-title-prefix]");

@@ -154,6 +154,8 @@ describe("Heartbeats web UI", { timeout: 180_000 }, () => {
       window.__noReload = true;
     });
     const badge = page.locator("tr", { hasText: "e2e backup" }).locator(".badge");
+    // The keyboard sits on the row's link while the refresh swaps the rows.
+    await page.locator("a.svc", { hasText: "e2e backup" }).focus();
     await page.waitForFunction(
       () => {
         const row = [...document.querySelectorAll("table.services tr")].find((tr) => tr.textContent.includes("e2e backup"));
@@ -168,6 +170,9 @@ describe("Heartbeats web UI", { timeout: 180_000 }, () => {
     // The status tabs count it, and the title follows without a reload.
     assert.match(await page.locator(".tab-down").textContent(), /Down\s+1/);
     assert.equal(await page.title(), "(1 down) Services · Heartbeats");
+    // Focus stayed on the same link, and the change was announced politely.
+    assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.textContent), "e2e backup");
+    assert.match(await page.locator("#live-announce").textContent(), /e2e backup: Down/);
 
     // The alert, with its delivery state (mail goes to files here, so it is sent).
     for (let i = 0; ; i++) {
