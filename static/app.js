@@ -41,6 +41,7 @@
       const focusHref = focused && focused.getAttribute("href");
       const before = statuses();
       live.innerHTML = html;
+      utcOnTap(live);
       if (focusHref) {
         const again = [...live.querySelectorAll("a[href]")].find((a) => a.getAttribute("href") === focusHref);
         if (again) again.focus({ preventScroll: true });
@@ -119,6 +120,26 @@
         refresh(true);
       }, 250);
       q.addEventListener("input", update);
+    }
+  }
+
+  // --- UTC on touch screens -------------------------------------------------------------
+  // Times show local time with UTC in their title, which only a mouse can hover: a tap
+  // (or Enter) swaps the two.
+  function utcOnTap(root) {
+    for (const t of (root || document).querySelectorAll("time[title]:not([data-swap])")) {
+      t.dataset.swap = "1";
+      t.tabIndex = 0;
+      t.classList.add("swappable");
+      const swap = function () {
+        const shown = t.textContent;
+        t.textContent = t.title;
+        t.title = shown;
+      };
+      t.addEventListener("click", swap);
+      t.addEventListener("keydown", function (e) {
+        if (e.key === "Enter") swap();
+      });
     }
   }
 
@@ -232,6 +253,7 @@
     liveList();
     preview();
     copyButtons();
+    utcOnTap();
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);

@@ -79,6 +79,11 @@ describe("Heartbeats for the operator", { timeout: 120_000 }, () => {
     assert.ok(tops["flips-h"] < tops["log-h"] && tops["log-h"] < tops["snip-h"], JSON.stringify(tops));
     assert.equal(await page.locator("details.snippets-card").getAttribute("open"), null);
     assert.equal(await page.locator("#snip-curl").isVisible(), false);
+    // A tap shows a time in UTC: phones have no hover.
+    const time = page.locator("#pings tbody time").first();
+    assert.match(await time.textContent(), /UTC\+8/);
+    await time.tap();
+    assert.match(await time.textContent(), / UTC$/);
     // Resume: the page says what it waits for.
     await page.getByRole("button", { name: "Resume" }).click();
     await page.getByText("Resumed: waiting for the next ping.").waitFor();
