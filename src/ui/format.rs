@@ -57,14 +57,25 @@ pub struct ScheduleCols<'a> {
 /// "cron `0 3 * * 1-5` Europe/Berlin, grace 5 min". Built from the columns, without
 /// parsing the cron expression again: the list renders thousands of these.
 pub fn describe(s: &ScheduleCols<'_>, lang: Lang) -> String {
+    // An empty zone means the page names it once for every row.
+    let zone = |text: String| {
+        if s.timezone.is_empty() {
+            text
+        } else {
+            format!("{text} · {}", s.timezone)
+        }
+    };
     let mut out = match s.kind {
         ScheduleKind::Interval => lang.every(&lang.duration(s.period_secs.unwrap_or(0))),
-        ScheduleKind::Daily => lang.daily(s.at_time.unwrap_or("?"), s.timezone),
+        ScheduleKind::Daily => lang
+            .daily(s.at_time.unwrap_or("?"), s.timezone)
+            .trim_end()
+            .to_owned(),
         ScheduleKind::Cron => {
             let expr = s.cron_expr.unwrap_or("?");
             match super::cron_words::describe(expr, lang) {
-                Some(words) => format!("{words} · {expr} · {}", s.timezone),
-                None => format!("cron {expr} · {}", s.timezone),
+                Some(words) => zone(format!("{words} · {expr}")),
+                None => zone(format!("cron {expr}")),
             }
         }
     };

@@ -63,6 +63,8 @@ pub struct RowsFragment<'a> {
     /// `(3 down) `: what the page title starts with, so a tab in the background says
     /// something is broken; the live refresh copies it into `document.title`.
     pub title_prefix: String,
+    /// The one zone of every row on the page, named once above the table.
+    pub shared_zone: Option<String>,
 }
 
 /// "12", or "10000+" for a count that stopped early.
@@ -126,6 +128,13 @@ pub fn render(
     let next_href = page
         .next
         .map(|c| search.link(search.status, Some(("after", &c.encode()))));
+    // When every row is in one zone, the page says it once instead of on each row.
+    let shared_zone = match page.rows.first() {
+        Some(first) if page.rows.iter().all(|r| r.timezone == first.timezone) => {
+            Some(first.timezone.clone())
+        }
+        _ => None,
+    };
     let rows = page
         .rows
         .into_iter()
@@ -133,7 +142,16 @@ pub fn render(
             let tz = *zones
                 .entry(row.timezone.clone())
                 .or_insert_with(|| row.timezone.parse().unwrap_or(chrono_tz::UTC));
-            row_view(row, tz, search, &chip_prefix, &chip_suffix, lang, now)
+            row_view(
+                row,
+                tz,
+                shared_zone.is_some(),
+                search,
+                &chip_prefix,
+                &chip_suffix,
+                lang,
+                now,
+            )
         })
         .collect();
     let down = counts.get(&Status::Down).copied().unwrap_or_default();
@@ -152,13 +170,16 @@ pub fn render(
         search_text: &search.text(),
         prev_href,
         next_href,
+        shared_zone,
     }
     .render()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn row_view(
     row: Model,
     tz: Tz,
+    zone_said: bool,
     search: &Search,
     chip_prefix: &str,
     chip_suffix: &str,
@@ -172,7 +193,7 @@ fn row_view(
             period_secs: row.period_secs,
             at_time: row.at_time.as_deref(),
             cron_expr: row.cron_expr.as_deref(),
-            timezone: &row.timezone,
+            timezone: if zone_said { "" } else { &row.timezone },
             grace_secs: row.grace_secs,
         },
         lang,

@@ -257,4 +257,5 @@ pub static EN: Tr = Tr {
     service_id_filter: "Service id",
     table_scroll: "scrolls sideways",
     remove_filter: "remove from the search",
+    all_in_zone: "Schedules in this list are in",
 };

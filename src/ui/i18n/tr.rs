@@ -267,4 +267,5 @@ pub struct Tr {
     pub service_id_filter: &'static str,
     pub table_scroll: &'static str,
     pub remove_filter: &'static str,
+    pub all_in_zone: &'static str,
 }

@@ -257,4 +257,5 @@ pub static ZH: Tr = Tr {
     service_id_filter: "服务 ID",
     table_scroll: "可横向滚动",
     remove_filter: "从搜索中移除",
+    all_in_zone: "本列表中的计划均按时区",
 };

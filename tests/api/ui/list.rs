@@ -44,6 +44,12 @@ async fn every_page_renders(backend: Backend) {
     }
     b.set_cookie("hb_lang", "en");
     let page = b.get("/").await;
+    // One zone for every row: said once above the table, not on each row.
+    page.assert_contains("Schedules in this list are in Europe/Berlin");
+    page.assert_contains("weekdays at 03:00 · 0 3 * * 1-5, grace 5 min");
+    app.interval_service("another zone", 60, 60).await;
+    let page = b.get("/").await;
+    assert!(!page.body.contains("Schedules in this list are in"));
     page.assert_contains("weekdays at 03:00 · 0 3 * * 1-5 · Europe/Berlin, grace 5 min");
     page.assert_contains(r#"<span class="badge b-down">Down</span>"#);
     let page = b.get(&format!("/services/{id}")).await;

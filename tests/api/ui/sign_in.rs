@@ -297,9 +297,9 @@ async fn language_comes_from_accept_language_or_the_switch() {
         .create_service(json!({"name": "每日备份", "kind": "daily", "at": "16:05", "grace": 600}))
         .await;
     b.set_cookie("hb_lang", "zh");
-    b.get("/")
-        .await
-        .assert_contains("每天 16:05 Asia/Shanghai，宽限 10 分钟");
+    let page = b.get("/").await;
+    page.assert_contains("每天 16:05，宽限 10 分钟");
+    page.assert_contains("本列表中的计划均按时区 Asia/Shanghai");
     b.get(&format!("/services/{}", svc.id))
         .await
         .assert_contains("等待首次 ping。新服务不会告警。");
