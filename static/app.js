@@ -19,7 +19,7 @@
     const note = document.querySelector(".live-note");
     const state = document.getElementById("live-state");
     const okText = state ? state.textContent : "";
-    const initialSrc = live.dataset.src;
+    let etag = live.dataset.etag || null;
     let last = null;
     let busy = false;
     let seq = 0;
@@ -67,24 +67,26 @@
       busy = true;
       const mine = ++seq;
       try {
-        // The server answers 304 when nothing changed; the browser then hands back
-        // the cached body, which we skip when it is what we already show.
+        // We send the version of the rows we show (the page came with its own); the
+        // server answers 304 when nothing changed, and the browser hands that to us.
         const src = live.dataset.src;
-        const res = await fetch(src, {
-          credentials: "same-origin",
-          headers: { Accept: "text/html" },
-        });
+        const headers = { Accept: "text/html" };
+        if (etag) headers["If-None-Match"] = etag;
+        const res = await fetch(src, { credentials: "same-origin", headers, cache: "no-store" });
         if (res.status === 401) {
           window.location.reload();
           return;
         }
+        if (mine !== seq) return; // a newer request (a new search) is under way
+        if (res.status === 304) {
+          setStale(false);
+          return;
+        }
         if (!res.ok) throw new Error("HTTP " + res.status);
         const html = await res.text();
-        if (mine !== seq) return; // a newer request (a new search) is under way
-        // The first answer for the page's own search is what the server just rendered.
-        if (last === null && src === initialSrc) {
-          last = html;
-        } else if (html !== last) {
+        if (mine !== seq) return;
+        etag = res.headers.get("ETag") || null;
+        if (html !== last) {
           swap(html);
           last = html;
           // "(3 down) Services · Heartbeats": the title follows the counts.
@@ -105,7 +107,7 @@
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible") refresh();
     });
-    refresh();
+    // No fetch at load: the page came with its rows; the first refresh is due in 5 s.
 
     // Search as you type, keeping the address bar in step so a reload keeps the search.
     const q = document.getElementById("q");

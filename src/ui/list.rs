@@ -141,6 +141,8 @@ struct ListPage<'a> {
     query: String,
     rows_html: &'a str,
     title_prefix: &'a str,
+    /// The rows' version, which the live refresh sends back to get a 304.
+    etag: &'a str,
 }
 
 /// The title lead the rendered rows carry (`data-title-prefix="(3 down) "`), so cached
@@ -293,6 +295,7 @@ pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
                 .to_owned(),
             title_prefix: title_prefix(html_str),
             rows_html: html_str,
+            etag: &rows.etag,
         },
     )?;
     if let Ok(v) = header::HeaderValue::from_str(&rows.server_timing()) {

@@ -37,6 +37,18 @@ describe("Heartbeats for the operator", { timeout: 120_000 }, () => {
     }
   });
 
+  it("does not fetch the rows again right after loading the list", async () => {
+    const fetched = [];
+    const seen = (req) => {
+      if (req.url().includes("/ui/rows")) fetched.push(req.url());
+    };
+    page.on("request", seen);
+    await page.goto(`${server.base}/`);
+    await page.waitForTimeout(2000);
+    page.off("request", seen);
+    assert.deepEqual(fetched, []);
+  });
+
   it("puts the preview right under the schedule fields on a phone", async () => {
     await page.goto(`${server.base}/services/new`);
     await page.locator("label.seg", { hasText: "Cron" }).click();
