@@ -15,6 +15,8 @@ mod m20261201_000004_alert_list_indexes;
 mod m20261201_000005_services_list_index;
 mod m20261201_000006_unique_name_key;
 
+mod sql;
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

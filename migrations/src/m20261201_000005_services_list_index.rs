@@ -16,6 +16,8 @@
 //!
 //! Existing rows are converted here: name keys from the names, tag rows from `tags`.
 use sea_orm_migration::prelude::*;
+
+use crate::sql::placeholder;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, Statement, Value};
 
 #[derive(DeriveMigrationName)]
@@ -94,13 +96,6 @@ fn schema(backend: DatabaseBackend) -> Vec<String> {
         ),
         "INSERT INTO revisions (name, value) VALUES ('services', 0), ('statuses', 0)".to_owned(),
     ]
-}
-
-fn placeholder(backend: DatabaseBackend, n: usize) -> String {
-    match backend {
-        DatabaseBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
 }
 
 /// ASCII names are lower-cased by the database (the same result as Rust's); the few others

@@ -3,17 +3,12 @@
 //! them: all but the oldest get a suffix (`backup (2)`), then a unique index on the
 //! lower-cased `name_key` holds the rule from now on.
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, Statement, Value};
+
+use crate::sql::placeholder;
+use sea_orm_migration::sea_orm::{ConnectionTrait, Statement, Value};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn placeholder(backend: DatabaseBackend, n: usize) -> String {
-    match backend {
-        DatabaseBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
-}
 
 async fn taken<C: ConnectionTrait>(conn: &C, key: &str) -> Result<bool, DbErr> {
     let backend = conn.get_database_backend();

@@ -274,17 +274,31 @@ impl TestApp {
             .basic_auth(ADMIN, Some(PASSWORD))
     }
 
-    /// A ping POSTed with the given credentials instead of the admin's.
-    pub async fn ping_as(&self, id: &str, auth: Auth<'_>) -> reqwest::Response {
-        let req = self
-            .client
-            .post(self.url(&format!("/api/pings?service={id}")));
-        let req = match auth {
+    /// A request to `path` with the given credentials instead of the admin's.
+    pub fn request_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Auth<'_>,
+    ) -> reqwest::RequestBuilder {
+        let req = self.client.request(method, self.url(path));
+        match auth {
             Auth::None => req,
             Auth::Basic(user, password) => req.basic_auth(user, Some(password)),
             Auth::Bearer(key) => req.bearer_auth(key),
-        };
-        req.send().await.expect("ping")
+        }
+    }
+
+    /// A ping POSTed with the given credentials instead of the admin's.
+    pub async fn ping_as(&self, id: &str, auth: Auth<'_>) -> reqwest::Response {
+        self.request_as(
+            reqwest::Method::POST,
+            &format!("/api/pings?service={id}"),
+            auth,
+        )
+        .send()
+        .await
+        .expect("ping")
     }
 
     /// A service's ping log, newest first.

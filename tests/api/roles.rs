@@ -5,21 +5,6 @@ use serde_json::{Value, json};
 use crate::helpers::{ADMIN, Auth, Backend, TestApp};
 use crate::ui_helpers::Browser;
 
-/// A request with someone else's credentials.
-fn request_as(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    auth: Auth<'_>,
-) -> reqwest::RequestBuilder {
-    let req = app.client.request(method, app.url(path));
-    match auth {
-        Auth::None => req,
-        Auth::Basic(user, password) => req.basic_auth(user, Some(password)),
-        Auth::Bearer(key) => req.bearer_auth(key),
-    }
-}
-
 async fn status(req: reqwest::RequestBuilder) -> u16 {
     req.send().await.expect("request").status().as_u16()
 }
@@ -46,8 +31,7 @@ async fn a_viewer_reads_but_changes_nothing_anywhere() {
     let id = app.interval_service("backup", 3600, 300).await;
     add_user(&app, "vera", "viewer").await;
     let vera = Auth::Basic("vera", "vera-password-1");
-    let as_vera =
-        |m: Method, p: &str| request_as(&app, m, p, Auth::Basic("vera", "vera-password-1"));
+    let as_vera = |m: Method, p: &str| app.request_as(m, p, Auth::Basic("vera", "vera-password-1"));
     assert_eq!(status(as_vera(Method::GET, "/api/v1/services")).await, 200);
     assert_eq!(
         status(as_vera(Method::GET, &format!("/api/v1/services/{id}"))).await,
@@ -114,7 +98,7 @@ async fn a_viewer_reads_but_changes_nothing_anywhere() {
 async fn a_member_changes_services_but_not_users() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     add_user(&app, "mia", "member").await;
-    let as_mia = |m: Method, p: &str| request_as(&app, m, p, Auth::Basic("mia", "mia-password-1"));
+    let as_mia = |m: Method, p: &str| app.request_as(m, p, Auth::Basic("mia", "mia-password-1"));
     let resp = as_mia(Method::POST, "/api/v1/services")
         .json(&json!({"name": "nightly", "cron": "0 3 * * *"}))
         .send()
@@ -168,7 +152,7 @@ async fn key_scopes_narrow_what_a_key_does() {
         app.ping_as(&id, Auth::Bearer(&ping_key)).await.status(),
         200
     );
-    let get = |key: &str| request_as(&app, Method::GET, "/api/v1/services", Auth::Bearer(key));
+    let get = |key: &str| app.request_as(Method::GET, "/api/v1/services", Auth::Bearer(key));
     assert_eq!(status(get(&ping_key)).await, 403);
     // Read-only: reads, no pings, no changes.
     assert_eq!(status(get(&read_key)).await, 200);
@@ -177,8 +161,7 @@ async fn key_scopes_narrow_what_a_key_does() {
         403
     );
     let pause = |key: &str| {
-        request_as(
-            &app,
+        app.request_as(
             Method::POST,
             &format!("/api/v1/services/{id}/pause"),
             Auth::Bearer(key),
