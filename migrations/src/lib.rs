@@ -14,6 +14,7 @@ mod m20261201_000002_roles_and_audit;
 mod m20261201_000004_alert_list_indexes;
 mod m20261201_000005_services_list_index;
 mod m20261201_000006_unique_name_key;
+mod m20261201_000007_silent_services_index;
 
 mod sql;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_alert_list_indexes::Migration),
             Box::new(m20261201_000005_services_list_index::Migration),
             Box::new(m20261201_000006_unique_name_key::Migration),
+            Box::new(m20261201_000007_silent_services_index::Migration),
         ]
     }
 }

@@ -32,6 +32,9 @@ pub struct ListQuery {
     pub q: String,
     #[serde(default)]
     pub status: String,
+    /// `name` lists by name alone; anything else puts what is broken first.
+    #[serde(default)]
+    pub sort: String,
     /// The page after this cursor (the "next" link).
     pub after: Option<String>,
     /// The page before this cursor (the "previous" link).
@@ -40,6 +43,9 @@ pub struct ListQuery {
 
 /// Rows per page.
 pub const PAGE_SIZE: u64 = 100;
+
+/// The notice of services that notify nobody names this many; a count says the rest.
+const SILENT_NAMED: u64 = 5;
 
 impl ListQuery {
     /// Which page; a cursor this server did not make (an old bookmark) means the first.
@@ -60,6 +66,8 @@ impl ListQuery {
 pub struct Search {
     pub terms: Vec<String>,
     pub status: Option<&'static str>,
+    /// By name alone, rather than down, then late, then the rest.
+    pub by_name: bool,
 }
 
 pub const STATUSES: [&str; 5] = ["down", "late", "up", "new", "paused"];
@@ -76,7 +84,17 @@ impl Search {
             }
         }
         let status = STATUSES.iter().copied().find(|s| *s == status.trim());
-        Self { terms, status }
+        Self {
+            terms,
+            status,
+            by_name: false,
+        }
+    }
+
+    /// The order a `sort` parameter asks for.
+    pub fn sorted(mut self, sort: &str) -> Self {
+        self.by_name = sort.trim() == "name";
+        self
     }
 
     /// A search or a status filter narrows the list.
@@ -94,7 +112,11 @@ impl Search {
         StoreQuery {
             terms: self.terms.iter().map(|t| Term::tag_or_name(t)).collect(),
             status: self.status.and_then(|s| s.parse().ok()),
-            order: Order::Attention,
+            order: if self.by_name {
+                Order::Name
+            } else {
+                Order::Attention
+            },
         }
     }
 
@@ -106,6 +128,9 @@ impl Search {
         }
         if let Some(s) = status {
             parts.push(format!("status={s}"));
+        }
+        if self.by_name {
+            parts.push("sort=name".to_owned());
         }
         if let Some((name, value)) = cursor {
             parts.push(format!("{name}={value}"));
@@ -124,10 +149,11 @@ impl Search {
             At::Before(c) => format!("b:{}", c.encode()),
         };
         format!(
-            "{}|{}|{}|{at}",
+            "{}|{}|{}|{}|{at}",
             lang.code(),
             self.terms.join(","),
-            self.status.unwrap_or("")
+            self.status.unwrap_or(""),
+            if self.by_name { "name" } else { "" },
         )
     }
 }
@@ -138,6 +164,7 @@ struct ListPage<'a> {
     c: &'a Chrome,
     q: String,
     status: &'a str,
+    by_name: bool,
     query: String,
     rows_html: &'a str,
     title_prefix: &'a str,
@@ -241,9 +268,13 @@ pub async fn rows_for(
     } else {
         !page.rows.is_empty() || counts.values().any(|c| c.n > 0)
     };
+    let facts = service_list::facts(&state.db, &page.rows).await?;
+    let silent = service_list::silent(&state.db, SILENT_NAMED).await?;
     let db_ms = ms(started);
     let rendering = Instant::now();
-    let html = web::Bytes::from(list_view::render(page, &counts, any, search, lang, now)?);
+    let html = web::Bytes::from(list_view::render(
+        page, &counts, any, search, &facts, &silent, lang, now,
+    )?);
     let etag = {
         let mut h = Sha256::new();
         h.update(key.as_bytes());
@@ -271,7 +302,7 @@ pub async fn rows_for(
 
 #[tracing::instrument(skip_all)]
 pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
-    let search = Search::parse(&q.q, &q.status);
+    let search = Search::parse(&q.q, &q.status).sorted(&q.sort);
     let at = q.at();
     let rows = rows_for(&s.state, &search, &at, s.lang, false)
         .await
@@ -284,6 +315,7 @@ pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
             c: &c,
             q: search.text(),
             status: search.status.unwrap_or(""),
+            by_name: search.by_name,
             // The live refresh fetches the page being shown.
             query: search
                 .link(
@@ -308,7 +340,7 @@ pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
 /// `GET /ui/rows?q=&status=`: the fragment the list's script swaps in.
 #[tracing::instrument(skip_all)]
 pub async fn fragment(req: HttpRequest, s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
-    let search = Search::parse(&q.q, &q.status);
+    let search = Search::parse(&q.q, &q.status).sorted(&q.sort);
     let rows = rows_for(&s.state, &search, &q.at(), s.lang, true)
         .await
         .lang(s.lang)?;

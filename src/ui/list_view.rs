@@ -11,12 +11,44 @@ use super::http::encode;
 use super::i18n::{Lang, Tr};
 use super::list::{STATUSES, Search};
 use crate::domain::Tags;
-use crate::domain::status::{PingKind, Status};
+use crate::domain::status::{PingKind, Reason, Status};
 use crate::entity::services::Model;
-use crate::store::service_list::{Count, Counts, Page};
+use crate::store::service_list::{Count, Counts, Facts, Page, Silent};
 
 pub struct Chip {
     pub tag: String,
+    pub href: String,
+    pub active: bool,
+    /// `down` or `late` when some of the tag's services are: the chip is coloured, and
+    /// says so in words to screen readers and on hover.
+    pub worst: Option<Worst>,
+}
+
+/// A chip's warning: its class (`down`, `late`), a mark that is not colour alone, and
+/// words.
+pub struct Worst {
+    pub class: &'static str,
+    pub mark: &'static str,
+    pub said: &'static str,
+}
+
+/// Why a row needs attention, in words: `2 h 14 min · backup failed: disk full`.
+pub struct Why {
+    pub text: String,
+    /// The whole error text, when the row shows only its first line.
+    pub title: String,
+}
+
+/// The services that notify nobody, named in a notice above the list.
+pub struct SilentView {
+    pub links: Vec<(String, String)>,
+    /// "and 12 more", when there are more than the notice names.
+    pub more: Option<String>,
+}
+
+/// The two orders, as links keeping the search.
+pub struct OrderLink {
+    pub label: &'static str,
     pub href: String,
     pub active: bool,
 }
@@ -36,6 +68,7 @@ pub struct RowView {
     pub last: Option<When>,
     pub last_error: bool,
     pub due: Due,
+    pub why: Option<Why>,
 }
 
 pub struct Tab {
@@ -65,6 +98,55 @@ pub struct RowsFragment<'a> {
     pub title_prefix: String,
     /// The one zone of every row on the page, named once above the table.
     pub shared_zone: Option<String>,
+    pub silent: Option<SilentView>,
+    pub orders: [OrderLink; 2],
+}
+
+/// The first line of a job's error text, cut to fit a row.
+fn first_line(text: &str) -> String {
+    const MAX: usize = 100;
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if line.chars().count() > MAX {
+        let cut: String = line.chars().take(MAX - 1).collect();
+        format!("{}…", cut.trim_end())
+    } else {
+        line.to_owned()
+    }
+}
+
+/// Why a row needs attention: how long a down service has been down and what its job
+/// said (or that no ping came); a late row's lateness is in its due column.
+fn why(row: &Model, facts: &Facts, lang: Lang, now: DateTime<Utc>) -> Option<Why> {
+    if row.status != Status::Down {
+        return None;
+    }
+    let t = lang.t();
+    let down = facts.down.get(&row.id);
+    let since = down
+        .map(|d| lang.down_for((now.timestamp_millis() - d.at).max(0) / 1000))
+        .map(|s| format!("{s} · "))
+        .unwrap_or_default();
+    let (what, title) = match down.and_then(|d| d.error.as_deref()) {
+        Some(error) if !error.trim().is_empty() => {
+            let line = first_line(error);
+            let title = if line.len() < error.trim().len() {
+                error.trim().to_owned()
+            } else {
+                String::new()
+            };
+            (line, title)
+        }
+        Some(_) => (lang.reason(Reason::Error).to_owned(), String::new()),
+        None => (t.no_ping_in_time.to_owned(), String::new()),
+    };
+    Some(Why {
+        text: format!("{since}{what}"),
+        title,
+    })
 }
 
 /// "12", or "10000+" for a count that stopped early.
@@ -77,11 +159,14 @@ fn count_text(c: Count) -> String {
 }
 
 /// Everything the fragment shows, rendered.
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     page: Page,
     counts: &Counts,
     any: bool,
     search: &Search,
+    facts: &Facts,
+    silent: &Silent,
     lang: Lang,
     now: DateTime<Utc>,
 ) -> Result<String, askama::Error> {
@@ -117,10 +202,13 @@ pub fn render(
     } else {
         format!("/?q={}%2C", encode(&search.terms.join(",")))
     };
-    let chip_suffix = search
+    let mut chip_suffix = search
         .status
         .map(|s| format!("&status={s}"))
         .unwrap_or_default();
+    if search.by_name {
+        chip_suffix.push_str("&sort=name");
+    }
     let mut zones: HashMap<String, Tz> = HashMap::new();
     let prev_href = page
         .prev
@@ -147,8 +235,8 @@ pub fn render(
                 tz,
                 shared_zone.is_some(),
                 search,
-                &chip_prefix,
-                &chip_suffix,
+                (&chip_prefix, &chip_suffix),
+                facts,
                 lang,
                 now,
             )
@@ -171,8 +259,51 @@ pub fn render(
         prev_href,
         next_href,
         shared_zone,
+        silent: silent_view(silent, lang),
+        orders: [
+            OrderLink {
+                label: t.order_attention,
+                href: Search {
+                    by_name: false,
+                    ..search.clone()
+                }
+                .link(search.status, None),
+                active: !search.by_name,
+            },
+            OrderLink {
+                label: t.order_name,
+                href: Search {
+                    by_name: true,
+                    ..search.clone()
+                }
+                .link(search.status, None),
+                active: search.by_name,
+            },
+        ],
     }
     .render()
+}
+
+fn silent_view(silent: &Silent, lang: Lang) -> Option<SilentView> {
+    if silent.first.is_empty() {
+        return None;
+    }
+    let named = silent.first.len() as u64;
+    let more = (silent.count.n > named || silent.count.more).then(|| {
+        let rest = Count {
+            n: silent.count.n.saturating_sub(named),
+            more: silent.count.more,
+        };
+        lang.and_more(&count_text(rest))
+    });
+    Some(SilentView {
+        links: silent
+            .first
+            .iter()
+            .map(|(id, name)| (format!("/services/{id}"), name.clone()))
+            .collect(),
+        more,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -181,12 +312,13 @@ fn row_view(
     tz: Tz,
     zone_said: bool,
     search: &Search,
-    chip_prefix: &str,
-    chip_suffix: &str,
+    (chip_prefix, chip_suffix): (&str, &str),
+    facts: &Facts,
     lang: Lang,
     now: DateTime<Utc>,
 ) -> RowView {
     let t = lang.t();
+    let why = why(&row, facts, lang, now);
     let schedule = format::describe(
         &ScheduleCols {
             kind: row.kind,
@@ -244,7 +376,25 @@ fn row_view(
             } else {
                 format!("{chip_prefix}{}{chip_suffix}", encode(&tag))
             };
-            Chip { active, href, tag }
+            let worst = match facts.worst.get(&tag) {
+                Some(Status::Down) => Some(Worst {
+                    class: "down",
+                    mark: "●",
+                    said: t.tag_has_down,
+                }),
+                Some(Status::Late) => Some(Worst {
+                    class: "late",
+                    mark: "◐",
+                    said: t.tag_has_late,
+                }),
+                _ => None,
+            };
+            Chip {
+                active,
+                href,
+                tag,
+                worst,
+            }
         })
         .collect();
     RowView {
@@ -255,6 +405,7 @@ fn row_view(
         schedule,
         chips,
         due,
+        why,
         id: row.id,
         name: row.name,
     }

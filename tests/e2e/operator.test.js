@@ -100,4 +100,22 @@ describe("Heartbeats for the operator", { timeout: 120_000 }, () => {
     await page.getByRole("button", { name: "Resume" }).click();
     await page.getByText("Resumed: waiting for the next ping.").waitFor();
   });
+
+  it("says on the row why a service is down, and colours its tags", async () => {
+    const svc = await hb.createService({ name: "op nightly dump", kind: "interval", period: 3600, tags: ["dump"], notify: ["ops@example.com"] });
+    await hb.ping(svc.id, "pg_dump failed: disk full");
+    await page.goto(`${server.base}/`);
+    const row = page.locator("tr", { has: page.locator("a.svc", { hasText: "op nightly dump" }) });
+    const why = row.locator(".why");
+    assert.match(await why.textContent(), /^< 1 min · pg_dump failed: disk full$/);
+    // It fits the phone's width: no sideways scrolling to read it.
+    const box = await why.boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 390, JSON.stringify(box));
+    const chip = row.locator("a.chip", { hasText: "dump" });
+    assert.match(await chip.getAttribute("class"), /chip-down/);
+    assert.match(await chip.textContent(), /some of its services are down/);
+    // Down rows come first.
+    const first = await page.locator("tbody a.svc").first().textContent();
+    assert.equal(first, "op nightly dump");
+  });
 });

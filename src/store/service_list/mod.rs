@@ -17,6 +17,7 @@
 //! Status tab counts are capped, bounded and remembered (`counts.rs`).
 mod counts;
 mod cursor;
+mod facts;
 mod page;
 mod sql;
 
@@ -27,6 +28,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect};
 
 pub use counts::{COUNT_BUDGET, COUNT_CAP, Count, Counts, counts};
 pub use cursor::Cursor;
+pub use facts::{DownSince, Facts, SILENT_CAP, Silent, facts, silent};
 pub use page::page;
 use sql::Source;
 

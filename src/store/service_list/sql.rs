@@ -275,3 +275,39 @@ pub(super) fn tag_size(backend: DbBackend, tag: &str, cap: u64) -> Statement {
     .push(&format!(" LIMIT {}) c", cap + 1));
     sql.build()
 }
+
+/// For each tag, its worst status if that is down or late: one probe of
+/// `idx_service_tags_list` per tag (`down` sorts before `late`), so a page's chips cost the
+/// same whatever the number of services. Returns `tag` and `status` columns.
+pub(super) fn worst_of_tags(backend: DbBackend, tags: &[&str]) -> Statement {
+    let mut q = Sql::new(backend);
+    for (i, tag) in tags.iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        q.push("SELECT * FROM (SELECT tag, status FROM service_tags WHERE tag = ")
+            .bind(*tag)
+            .push(" AND status IN ('down', 'late') ORDER BY status LIMIT 1)")
+            .push(&format!(" w{i}"));
+    }
+    q.build()
+}
+
+/// The first services, by name, that notify nobody (`idx_services_silent`), and one more
+/// than `limit` so the caller knows whether there are others. Returns `id` and `name`.
+pub(super) fn silent(backend: DbBackend, limit: u64) -> Statement {
+    Statement::from_string(
+        backend,
+        format!("SELECT id, name FROM services WHERE notify = '' ORDER BY name_key LIMIT {limit}"),
+    )
+}
+
+/// How many services notify nobody, counting no further than `cap`.
+pub(super) fn silent_count(backend: DbBackend, cap: u64) -> Statement {
+    Statement::from_string(
+        backend,
+        format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM services WHERE notify = '' LIMIT {cap}) c"
+        ),
+    )
+}

@@ -169,6 +169,25 @@ impl Lang {
         }
     }
 
+    /// How long a down service has been down: "2 h 14 min", "< 1 min".
+    pub fn down_for(self, secs: i64) -> String {
+        if secs < 60 {
+            return match self {
+                Lang::En => "< 1 min".to_owned(),
+                Lang::Zh => "不到 1 分钟".to_owned(),
+            };
+        }
+        self.coarse(secs)
+    }
+
+    /// "and 12 more" after a few names; "1000+" counts stay as they are.
+    pub fn and_more(self, n: &str) -> String {
+        match self {
+            Lang::En => format!("and {n} more"),
+            Lang::Zh => format!("等另外 {n} 个"),
+        }
+    }
+
     /// "overdue 3 min" for a late service.
     pub fn overdue(self, secs: i64) -> String {
         let span = if secs < 60 {

@@ -268,4 +268,12 @@ pub struct Tr {
     pub table_scroll: &'static str,
     pub remove_filter: &'static str,
     pub all_in_zone: &'static str,
+    pub no_ping_in_time: &'static str,
+    pub order_label: &'static str,
+    pub order_attention: &'static str,
+    pub order_name: &'static str,
+    pub silent_notice: &'static str,
+    pub tag_has_down: &'static str,
+    pub tag_has_late: &'static str,
+    pub list_sep: &'static str,
 }

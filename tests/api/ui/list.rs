@@ -59,8 +59,6 @@ async fn every_page_renders(backend: Backend) {
     assert_eq!(b.get("/services/nosuchid").await.status, 404);
 }
 
-on_every_backend!(every_page_renders);
-
 /// The service names a list page shows, in order.
 fn names(body: &str) -> Vec<String> {
     body.split("class=\"svc\" href=\"/services/")
@@ -161,3 +159,87 @@ async fn the_live_fragment_is_304_until_something_changes() {
     assert_eq!(later.status, 200);
     later.assert_contains("3 min ago");
 }
+
+/// Down rows say since when and why; tag chips warn of their worst service; services that
+/// notify nobody are named above the list; the list can be ordered by name.
+async fn rows_say_why_and_since_when(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let make = async |name: &str, period: i64, tags: serde_json::Value, notify: bool| {
+        let mut body = json!({"name": name, "kind": "interval", "period": period, "grace": period, "tags": tags});
+        if notify {
+            body["notify"] = json!(["ops@example.com"]);
+        }
+        let id = app.create_service(body).await.id;
+        app.ping_ok(&id, "").await;
+        id
+    };
+    let backup = make("backup", 3600, json!(["db", "nightly"]), true).await;
+    make("missed", 60, json!(["nightly"]), true).await;
+    make("report", 3600, json!(["web"]), true).await;
+    make("quiet", 86400, json!(["web", "calm"]), false).await;
+    app.advance(Duration::minutes(30));
+    app.run_scheduler().await;
+    app.ping_ok(&backup, "backup failed: disk full\nsee /var/log/backup.log")
+        .await;
+    app.advance(Duration::minutes(61));
+    app.run_scheduler().await;
+
+    let mut b = Browser::signed_in(&app).await;
+    let page = b.get("/").await;
+    // Down first, then late, then the rest.
+    assert_eq!(names(&page.body), ["backup", "missed", "report", "quiet"]);
+    page.assert_contains(
+        r#"<span class="why" title="backup failed: disk full
+see /var/log/backup.log">1 h 1 min · backup failed: disk full</span>"#,
+    );
+    page.assert_contains("· no ping in time</span>");
+    // The late row's lateness is in its due column.
+    page.assert_contains("overdue 31 min");
+    // Chips: `db` and `nightly` have a down service, `web` a late one, `calm` neither.
+    page.assert_contains(r#"class="chip chip-down" href="/?q=db""#);
+    page.assert_contains(r#"class="chip chip-down" href="/?q=nightly""#);
+    page.assert_contains(r#"class="chip chip-late" href="/?q=web""#);
+    page.assert_contains(r#"<a class="chip" href="/?q=calm">calm</a>"#);
+    page.assert_contains("nightly<span class=\"sr-only\"> (some of its services are down)</span>");
+    // `quiet` can never alert, and the list says so.
+    page.assert_contains("These services notify nobody, so they can never alert:");
+    assert!(page.body.contains(">quiet</a></p></div>"), "{}", page.body);
+    // By name, on request; the link keeps the order through the status tabs.
+    let by_name = b.get("/?sort=name").await;
+    assert_eq!(
+        names(&by_name.body),
+        ["backup", "missed", "quiet", "report"]
+    );
+    by_name.assert_contains(r#"href="/?status=down&#38;sort=name""#);
+    by_name.assert_contains(r#"<input type="hidden" name="sort" value="name">"#);
+
+    b.set_cookie("hb_lang", "zh");
+    let page = b.get("/").await;
+    page.assert_contains("1 小时 1 分钟 · backup failed: disk full");
+    page.assert_contains("· 未按时收到信号</span>");
+    page.assert_contains("以下服务没有通知对象，永远不会发出告警：");
+
+    // Past five, the notice names five and counts the rest.
+    for i in 0..6 {
+        app.create_service(
+            json!({"name": format!("silent {i}"), "kind": "interval", "period": 60}),
+        )
+        .await;
+    }
+    b.set_cookie("hb_lang", "en");
+    let page = b.get("/").await;
+    page.assert_contains("and 2 more");
+    // A service whose recipients are all taken off joins the notice at once.
+    let r = app
+        .patch_json(
+            &format!("/api/v1/services/{backup}"),
+            &json!({"notify": []}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let page = b.get("/").await;
+    assert!(page.body.contains(">backup</a>, "), "{}", page.body);
+    page.assert_contains("and 3 more");
+}
+
+on_every_backend!(every_page_renders, rows_say_why_and_since_when);
