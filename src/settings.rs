@@ -26,6 +26,10 @@ pub struct Settings {
     pub db_timeout: Duration,
     /// Pings older than this many days are deleted; 0 keeps them forever.
     pub ping_retention_days: u32,
+    /// Days of 1-minute host roll-ups kept (0: forever).
+    pub minute_rollup_days: u32,
+    /// Days of hourly host roll-ups kept (0: forever).
+    pub hour_rollup_days: u32,
     pub smtp: Option<SmtpSettings>,
     /// Where mail goes when no SMTP server is configured.
     pub mail_dir: PathBuf,
@@ -102,6 +106,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "HB_PING_RETENTION_DAYS",
         "pings older than this are deleted, hourly (default 90; 0 keeps them forever)",
+    ),
+    (
+        "HB_MINUTE_ROLLUP_DAYS",
+        "days of 1-minute host history (average, maximum per minute) kept (default 7; 0 keeps it forever)",
+    ),
+    (
+        "HB_HOUR_ROLLUP_DAYS",
+        "days of hourly host history (average, maximum, minimum per hour) kept (default 400; 0 keeps it forever)",
     ),
     (
         "SMTP_HOST",
@@ -261,6 +273,23 @@ impl Settings {
             })?,
         };
 
+        let days = |name: &str, default: u32| -> anyhow::Result<u32> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|d| *d <= 36_600)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "{name}: '{v}' must be a number of days (0 keeps it forever)"
+                        )
+                    }),
+            }
+        };
+        let minute_rollup_days = days("HB_MINUTE_ROLLUP_DAYS", 7)?;
+        let hour_rollup_days = days("HB_HOUR_ROLLUP_DAYS", 400)?;
+
         let smtp_from = get("SMTP_FROM").unwrap_or_else(|| "heartbeats@localhost".into());
         // Django-style "Name <addr>" is fine; lettre parses mailboxes.
         if smtp_from.parse::<lettre::message::Mailbox>().is_err() {
@@ -283,6 +312,8 @@ impl Settings {
             sqlite_synchronous,
             db_timeout,
             ping_retention_days,
+            minute_rollup_days,
+            hour_rollup_days,
             smtp,
             smtp_from,
         })

@@ -15,6 +15,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::jobs::Runner;
 use crate::jobs::outbox::Outbox;
 use crate::jobs::retention::Retention;
+use crate::jobs::rollups::RollupJob;
 use crate::jobs::scheduler::{Scheduler, Wakeup};
 use crate::notify::Mailer;
 use crate::settings::Settings;
@@ -107,6 +108,7 @@ impl Application {
             outbox_notify,
             ui: crate::ui::UiState::default(),
             list_search: Default::default(),
+            rollups: Default::default(),
         });
         let server = serve::http_server(listener, state.clone())?;
         Ok(Self {
@@ -149,6 +151,16 @@ impl Application {
         )
     }
 
+    /// Host roll-ups: writes finished minutes, deletes buckets past their age.
+    pub fn rollups(&self) -> RollupJob {
+        RollupJob::new(
+            self.state.db.clone(),
+            self.state.rollups.clone(),
+            self.state.settings.minute_rollup_days,
+            self.state.settings.hour_rollup_days,
+        )
+    }
+
     /// The HTTP server alone; tests drive the jobs themselves.
     pub fn into_server(self) -> Server {
         self.server
@@ -162,7 +174,13 @@ impl Application {
             .with(self.scheduler())
             .with(outbox)
             .with(self.retention())
+            .with(self.rollups())
             .start();
-        self.server.await.context("HTTP server failed")
+        let served = self.server.await.context("HTTP server failed");
+        // The minute in progress would be lost otherwise.
+        if let Err(e) = self.state.rollups.flush(&self.state.db, None).await {
+            tracing::warn!(error = %e, "cannot write the last host roll-ups");
+        }
+        served
     }
 }

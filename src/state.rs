@@ -27,4 +27,6 @@ pub struct AppState {
     pub ui: crate::ui::UiState,
     /// What list searches learnt (name matches, counts), shared by the UI and the API.
     pub list_search: crate::store::service_list::SearchCache,
+    /// Host values summed per minute, not yet written (the roll-up job writes them).
+    pub rollups: Arc<crate::store::rollups::Rollups>,
 }

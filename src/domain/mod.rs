@@ -1,6 +1,7 @@
 //! Validated values the rest of the code can trust once constructed.
 pub mod alert;
 pub mod cron;
+pub mod metrics;
 pub mod problem;
 pub mod role;
 pub mod schedule;

@@ -7,6 +7,7 @@
 //! not another hand-written loop.
 pub mod outbox;
 pub mod retention;
+pub mod rollups;
 pub mod scheduler;
 
 use std::fmt;

@@ -63,6 +63,8 @@ impl fmt::Debug for Settings {
             sqlite_synchronous,
             db_timeout,
             ping_retention_days,
+            minute_rollup_days,
+            hour_rollup_days,
             smtp,
             mail_dir,
             smtp_from,
@@ -79,6 +81,8 @@ impl fmt::Debug for Settings {
             .field("sqlite_synchronous", sqlite_synchronous)
             .field("db_timeout", db_timeout)
             .field("ping_retention_days", ping_retention_days)
+            .field("minute_rollup_days", minute_rollup_days)
+            .field("hour_rollup_days", hour_rollup_days)
             .field("smtp", smtp)
             .field("mail_dir", mail_dir)
             .field("smtp_from", smtp_from)

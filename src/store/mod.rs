@@ -3,6 +3,7 @@ pub mod alerts;
 pub mod audit;
 pub mod failure;
 pub mod pings;
+pub mod rollups;
 pub mod service_import;
 pub mod service_index;
 pub mod service_list;

@@ -9,6 +9,7 @@ use heartbeats::clock::ManualClock;
 use heartbeats::jobs::Job;
 use heartbeats::jobs::outbox::{DeliveryReport, Outbox};
 use heartbeats::jobs::retention::{PruneReport, Retention};
+use heartbeats::jobs::rollups::{RollupJob, RollupReport};
 use heartbeats::jobs::scheduler::{RunReport, Scheduler};
 use heartbeats::settings::Settings;
 use heartbeats::startup::{Application, BuildOptions};
@@ -160,6 +161,7 @@ pub struct TestApp {
     pub scheduler: Scheduler,
     pub outbox: Outbox,
     pub retention: Retention,
+    pub rollups: RollupJob,
     pub data_dir: PathBuf,
     pub database: TestDatabase,
     _data: tempfile::TempDir,
@@ -219,6 +221,7 @@ impl TestApp {
         let scheduler = app.scheduler();
         let outbox = app.outbox().expect("outbox");
         let retention = app.retention();
+        let rollups = app.rollups();
         tokio::spawn(app.into_server());
         Self {
             address: format!("http://127.0.0.1:{port}"),
@@ -230,6 +233,7 @@ impl TestApp {
             scheduler,
             outbox,
             retention,
+            rollups,
             data_dir: data.path().to_owned(),
             database,
             _data: data,
@@ -254,6 +258,13 @@ impl TestApp {
 
     pub async fn deliver(&self) -> DeliveryReport {
         self.outbox.run_once(self.now()).await.expect("outbox run")
+    }
+
+    pub async fn run_rollups(&self) -> RollupReport {
+        self.rollups
+            .run_once(self.now())
+            .await
+            .expect("roll-up run")
     }
 
     pub async fn run_retention(&self) -> PruneReport {

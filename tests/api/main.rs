@@ -17,6 +17,7 @@ mod paging;
 mod pause;
 mod pings;
 mod roles;
+mod rollups;
 mod scale;
 mod services;
 mod sessions;
