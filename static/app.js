@@ -145,6 +145,18 @@
     }
   }
 
+  // --- long reported data ----------------------------------------------------------------
+  // A ping's data scrolls inside its box past 12 lines or so; a box that scrolls takes
+  // keyboard focus so that it can be scrolled without a mouse (short ones stay out of the
+  // tab order).
+  function scrollableData() {
+    for (const pre of document.querySelectorAll("pre.data")) {
+      const scrolls = pre.scrollHeight > pre.clientHeight + 1 || pre.scrollWidth > pre.clientWidth + 1;
+      if (scrolls) pre.tabIndex = 0;
+      else pre.removeAttribute("tabindex");
+    }
+  }
+
   // --- schedule preview on the service form --------------------------------------------
   function preview() {
     const form = document.getElementById("svc-form");
@@ -256,6 +268,8 @@
     preview();
     copyButtons();
     utcOnTap();
+    scrollableData();
+    window.addEventListener("resize", debounce(scrollableData, 200));
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
