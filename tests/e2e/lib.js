@@ -50,8 +50,9 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Start `heartbeats serve` on a free port with a database and data dir of its own. */
-export async function startServer() {
+/** Start `heartbeats serve` on a free port with a database and data dir of its own
+ * (`env`: more settings, e.g. an SMTP server). */
+export async function startServer({ env = {} } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hb-e2e-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -69,6 +70,7 @@ export async function startServer() {
       HB_TIMEZONE: "Asia/Shanghai",
       HB_SQLITE_SYNCHRONOUS: "normal",
       RUST_LOG: "warn,heartbeats=info",
+      ...env,
     },
     stdio: ["ignore", log, log],
   });
