@@ -15,6 +15,7 @@ mod m20261201_000004_alert_list_indexes;
 mod m20261201_000005_services_list_index;
 mod m20261201_000006_unique_name_key;
 mod m20261201_000007_silent_services_index;
+mod m20261201_000008_hosts;
 mod m20261201_000009_host_rollups;
 
 mod sql;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_services_list_index::Migration),
             Box::new(m20261201_000006_unique_name_key::Migration),
             Box::new(m20261201_000007_silent_services_index::Migration),
+            Box::new(m20261201_000008_hosts::Migration),
             Box::new(m20261201_000009_host_rollups::Migration),
         ]
     }

@@ -1,6 +1,8 @@
 //! Validated values the rest of the code can trust once constructed.
 pub mod alert;
 pub mod cron;
+pub mod host;
+pub mod host_status;
 pub mod metrics;
 pub mod problem;
 pub mod role;

@@ -7,8 +7,9 @@ use crate::domain::alert::AlertState;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub flip_id: i64,
-    pub service_id: String,
+    /// The service flip this alert is about; `None` for a host's alert.
+    pub flip_id: Option<i64>,
+    pub service_id: Option<String>,
     pub recipient: String,
     pub state: AlertState,
     pub attempts: i32,
@@ -19,6 +20,9 @@ pub struct Model {
     pub last_error: Option<String>,
     pub sent_at: Option<i64>,
     pub created_at: i64,
+    /// The host flip this alert is about; `None` for a service's alert.
+    pub host_flip_id: Option<i64>,
+    pub host_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -142,7 +142,7 @@ impl Outbox {
         alert: &alert_rows::Model,
         context: &HashMap<i64, (flips::Model, Option<Tz>)>,
     ) -> Attempt {
-        let Some((flip, tz)) = context.get(&alert.flip_id) else {
+        let Some((flip, tz)) = alert.flip_id.and_then(|id| context.get(&id)) else {
             return Attempt::Fatal("the flip behind this alert is gone".into());
         };
         let tz = tz.unwrap_or(self.default_tz);

@@ -8,7 +8,7 @@ use super::services::ServiceError;
 use crate::clock::from_ms;
 use crate::domain::role::Action;
 use crate::state::AppState;
-use crate::store::alerts;
+use crate::store::alerts::{self, AlertsOf};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/alerts").route(web::get().to(list_alerts)));
@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize)]
 pub struct AlertQuery {
     pub service: Option<String>,
+    pub host: Option<String>,
     pub limit: Option<u64>,
 }
 
@@ -26,19 +27,20 @@ async fn list_alerts(
     q: web::Query<AlertQuery>,
 ) -> Result<HttpResponse, ServiceError> {
     caller.may(Action::Read)?;
-    let rows = alerts::list(
-        &state.db,
-        q.service.as_deref(),
-        q.limit.unwrap_or(100).clamp(1, 5000),
-    )
-    .await?;
+    let of = match (q.service.as_deref(), q.host.as_deref()) {
+        (Some(service), _) => AlertsOf::Service(service),
+        (None, Some(host)) => AlertsOf::Host(host),
+        (None, None) => AlertsOf::All,
+    };
+    let rows = alerts::list(&state.db, of, q.limit.unwrap_or(100).clamp(1, 5000)).await?;
     let body: Vec<api::Alert> = rows
         .into_iter()
         .map(|a| api::Alert {
             next_attempt_at: (a.state == alerts::PENDING).then(|| from_ms(a.next_attempt_at)),
             id: a.id,
-            flip_id: a.flip_id,
+            flip_id: a.flip_id.or(a.host_flip_id).unwrap_or_default(),
             service_id: a.service_id,
+            host_id: a.host_id,
             recipient: a.recipient,
             state: a.state.to_string(),
             attempts: a.attempts,

@@ -55,8 +55,10 @@ pub async fn record_flip<C: ConnectionTrait>(
     }
     let at = to_ms(flip.at);
     let rows = recipients.iter().map(|to| alerts::ActiveModel {
-        flip_id: Set(row.id),
-        service_id: Set(service.id.clone()),
+        flip_id: Set(Some(row.id)),
+        service_id: Set(Some(service.id.clone())),
+        host_flip_id: Set(None),
+        host_id: Set(None),
         recipient: Set(to.clone()),
         state: Set(PENDING.to_owned()),
         attempts: Set(0),
@@ -202,8 +204,11 @@ pub async fn delivery_context(
     db: &DatabaseConnection,
     batch: &[alerts::Model],
 ) -> StoreResult<HashMap<i64, (flips::Model, Option<Tz>)>> {
-    let flip_ids: Vec<i64> = batch.iter().map(|a| a.flip_id).collect();
-    let service_ids: Vec<String> = batch.iter().map(|a| a.service_id.clone()).collect();
+    let flip_ids: Vec<i64> = batch.iter().filter_map(|a| a.flip_id).collect();
+    if flip_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let service_ids: Vec<String> = batch.iter().filter_map(|a| a.service_id.clone()).collect();
     let zones: HashMap<String, Tz> = services::Entity::find()
         .filter(services::Column::Id.is_in(service_ids))
         .all(db)
@@ -227,15 +232,26 @@ pub async fn flip(db: &DatabaseConnection, id: i64) -> StoreResult<Option<flips:
     Ok(flips::Entity::find_by_id(id).one(db).await?)
 }
 
-/// Newest first, optionally for one service.
+/// Whose alerts a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum AlertsOf<'a> {
+    #[default]
+    All,
+    Service(&'a str),
+    Host(&'a str),
+}
+
+/// Newest first, for everything, one service or one host.
 pub async fn list(
     db: &DatabaseConnection,
-    service_id: Option<&str>,
+    of: AlertsOf<'_>,
     limit: u64,
 ) -> StoreResult<Vec<alerts::Model>> {
     let mut q = alerts::Entity::find();
-    if let Some(id) = service_id {
-        q = q.filter(alerts::Column::ServiceId.eq(id));
+    match of {
+        AlertsOf::All => {}
+        AlertsOf::Service(id) => q = q.filter(alerts::Column::ServiceId.eq(id)),
+        AlertsOf::Host(id) => q = q.filter(alerts::Column::HostId.eq(id)),
     }
     Ok(q.order_by_desc(alerts::Column::Id)
         .limit(limit)

@@ -26,7 +26,9 @@ pub async fn alerts_for_flips(
         .all(db)
         .await?;
     for a in rows {
-        out.entry(a.flip_id).or_default().push(a);
+        if let Some(flip) = a.flip_id {
+            out.entry(flip).or_default().push(a);
+        }
     }
     Ok(out)
 }
@@ -51,7 +53,7 @@ pub struct AlertFilter {
     pub since_ms: Option<i64>,
 }
 
-/// A page of alerts, newest first, each with the flip that produced it.
+/// A page of services' alerts, newest first, each with the flip that produced it.
 #[tracing::instrument(skip_all)]
 pub async fn alerts_page(
     db: &DatabaseConnection,
@@ -59,7 +61,7 @@ pub async fn alerts_page(
     before: Option<i64>,
     limit: u64,
 ) -> StoreResult<Vec<(alerts::Model, Option<flips::Model>)>> {
-    let mut q = alerts::Entity::find();
+    let mut q = alerts::Entity::find().filter(alerts::Column::ServiceId.is_not_null());
     if let Some(before) = before {
         q = q.filter(alerts::Column::Id.lt(before));
     }
@@ -85,7 +87,7 @@ pub async fn alerts_page(
         .limit(limit)
         .all(db)
         .await?;
-    let mut flip_ids: Vec<i64> = rows.iter().map(|a| a.flip_id).collect();
+    let mut flip_ids: Vec<i64> = rows.iter().filter_map(|a| a.flip_id).collect();
     flip_ids.sort_unstable();
     flip_ids.dedup();
     let flips: HashMap<i64, flips::Model> = if flip_ids.is_empty() {
@@ -102,7 +104,7 @@ pub async fn alerts_page(
     Ok(rows
         .into_iter()
         .map(|a| {
-            let f = flips.get(&a.flip_id).cloned();
+            let f = a.flip_id.and_then(|id| flips.get(&id).cloned());
             (a, f)
         })
         .collect())

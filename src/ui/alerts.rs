@@ -213,29 +213,33 @@ async fn render(
     } else {
         None
     };
-    let mut ids: Vec<String> = page.iter().map(|(a, _)| a.service_id.clone()).collect();
+    let mut ids: Vec<String> = page
+        .iter()
+        .filter_map(|(a, _)| a.service_id.clone())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let zones = views::service_zones(db, &ids).await.lang(lang)?;
-    let mut tz_cache: HashMap<&str, Tz> = HashMap::new();
+    let mut tz_cache: HashMap<String, Tz> = HashMap::new();
     let default_tz = s.state.settings.timezone;
     let rows = page
         .iter()
         .map(|(a, flip)| {
-            let tz = *tz_cache.entry(a.service_id.as_str()).or_insert_with(|| {
+            let service_id = a.service_id.clone().unwrap_or_default();
+            let tz = *tz_cache.entry(service_id.clone()).or_insert_with(|| {
                 zones
-                    .get(&a.service_id)
+                    .get(&service_id)
                     .and_then(|z| z.parse().ok())
                     .unwrap_or(default_tz)
             });
             let reason = flip.as_ref().map(|f| f.reason);
             AlertRow {
                 created: When::from_ms(a.created_at, tz, now, lang),
-                service_id: a.service_id.clone(),
                 service_name: flip
                     .as_ref()
                     .map(|f| f.service_name.clone())
-                    .unwrap_or_else(|| a.service_id.clone()),
+                    .unwrap_or_else(|| service_id.clone()),
+                service_id,
                 reason: reason.map_or("", |r| lang.reason(r)),
                 reason_key: reason.map_or("", Reason::as_str),
                 data: flip

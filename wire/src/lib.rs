@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod hosts;
+
 /// Maximum ping data accepted by default (bytes); the server's limit is configurable.
 pub const DEFAULT_MAX_PING_DATA: usize = 100 * 1024;
 
@@ -94,8 +96,13 @@ pub mod api {
     #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
     pub struct Alert {
         pub id: i64,
+        /// The flip behind it: a service's flip, or for a host's alert the host's flip.
         pub flip_id: i64,
-        pub service_id: String,
+        /// The service it is about; `None` for a host's alert.
+        pub service_id: Option<String>,
+        /// The host it is about; `None` for a service's alert.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub host_id: Option<String>,
         pub recipient: String,
         /// `pending`, `sent` or `failed`.
         pub state: String,
