@@ -27,12 +27,42 @@ pub struct Snapshot {
     pub gpus: Option<Vec<GpuValues>>,
     /// Unit name and ActiveState.
     pub units: Option<Vec<(String, String)>>,
-    /// Matching processes per required pattern, in the order of the host's checks;
-    /// `None`: the report said nothing about processes.
-    pub process_counts: Option<Vec<u32>>,
+    /// The processes the report listed; `None`: it said nothing about processes.
+    pub processes: Option<Processes>,
     /// The sender's interval and timeout, when it said.
     pub interval_secs: Option<i64>,
     pub timeout_secs: Option<i64>,
+}
+
+/// What a report said about processes: the command lines it listed, and the matches it
+/// counted itself for the patterns it was given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Processes {
+    pub commands: Vec<String>,
+    pub counted: BTreeMap<String, u32>,
+}
+
+impl Processes {
+    /// How many processes match `rule`: the sender's count for its pattern when it sent
+    /// one (it saw every process), else the listed command lines that match.
+    pub fn count(&self, rule: &RequiredProcess) -> u32 {
+        if let Some(n) = self.counted.get(&rule.pattern) {
+            return *n;
+        }
+        let hits = if rule.regex {
+            match regex::Regex::new(&rule.pattern) {
+                Ok(re) => self.commands.iter().filter(|c| re.is_match(c)).count(),
+                // Patterns are checked when saved; a bad one matches nothing.
+                Err(_) => 0,
+            }
+        } else {
+            self.commands
+                .iter()
+                .filter(|c| c.contains(rule.pattern.as_str()))
+                .count()
+        };
+        u32::try_from(hits).unwrap_or(u32::MAX)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -293,10 +323,10 @@ fn outcomes(checks: &Checks, s: &Snapshot) -> (Vec<Outcome>, Vec<&'static str>) 
             });
         }
     }
-    if let Some(counts) = &s.process_counts {
+    if let Some(procs) = &s.processes {
         covered.push("proc:");
-        for (rule, count) in checks.processes.iter().zip(counts) {
-            out.push(process(rule, *count));
+        for rule in &checks.processes {
+            out.push(process(rule, procs.count(rule)));
         }
     }
     (out, covered)
@@ -514,10 +544,7 @@ pub fn on_snapshot(
         }
         _ => None,
     };
-    if flip.is_some() {
-        next.status = to;
-        next.status_since = Some(at);
-    } else if from == HostStatus::New {
+    if flip.is_some() || from == HostStatus::New {
         next.status = to;
         next.status_since = Some(at);
     }

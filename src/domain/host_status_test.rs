@@ -115,19 +115,24 @@ fn disks_count_at_once_and_gpus_name_their_index() {
 
 #[test]
 fn failed_units_and_missing_processes_degrade() {
-    let mut checks = Checks::default();
-    checks.units = vec!["nginx.service".into(), "cron.service".into()];
-    checks.processes = vec![RequiredProcess {
-        pattern: "python".into(),
-        regex: false,
-        min: 2,
-    }];
+    let checks = Checks {
+        units: vec!["nginx.service".into(), "cron.service".into()],
+        processes: vec![RequiredProcess {
+            pattern: "python".into(),
+            regex: false,
+            min: 2,
+        }],
+        ..Default::default()
+    };
     let s = Snapshot {
         units: Some(vec![
             ("nginx.service".into(), "failed".into()),
             ("cron.service".into(), "active".into()),
         ]),
-        process_counts: Some(vec![1]),
+        processes: Some(Processes {
+            commands: vec!["/usr/bin/python train.py".into(), "bash".into()],
+            counted: Default::default(),
+        }),
         ..Default::default()
     };
     let c = on_snapshot(&HostTracking::new_host(), timing(&checks), &s, t(0));
@@ -148,7 +153,10 @@ fn failed_units_and_missing_processes_degrade() {
             ("nginx.service".into(), "active".into()),
             ("cron.service".into(), "active".into()),
         ]),
-        process_counts: Some(vec![2]),
+        processes: Some(Processes {
+            commands: Vec::new(),
+            counted: [("python".to_owned(), 2)].into(),
+        }),
         ..Default::default()
     };
     let c = on_snapshot(&c.next, timing(&checks), &fixed, t(120));
@@ -223,4 +231,24 @@ fn durations_in_words() {
     assert_eq!(describe_secs(600), "10 min");
     assert_eq!(describe_secs(7500), "2 h 5 min");
     assert_eq!(describe_secs(90_000), "1 d 1 h");
+}
+
+#[test]
+fn processes_match_by_substring_or_regex() {
+    let p = Processes {
+        commands: vec![
+            "nginx: worker".into(),
+            "nginx: master".into(),
+            "sshd".into(),
+        ],
+        counted: Default::default(),
+    };
+    let rule = |pattern: &str, regex| RequiredProcess {
+        pattern: pattern.into(),
+        regex,
+        min: 1,
+    };
+    assert_eq!(p.count(&rule("nginx", false)), 2);
+    assert_eq!(p.count(&rule("^nginx: m", true)), 1);
+    assert_eq!(p.count(&rule("postgres", false)), 0);
 }

@@ -60,6 +60,25 @@ pub enum Problem {
     LimitRange { max: u64 },
     #[error("is not a cursor from this list; start again without it")]
     BadCursor,
+    #[error("a host named '{name}' already exists")]
+    HostNameTaken { name: String },
+    #[error("must be between {min} and {max}")]
+    NumberRange { min: i64, max: i64 },
+    #[error("must be {expected}")]
+    WrongType { expected: &'static str },
+    #[error(
+        "has none of the fields a report carries (cpu_pct, load1, mem_used_bytes, disks, gpus, \
+         processes, units, error, …)"
+    )]
+    NoKnownFields,
+    #[error("at most {max} items")]
+    TooManyItems { max: usize },
+    #[error("is not a valid regular expression: {error}")]
+    BadRegex { error: String },
+    #[error("must be a host name or IP address, optionally with :port")]
+    BadAddress,
+    #[error("is more than {max_secs} s in the future; check the sender's clock")]
+    InFuture { max_secs: i64 },
 }
 
 fn required_for(kind: ScheduleKind) -> &'static str {
@@ -125,8 +144,15 @@ impl Problem {
             Problem::WrongPassword => "wrong_password",
             Problem::ServiceNameTaken { .. } | Problem::UserNameTaken { .. } => "name_taken",
             Problem::LastAdmin => "last_admin",
-            Problem::LimitRange { .. } => "out_of_range",
+            Problem::LimitRange { .. } | Problem::NumberRange { .. } => "out_of_range",
             Problem::BadCursor => "bad_cursor",
+            Problem::HostNameTaken { .. } => "name_taken",
+            Problem::WrongType { .. } => "wrong_type",
+            Problem::NoKnownFields => "no_known_fields",
+            Problem::TooManyItems { .. } => "too_many",
+            Problem::BadRegex { .. } => "bad_regex",
+            Problem::BadAddress => "bad_address",
+            Problem::InFuture { .. } => "in_future",
         }
     }
 
@@ -134,7 +160,9 @@ impl Problem {
     pub fn is_conflict(&self) -> bool {
         matches!(
             self,
-            Problem::ServiceNameTaken { .. } | Problem::UserNameTaken { .. }
+            Problem::ServiceNameTaken { .. }
+                | Problem::UserNameTaken { .. }
+                | Problem::HostNameTaken { .. }
         )
     }
 }

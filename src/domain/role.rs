@@ -54,6 +54,9 @@ pub enum Action {
     Ping,
     /// Create, edit, pause, resume, delete services.
     EditServices,
+    /// Add, edit, pause, resume, remove hosts; edit the defaults for new hosts; adopt or
+    /// dismiss unmanaged hosts.
+    EditHosts,
     /// Add and remove users, change roles, read the audit log.
     ManageUsers,
     /// Change one's own password; create and revoke one's own API keys.
@@ -69,6 +72,7 @@ impl Action {
             Action::Read => "read",
             Action::Ping => "ping",
             Action::EditServices => "edit services",
+            Action::EditHosts => "edit hosts",
             Action::ManageUsers => "manage users",
             Action::OwnAccount => "manage own account",
             Action::SendTestMail => "send test mail",
@@ -105,6 +109,8 @@ mod tests {
         assert!(Role::Admin.allows(Action::ManageUsers));
         assert!(!Role::Member.allows(Action::ManageUsers));
         assert!(Role::Member.allows(Action::EditServices));
+        assert!(Role::Member.allows(Action::EditHosts));
+        assert!(!Role::Viewer.allows(Action::EditHosts));
         assert!(Role::Member.allows(Action::Ping));
         assert!(!Role::Viewer.allows(Action::EditServices));
         assert!(!Role::Viewer.allows(Action::Ping));

@@ -2,6 +2,10 @@
 pub mod alerts;
 pub mod audit;
 pub mod failure;
+pub mod host_events;
+pub mod host_live;
+pub mod host_reports;
+pub mod hosts;
 pub mod pings;
 pub mod rollups;
 pub mod service_import;

@@ -73,6 +73,19 @@ fn chinese(p: &Problem) -> String {
         Problem::LastAdmin => "这是最后一位管理员；请先把另一位用户设为管理员".to_owned(),
         Problem::LimitRange { max } => format!("须为 1 到 {max} 之间的整数"),
         Problem::BadCursor => "不是本列表的翻页位置；请去掉它重新开始".to_owned(),
+        Problem::HostNameTaken { name } => format!("名为 '{name}' 的主机已存在"),
+        Problem::NumberRange { min, max } => format!("须在 {min} 到 {max} 之间"),
+        Problem::WrongType { expected } => format!("类型错误，应为 {expected}"),
+        Problem::NoKnownFields => {
+            "不含任何可识别的字段（cpu_pct、load1、mem_used_bytes、disks、gpus、processes、units、error 等）"
+                .to_owned()
+        }
+        Problem::TooManyItems { max } => format!("最多 {max} 项"),
+        Problem::BadRegex { error } => format!("不是有效的正则表达式：{error}"),
+        Problem::BadAddress => "须为主机名或 IP 地址，可带 :端口".to_owned(),
+        Problem::InFuture { max_secs } => {
+            format!("比服务器时间超前 {max_secs} 秒以上；请检查发送方的时钟")
+        }
     }
 }
 
