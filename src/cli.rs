@@ -43,6 +43,9 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Hosts.
+    #[command(subcommand)]
+    Host(HostCommand),
     /// Print the next fire times of a cron expression (or HH:MM) as RFC 3339 UTC.
     Schedule {
         expr: String,
@@ -98,6 +101,19 @@ pub enum ApiKeyCommand {
         /// full (the owner's role), read (read-only) or ping (pings and reports only).
         #[arg(long, default_value = "full")]
         scope: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// List hosts in name order: id, name, status, address, tags, last report (UTC).
+    List {
+        /// Only hosts with all these tags (comma-separated).
+        #[arg(long)]
+        tag: Option<String>,
+        /// new, up, degraded, down or paused.
+        #[arg(long)]
+        status: Option<String>,
     },
 }
 
@@ -180,6 +196,9 @@ pub async fn run(args: Cli) -> anyhow::Result<()> {
             Authenticator::new(conn.clone(), Arc::new(SystemClock), Duration::from_secs(1)).await?,
         ),
         wake: None,
+        host_wake: None,
+        reports: None,
+        live: Default::default(),
     };
     let cli = Actor::cli();
     match command {
@@ -238,9 +257,62 @@ pub async fn run(args: Cli) -> anyhow::Result<()> {
                 key.row.label
             );
         }
+        Command::Host(HostCommand::List { tag, status }) => {
+            for line in host_lines(&app, tag.as_deref(), status.as_deref()).await? {
+                println!("{line}");
+            }
+        }
         Command::Serve | Command::Schedule { .. } | Command::SendTestEmail { .. } => unreachable!(),
     }
     Ok(())
+}
+
+/// `heartbeats host list`: one tab-separated line per host, every page.
+pub async fn host_lines(
+    app: &App,
+    tag: Option<&str>,
+    status: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
+    use crate::store::hosts::{self, HostFilter};
+    let filter = HostFilter {
+        tags: crate::domain::Tags::parse(&[tag.unwrap_or_default()])
+            .map_err(|e| anyhow::anyhow!("--tag: {}", e.message()))?
+            .into_vec(),
+        status: status.map(|s| parse_arg("--status", s)).transpose()?,
+        q: None,
+    };
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let rows = hosts::page(&app.db, &filter, after.as_ref(), 1000)
+            .await
+            .context("cannot read the hosts")?;
+        let full = rows.len() == 1000;
+        after = rows.last().map(hosts::cursor_after);
+        for h in rows {
+            let seen = h
+                .last_report_at
+                .map(|t| {
+                    crate::clock::from_ms(t)
+                        .format("%Y-%m-%dT%H:%M:%SZ")
+                        .to_string()
+                })
+                .unwrap_or_else(|| "-".into());
+            out.push(format!(
+                "{}\t{}\t{}\t{}\t{}\t{seen}",
+                h.id,
+                h.name,
+                h.status,
+                h.address.as_deref().unwrap_or("-"),
+                crate::domain::Tags::from_column(&h.tags)
+                    .as_slice()
+                    .join(","),
+            ));
+        }
+        if !full {
+            return Ok(out);
+        }
+    }
 }
 
 /// Fire times for `heartbeats schedule`: a cron expression, or HH:MM for a daily schedule.

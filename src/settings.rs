@@ -20,6 +20,8 @@ pub struct Settings {
     pub admin_user: String,
     pub admin_password: Option<String>,
     pub max_ping_data: usize,
+    /// Largest body of `POST /api/v1/hosts/reports`, bytes.
+    pub max_report_bytes: usize,
     pub data_dir: PathBuf,
     pub sqlite_synchronous: SqliteSync,
     /// How long a request waits for a database connection before it is answered 503.
@@ -35,6 +37,9 @@ pub struct Settings {
     pub mail_dir: PathBuf,
     pub smtp_from: String,
 }
+
+/// The default `HB_MAX_REPORT_BYTES`: 8 MiB, a thousand snapshots of 8 KiB.
+pub const DEFAULT_MAX_REPORT_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteSync {
@@ -242,6 +247,19 @@ impl Settings {
                 })?,
         };
 
+        let max_report_bytes = match get("HB_MAX_REPORT_BYTES") {
+            None => DEFAULT_MAX_REPORT_BYTES,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1024..=256 * 1024 * 1024).contains(n))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "HB_MAX_REPORT_BYTES: '{v}' must be a number of bytes between 1024 and 268435456"
+                    )
+                })?,
+        };
+
         let sqlite_synchronous = match get("HB_SQLITE_SYNCHRONOUS")
             .as_deref()
             .map(str::to_lowercase)
@@ -307,6 +325,7 @@ impl Settings {
             admin_user: get("HB_ADMIN_USER").unwrap_or_else(|| "admin".into()),
             admin_password: get("HB_ADMIN_PASSWORD"),
             max_ping_data,
+            max_report_bytes,
             mail_dir: data_dir.join("mail"),
             data_dir,
             sqlite_synchronous,

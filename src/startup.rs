@@ -17,9 +17,12 @@ use crate::jobs::outbox::Outbox;
 use crate::jobs::retention::Retention;
 use crate::jobs::rollups::RollupJob;
 use crate::jobs::scheduler::{Scheduler, Wakeup};
+use crate::jobs::staleness::Staleness;
 use crate::notify::Mailer;
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::store::host_live::LiveHosts;
+use crate::store::host_reports::{Latest, ReportHooks, ReportWriter};
 use crate::store::pings::{PingWriter, WriteHooks};
 use crate::{db, serve};
 
@@ -35,6 +38,28 @@ impl WriteHooks for Signals {
         if alerts_queued > 0 {
             self.outbox.notify_one();
         }
+    }
+}
+
+/// Tells the staleness job, the outbox worker and the live view what a report batch did.
+struct HostSignals {
+    wake: Arc<Wakeup>,
+    outbox: Arc<Notify>,
+    live: Arc<LiveHosts>,
+}
+
+impl ReportHooks for HostSignals {
+    fn committed(
+        &self,
+        earliest_check: Option<DateTime<Utc>>,
+        alerts_queued: usize,
+        latest: Vec<(String, Latest)>,
+    ) {
+        self.wake.hint(earliest_check);
+        if alerts_queued > 0 {
+            self.outbox.notify_one();
+        }
+        self.live.update(latest);
     }
 }
 
@@ -82,6 +107,16 @@ impl Application {
                 outbox: outbox_notify.clone(),
             }),
         );
+        let host_wake = Arc::new(Wakeup::default());
+        let live = Arc::new(LiveHosts::default());
+        let reports = ReportWriter::spawn(
+            db.clone(),
+            Arc::new(HostSignals {
+                wake: host_wake.clone(),
+                outbox: outbox_notify.clone(),
+                live: live.clone(),
+            }),
+        );
         let auth =
             Arc::new(Authenticator::new(db.clone(), opts.clock.clone(), opts.auth_refresh).await?);
         let app = app::App {
@@ -90,6 +125,9 @@ impl Application {
             default_tz: settings.timezone,
             auth: auth.clone(),
             wake: Some(wake.clone()),
+            host_wake: Some(host_wake.clone()),
+            reports: Some(reports),
+            live,
         };
         app::users::ensure_admin(
             &app,
@@ -120,6 +158,15 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The host staleness job over this application's database and signals.
+    pub fn staleness(&self) -> Staleness {
+        Staleness::new(
+            self.state.db.clone(),
+            self.state.app.host_wake.clone().unwrap_or_default(),
+            self.state.outbox_notify.clone(),
+        )
     }
 
     /// A scheduler sharing this application's database and wake-up signals.
@@ -172,6 +219,7 @@ impl Application {
         tracing::info!(mailer = %outbox.mailer().describe(), "alert delivery started");
         let _jobs = Runner::new(self.state.clock.clone())
             .with(self.scheduler())
+            .with(self.staleness())
             .with(outbox)
             .with(self.retention())
             .with(self.rollups())

@@ -5,7 +5,9 @@
 //! Errors carry the field and a [`Problem`](crate::domain::Problem) with a stable code:
 //! the API shows them as JSON, the UI translates them, the CLI prints them.
 pub mod audit;
+pub mod hosts;
 pub mod keys;
+pub mod reports;
 pub mod services;
 pub mod users;
 
@@ -17,8 +19,8 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
-use crate::domain::FieldError;
 use crate::domain::role::{Action, KeyScope, Role};
+use crate::domain::{FieldError, Problem};
 use crate::jobs::scheduler::Wakeup;
 use crate::store::{self, StoreError};
 
@@ -32,6 +34,13 @@ pub struct App {
     /// The scheduler of this process, woken when a deadline may have moved. The CLI has
     /// none: running servers see its changes through the database.
     pub wake: Option<Arc<Wakeup>>,
+    /// The host staleness job of this process, woken when an offline deadline may have
+    /// moved; `None` from the CLI.
+    pub host_wake: Option<Arc<Wakeup>>,
+    /// Writes host reports (group commit); `None` from the CLI, which stores none.
+    pub reports: Option<crate::store::host_reports::ReportWriter>,
+    /// The latest snapshots, kept for the live view.
+    pub live: Arc<crate::store::host_live::LiveHosts>,
 }
 
 impl App {
@@ -41,6 +50,12 @@ impl App {
 
     fn deadlines_changed(&self) {
         if let Some(wake) = &self.wake {
+            wake.poke();
+        }
+    }
+
+    fn host_deadlines_changed(&self) {
+        if let Some(wake) = &self.host_wake {
             wake.poke();
         }
     }
@@ -127,6 +142,10 @@ pub enum AppError {
     /// One or more values were refused; never empty.
     #[error("{}", .0.first().map(ToString::to_string).unwrap_or_default())]
     Invalid(Vec<FieldError>),
+    /// A value inside a request body was refused; `path` names it, e.g.
+    /// `reports[3].disks[0].used_pct`.
+    #[error("{path}: {problem}")]
+    InvalidAt { path: String, problem: Problem },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("not allowed: {} needs a role or key scope that allows it", .0.as_str())]
@@ -183,6 +202,11 @@ impl Check {
                 None
             }
         }
+    }
+
+    /// Remember a refused value.
+    pub fn refuse(&mut self, e: FieldError) {
+        self.0.push(e);
     }
 
     pub fn finish(self) -> AppResult<()> {

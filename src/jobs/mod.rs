@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod retention;
 pub mod rollups;
 pub mod scheduler;
+pub mod staleness;
 
 use std::fmt;
 use std::future::Future;

@@ -16,10 +16,10 @@ use url::Url;
 
 use super::{Job, Signal};
 use crate::clock::SharedClock;
-use crate::entity::{alerts as alert_rows, flips};
+use crate::entity::{alerts as alert_rows, flips, host_flips};
 use crate::notify::Mailer;
 use crate::notify::smtp::MAX_CONNECTIONS;
-use crate::store::alerts;
+use crate::store::{alerts, host_events};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -47,6 +47,12 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 const BATCH: u64 = 256;
+
+/// What a batch of alerts is about: services' flips (with their zones) and hosts' flips.
+struct Subjects {
+    services: HashMap<i64, (flips::Model, Option<Tz>)>,
+    hosts: HashMap<i64, host_flips::Model>,
+}
 
 enum Attempt {
     Sent,
@@ -85,9 +91,13 @@ impl Outbox {
         claim: alerts::Claim,
         report: &mut DeliveryReport,
     ) -> anyhow::Result<()> {
-        let context = alerts::delivery_context(&self.db, &claim.alerts)
+        let services = alerts::delivery_context(&self.db, &claim.alerts)
             .await
             .context("cannot read the flips behind the alerts")?;
+        let hosts = host_events::flips_for_alerts(&self.db, &claim.alerts)
+            .await
+            .context("cannot read the host flips behind the alerts")?;
+        let context = Subjects { services, hosts };
         let outcomes: Vec<(alert_rows::Model, Attempt)> = futures::stream::iter(claim.alerts)
             .map(|alert| {
                 let context = &context;
@@ -137,20 +147,32 @@ impl Outbox {
         Ok(())
     }
 
-    async fn attempt(
-        &self,
-        alert: &alert_rows::Model,
-        context: &HashMap<i64, (flips::Model, Option<Tz>)>,
-    ) -> Attempt {
-        let Some((flip, tz)) = alert.flip_id.and_then(|id| context.get(&id)) else {
-            return Attempt::Fatal("the flip behind this alert is gone".into());
-        };
-        let tz = tz.unwrap_or(self.default_tz);
+    async fn attempt(&self, alert: &alert_rows::Model, context: &Subjects) -> Attempt {
         let tag = format!("alert{}", alert.id);
-        let sending = self
-            .mailer
-            .send_alert(&alert.recipient, flip, tz, &self.base_url, &tag);
-        match sending.await {
+        let sending = if let Some(id) = alert.host_flip_id {
+            let Some(flip) = context.hosts.get(&id) else {
+                return Attempt::Fatal("the host flip behind this alert is gone".into());
+            };
+            // Hosts have no zone of their own: times in the server's default zone.
+            self.mailer
+                .send_host_alert(
+                    &alert.recipient,
+                    flip,
+                    self.default_tz,
+                    &self.base_url,
+                    &tag,
+                )
+                .await
+        } else {
+            let Some((flip, tz)) = alert.flip_id.and_then(|id| context.services.get(&id)) else {
+                return Attempt::Fatal("the flip behind this alert is gone".into());
+            };
+            let tz = tz.unwrap_or(self.default_tz);
+            self.mailer
+                .send_alert(&alert.recipient, flip, tz, &self.base_url, &tag)
+                .await
+        };
+        match sending {
             Ok(()) => Attempt::Sent,
             Err(e) if e.is_retryable() => Attempt::Retry(e.to_string()),
             Err(e) => Attempt::Fatal(e.to_string()),

@@ -1,8 +1,11 @@
 //! HTTP routes, one module per resource. Each owns its request, response and error types;
 //! they share the JSON error shape and the caller extractor defined here.
 pub mod alerts;
+pub mod events;
 pub mod health;
+pub mod hosts;
 pub mod pings;
+pub mod reports;
 pub mod schedule;
 pub mod services;
 pub mod users;
@@ -58,6 +61,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .into()
                 }))
                 .configure(services::configure)
+                // Before `hosts`: `/hosts/{id}` would take `/hosts/reports` too.
+                .configure(reports::configure)
+                .configure(hosts::configure)
+                .configure(events::configure)
                 .configure(alerts::configure)
                 .configure(users::configure)
                 .service(schedule::preview),
@@ -102,7 +109,7 @@ pub fn app_error_status(err: &AppError) -> StatusCode {
         AppError::Invalid(fields) if fields.iter().any(|f| f.problem.is_conflict()) => {
             StatusCode::CONFLICT
         }
-        AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Invalid(_) | AppError::InvalidAt { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -123,6 +130,11 @@ pub fn app_error_response(err: &AppError) -> HttpResponse {
                 code: first.map(|f| f.code().to_owned()),
             }
         }
+        AppError::InvalidAt { path, problem } => ErrorBody {
+            error: err.to_string(),
+            field: Some(path.clone()),
+            code: Some(problem.code().to_owned()),
+        },
         AppError::Forbidden(_) => ErrorBody {
             error: err.to_string(),
             field: None,

@@ -73,7 +73,7 @@ pub enum ListOrString {
 }
 
 impl ListOrString {
-    fn items(&self) -> Vec<String> {
+    pub(crate) fn items(&self) -> Vec<String> {
         match self {
             ListOrString::List(v) => v.clone(),
             ListOrString::One(s) => vec![s.clone()],

@@ -59,6 +59,7 @@ impl fmt::Debug for Settings {
             admin_user,
             admin_password,
             max_ping_data,
+            max_report_bytes,
             data_dir,
             sqlite_synchronous,
             db_timeout,
@@ -77,6 +78,7 @@ impl fmt::Debug for Settings {
             .field("admin_user", admin_user)
             .field("admin_password", &admin_password.as_ref().map(|_| Redacted))
             .field("max_ping_data", max_ping_data)
+            .field("max_report_bytes", max_report_bytes)
             .field("data_dir", data_dir)
             .field("sqlite_synchronous", sqlite_synchronous)
             .field("db_timeout", db_timeout)

@@ -192,6 +192,9 @@ impl From<AppError> for UiError {
             AppError::NotFound(_) => UiErrorKind::NotFound,
             AppError::Forbidden(_) => UiErrorKind::Forbidden,
             AppError::Invalid(fields) => UiErrorKind::Invalid(fields),
+            AppError::InvalidAt { problem, .. } => {
+                UiErrorKind::Invalid(vec![FieldError::new("report", problem)])
+            }
             AppError::Store(e) => UiErrorKind::Store(e),
             AppError::Other(e) => UiErrorKind::Internal(e),
         };
