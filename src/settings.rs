@@ -97,6 +97,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "largest ping data accepted, in bytes (default 102400)",
     ),
     (
+        "HB_MAX_REPORT_BYTES",
+        "largest body of a host report request, in bytes (default 8388608)",
+    ),
+    (
         "HB_DATA_DIR",
         "directory for the SQLite file and mail files (default data)",
     ),

@@ -224,6 +224,8 @@ pub fn validate(
             },
         ));
     }
+    // Refusals name a value as the sender named it.
+    let time_field = if v.get("ts").is_some() { "ts" } else { "at" };
     if let Some((field, problem)) = shape::first_wrong(&v) {
         return Err(refuse(at(p, &field), problem));
     }
@@ -255,7 +257,7 @@ pub fn validate(
     let collected = match report.at {
         Some(t) if t > now + Duration::seconds(MAX_FUTURE_SECS) => {
             return Err(refuse(
-                at(p, "at"),
+                at(p, time_field),
                 Problem::InFuture {
                     max_secs: MAX_FUTURE_SECS,
                 },

@@ -157,7 +157,7 @@ async fn without_smtp_mail_is_written_as_eml_files() {
 }
 
 /// Undo quoted-printable soft breaks and escapes, enough to search the message text.
-fn decode_quoted_printable(s: &str) -> String {
+pub(crate) fn decode_quoted_printable(s: &str) -> String {
     let joined = s.replace("=\r\n", "").replace("=\n", "");
     let bytes = joined.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

@@ -189,3 +189,134 @@ async fn names_that_differ_only_in_case_are_kept_and_made_distinct() {
         assert_eq!(found.len(), 1, "{backend:?}: {found:?}");
     }
 }
+
+/// The hosts migration rebuilds (SQLite) or alters `alerts` so that host alerts share the
+/// outbox: every existing flip and alert keeps its id, its columns and its delivery, and
+/// services alert as before.
+#[tokio::test]
+async fn service_flips_and_alerts_survive_the_hosts_migration() {
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+        let database = TestDatabase::create(backend).await;
+        let db = migrate_until(&database.url, "m20261201_000007_hosts").await;
+        exec(
+            &db,
+            "INSERT INTO services (id, name, name_key, kind, period_secs, timezone, grace_secs, \
+             tags, notify, status, last_ping_at, last_ping_kind, version, created_at, updated_at) \
+             VALUES ('old00001', 'Nightly 备份', 'nightly 备份', 'interval', 3600, 'UTC', 300, \
+             '', 'ops@example.com', 'down', 1000, 'error', 3, 1, 2000)",
+            vec![],
+        )
+        .await;
+        exec(
+            &db,
+            "INSERT INTO flips (id, service_id, service_name, at, from_status, to_status, reason, \
+             data, due_at, last_ping_at) VALUES (7, 'old00001', 'Nightly 备份', 2000, 'up', \
+             'down', 'error', 'disk full', NULL, 1000)",
+            vec![],
+        )
+        .await;
+        let alert = "INSERT INTO alerts (id, flip_id, service_id, recipient, state, attempts, \
+                     next_attempt_at, claimed_until, last_error, sent_at, created_at, claim_token) \
+                     VALUES (?, 7, 'old00001', ?, ?, ?, 2000, NULL, ?, ?, 2000, NULL)";
+        exec(
+            &db,
+            alert,
+            vec![
+                41i64.into(),
+                "sent@example.com".into(),
+                "sent".into(),
+                1i32.into(),
+                None::<String>.into(),
+                Some(2500i64).into(),
+            ],
+        )
+        .await;
+        exec(
+            &db,
+            alert,
+            vec![
+                42i64.into(),
+                "pending@example.com".into(),
+                "pending".into(),
+                2i32.into(),
+                Some("SMTP: timed out".to_owned()).into(),
+                None::<i64>.into(),
+            ],
+        )
+        .await;
+        if backend == Backend::Postgres {
+            // The previous release took ids from the sequences; these rows name theirs.
+            for (seq, to) in [("flips_id_seq", 7), ("alerts_id_seq", 42)] {
+                exec(&db, &format!("SELECT setval('{seq}', {to})"), vec![]).await;
+            }
+        }
+        db.close().await.ok();
+
+        let app = TestApp::spawn_on(database, Options::default()).await;
+        let alerts = app.alerts().await;
+        let rows: Vec<_> = alerts
+            .iter()
+            .map(|a| {
+                (
+                    a.id,
+                    a.flip_id,
+                    a.service_id.as_deref(),
+                    a.host_id.as_deref(),
+                    a.recipient.as_str(),
+                    a.state.as_str(),
+                    a.attempts,
+                    a.last_error.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    42,
+                    7,
+                    Some("old00001"),
+                    None,
+                    "pending@example.com",
+                    "pending",
+                    2,
+                    Some("SMTP: timed out")
+                ),
+                (
+                    41,
+                    7,
+                    Some("old00001"),
+                    None,
+                    "sent@example.com",
+                    "sent",
+                    1,
+                    None
+                ),
+            ],
+            "{backend:?}"
+        );
+        let flips = app.flips("old00001").await;
+        assert_eq!(flips[0].id, 7);
+        assert_eq!(flips[0].data.as_deref(), Some("disk full"));
+        // The pending alert is delivered as before, with its flip's data.
+        assert_eq!(app.deliver().await.sent, 1, "{backend:?}");
+        let mail = app.mail_files().join("\n");
+        assert!(mail.contains("Nightly"), "{backend:?}: {mail}");
+        // New alerts get new ids, for services and for hosts alike.
+        app.ping_ok("old00001", "").await;
+        let h = app
+            .create_host(serde_json::json!({"name": "h", "notify": ["ops@example.com"]}))
+            .await;
+        app.report_ok(&serde_json::json!({"name": "h", "error": "no route to host"}))
+            .await;
+        let alerts = app.alerts().await;
+        assert_eq!(alerts.len(), 4, "{backend:?}: {alerts:?}");
+        let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
+        assert!(ids[..2].iter().all(|id| *id > 42), "{backend:?}: {ids:?}");
+        assert_eq!(alerts[0].host_id.as_deref(), Some(h.id.as_str()));
+        assert_eq!(alerts[1].service_id.as_deref(), Some("old00001"));
+        // Deleting the service still takes its flips and alerts with it.
+        assert_eq!(app.delete("/api/v1/services/old00001").await.status(), 204);
+        assert_eq!(app.alerts().await.len(), 1, "{backend:?}");
+    }
+}
