@@ -197,7 +197,7 @@ async fn names_that_differ_only_in_case_are_kept_and_made_distinct() {
 async fn service_flips_and_alerts_survive_the_hosts_migration() {
     for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
         let database = TestDatabase::create(backend).await;
-        let db = migrate_until(&database.url, "m20261201_000007_hosts").await;
+        let db = migrate_until(&database.url, "m20261201_000008_hosts").await;
         exec(
             &db,
             "INSERT INTO services (id, name, name_key, kind, period_secs, timezone, grace_secs, \
