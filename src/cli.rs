@@ -273,7 +273,7 @@ pub async fn host_lines(
     tag: Option<&str>,
     status: Option<&str>,
 ) -> anyhow::Result<Vec<String>> {
-    use crate::store::hosts::{self, HostFilter};
+    use crate::store::host_list::{self, HostFilter};
     let filter = HostFilter {
         tags: crate::domain::Tags::parse(&[tag.unwrap_or_default()])
             .map_err(|e| anyhow::anyhow!("--tag: {}", e.message()))?
@@ -284,11 +284,11 @@ pub async fn host_lines(
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let rows = hosts::page(&app.db, &filter, after.as_ref(), 1000)
+        let rows = host_list::page(&app.db, &filter, after.as_ref(), 1000)
             .await
             .context("cannot read the hosts")?;
         let full = rows.len() == 1000;
-        after = rows.last().map(hosts::cursor_after);
+        after = rows.last().map(host_list::cursor_after);
         for h in rows {
             let seen = h
                 .last_report_at

@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::host::{Checks, RequiredProcess};
+use crate::domain::host::{Checks, RequiredProcess, Threshold};
 
 fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()

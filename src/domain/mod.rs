@@ -2,6 +2,7 @@
 pub mod alert;
 pub mod cron;
 pub mod host;
+pub mod host_checks;
 pub mod host_status;
 pub mod metrics;
 pub mod problem;

@@ -22,7 +22,7 @@ use super::{StoreError, StoreResult, failure, host_events};
 use crate::clock::to_ms;
 use crate::domain::host::HostStatus;
 use crate::domain::host_status::{Change, HostEvent, HostTiming, Snapshot, on_error, on_snapshot};
-use crate::entity::{host_inbox, host_latest, hosts};
+use crate::entity::{host_latest, hosts};
 
 /// One report, validated.
 #[derive(Debug, Clone)]
@@ -182,13 +182,14 @@ pub struct Written {
     pub latest: Vec<(String, Latest)>,
 }
 
-struct Unknown {
-    name: String,
-    first: i64,
-    last: i64,
-    count: i64,
-    source: Option<String>,
-    json: String,
+/// Reports from one name not in the inventory, in one batch.
+pub(super) struct Unknown {
+    pub(super) name: String,
+    pub(super) first: i64,
+    pub(super) last: i64,
+    pub(super) count: i64,
+    pub(super) source: Option<String>,
+    pub(super) json: String,
 }
 
 /// Write requests in one transaction. The error means nothing was committed.
@@ -368,7 +369,7 @@ pub async fn write_batch(
             .await?;
     }
     if !unknown.is_empty() {
-        write_inbox(&txn, unknown).await?;
+        super::host_inbox::write(&txn, unknown).await?;
     }
     if moved {
         super::hosts::bump(&txn).await?;
@@ -387,81 +388,4 @@ fn into_db(e: StoreError) -> DbErr {
         StoreError::Db(db) => db,
         other => DbErr::Custom(other.to_string()),
     }
-}
-
-/// Add reports from names not in the inventory to the inbox (rare: read, then write).
-async fn write_inbox(
-    txn: &sea_orm::DatabaseTransaction,
-    unknown: BTreeMap<String, Unknown>,
-) -> Result<(), DbErr> {
-    let existing: HashMap<String, host_inbox::Model> = host_inbox::Entity::find()
-        .filter(host_inbox::Column::NameKey.is_in(unknown.keys().cloned()))
-        .lock_exclusive()
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|m| (m.name_key.clone(), m))
-        .collect();
-    let rows: Vec<host_inbox::ActiveModel> = unknown
-        .into_iter()
-        .map(|(key, u)| {
-            let old = existing.get(&key);
-            host_inbox::ActiveModel {
-                first_seen_at: Set(old.map_or(u.first, |o| o.first_seen_at)),
-                reports: Set(old.map_or(0, |o| o.reports) + u.count),
-                name_key: Set(key),
-                name: Set(u.name),
-                last_seen_at: Set(u.last),
-                source: Set(u.source),
-                snapshot: Set(Some(u.json)),
-            }
-        })
-        .collect();
-    for chunk in rows.chunks(100) {
-        host_inbox::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::column(host_inbox::Column::NameKey)
-                    .update_columns([
-                        host_inbox::Column::Name,
-                        host_inbox::Column::LastSeenAt,
-                        host_inbox::Column::Reports,
-                        host_inbox::Column::Source,
-                        host_inbox::Column::Snapshot,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// The inbox, most recently seen first.
-pub async fn inbox(db: &DatabaseConnection, limit: u64) -> StoreResult<Vec<host_inbox::Model>> {
-    Ok(host_inbox::Entity::find()
-        .order_by_desc(host_inbox::Column::LastSeenAt)
-        .limit(limit)
-        .all(db)
-        .await?)
-}
-
-pub async fn inbox_entry<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    name: &str,
-) -> StoreResult<host_inbox::Model> {
-    host_inbox::Entity::find_by_id(name_key(name))
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound("unmanaged host"))
-}
-
-/// Forget a name in the inbox.
-pub async fn dismiss<C: sea_orm::ConnectionTrait>(db: &C, name: &str) -> StoreResult<()> {
-    let res = host_inbox::Entity::delete_by_id(name_key(name))
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(StoreError::NotFound("unmanaged host"));
-    }
-    Ok(())
 }

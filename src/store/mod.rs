@@ -3,6 +3,8 @@ pub mod alerts;
 pub mod audit;
 pub mod failure;
 pub mod host_events;
+pub mod host_inbox;
+pub mod host_list;
 pub mod host_live;
 pub mod host_reports;
 pub mod hosts;

@@ -447,6 +447,28 @@ pub fn read_dir_files(dir: &Path) -> Vec<String> {
     out
 }
 
+/// Whether process `pid` holds the listening TCP socket on 127.0.0.1:`port` (Linux: the
+/// socket's inode in `/proc/net/tcp` among the process's descriptors).
+fn listens_on(pid: u32, port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let inode = table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (_, hex) = cols.get(1)?.split_once(':')?;
+        let listening = cols.get(3) == Some(&"0A");
+        (listening && u16::from_str_radix(hex, 16).ok()? == port).then(|| cols.get(9).copied())?
+    });
+    let Some(inode) = inode else {
+        return false;
+    };
+    let socket = format!("socket:[{inode}]");
+    std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy() == socket))
+    })
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -463,24 +485,43 @@ pub struct SmtpServer {
 }
 
 impl SmtpServer {
+    /// On a free port. Tests starting together may be handed the same free port before
+    /// either server binds it; the one that loses tries another port.
     pub async fn start() -> Self {
-        Self::start_on(free_port()).await
+        for _ in 0..5 {
+            let mut server = Self::unstarted(free_port());
+            if server.launch().await.is_ok() {
+                return server;
+            }
+        }
+        panic!("aiosmtpd could not get a free port in 5 tries");
     }
 
     pub async fn start_on(port: u16) -> Self {
-        let maildir = tempfile::tempdir().expect("temp dir");
-        let mut server = Self {
-            port,
-            child: None,
-            maildir,
-        };
+        let mut server = Self::unstarted(port);
         server.restart().await;
         server
+    }
+
+    fn unstarted(port: u16) -> Self {
+        Self {
+            port,
+            child: None,
+            maildir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     /// Start (again) on the same port and Maildir; waits (without blocking the runtime)
     /// until it accepts connections.
     pub async fn restart(&mut self) {
+        if let Err(e) = self.launch().await {
+            panic!("{e}");
+        }
+    }
+
+    /// Start aiosmtpd and wait until it listens on the port itself: another server on the
+    /// port would take this one's mail.
+    async fn launch(&mut self) -> Result<(), String> {
         let child = Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{}", self.port))
@@ -492,17 +533,22 @@ impl SmtpServer {
             ))
             .spawn()
             .expect("python3 -m aiosmtpd (pip install aiosmtpd; the test script does)");
+        let pid = child.id();
         self.child = Some(child);
         let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while !listens_on(pid, self.port) {
             let exited = self
                 .child
                 .as_mut()
                 .map(|c| matches!(c.try_wait(), Ok(Some(_))));
             if exited == Some(true) {
+                self.child = None;
                 let err = std::fs::read_to_string(self.maildir.path().join("stderr.log"))
                     .unwrap_or_default();
-                panic!("aiosmtpd exited at start (is it installed for this python3?): {err}");
+                return Err(format!(
+                    "aiosmtpd exited at start (is it installed for this python3? is port {} taken?): {err}",
+                    self.port
+                ));
             }
             assert!(
                 std::time::Instant::now() < deadline,
@@ -510,6 +556,7 @@ impl SmtpServer {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        Ok(())
     }
 
     pub fn stop(&mut self) {

@@ -15,10 +15,11 @@ use crate::domain::host::HostStatus;
 use crate::domain::role::Action;
 use crate::domain::{FieldError, Problem, Tags};
 use crate::state::AppState;
+use crate::store::host_list::{self, HostFilter};
 use crate::store::host_live::latest_of;
-use crate::store::hosts::{self, HostFilter};
+use crate::store::hosts;
 use crate::store::service_list::Cursor;
-use crate::store::{host_events, host_reports};
+use crate::store::{host_events, host_inbox};
 use json::{DefaultsInput, HostInput, defaults_json, host_json};
 
 /// Registered before `/hosts/{id}`, whose pattern would take these paths too.
@@ -99,10 +100,10 @@ async fn list(
         status,
         q: query.q.clone(),
     };
-    let mut rows = hosts::page(&state.db, &filter, after.as_ref(), limit + 1).await?;
+    let mut rows = host_list::page(&state.db, &filter, after.as_ref(), limit + 1).await?;
     let next = (rows.len() as u64 > limit).then(|| {
         rows.truncate(limit as usize);
-        rows.last().map(hosts::cursor_after)
+        rows.last().map(host_list::cursor_after)
     });
     let body: Vec<wire::Host> = rows.into_iter().map(|m| host_json(m, None)).collect();
     let mut resp = HttpResponse::Ok();
@@ -245,7 +246,7 @@ async fn put_defaults(
 
 async fn inbox(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ServiceError> {
     caller.may(Action::Read)?;
-    let body: Vec<wire::UnmanagedHost> = host_reports::inbox(&state.db, 1000)
+    let body: Vec<wire::UnmanagedHost> = host_inbox::list(&state.db, 1000)
         .await?
         .into_iter()
         .map(|m| wire::UnmanagedHost {
