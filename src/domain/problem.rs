@@ -79,6 +79,12 @@ pub enum Problem {
     BadAddress,
     #[error("is more than {max_secs} s in the future; check the sender's clock")]
     InFuture { max_secs: i64 },
+    #[error("must be a time: RFC 3339 (2026-01-17T10:00:00Z) or Unix seconds")]
+    BadTime,
+    #[error("must be before `to`")]
+    TimeOrder,
+    #[error("asks for more than {max} points; use a shorter range or step=3600")]
+    TooManyPoints { max: i64 },
 }
 
 fn required_for(kind: ScheduleKind) -> &'static str {
@@ -153,6 +159,9 @@ impl Problem {
             Problem::BadRegex { .. } => "bad_regex",
             Problem::BadAddress => "bad_address",
             Problem::InFuture { .. } => "in_future",
+            Problem::BadTime => "bad_time",
+            Problem::TimeOrder => "time_order",
+            Problem::TooManyPoints { .. } => "too_many_points",
         }
     }
 

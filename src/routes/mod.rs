@@ -8,6 +8,7 @@ pub mod pings;
 pub mod reports;
 pub mod schedule;
 pub mod services;
+pub mod timeseries;
 pub mod users;
 
 use std::future::Future;
@@ -67,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(events::configure)
                 .configure(alerts::configure)
                 .configure(users::configure)
+                .configure(timeseries::configure)
                 .service(schedule::preview),
         )
         .configure(crate::ui::configure);

@@ -365,6 +365,48 @@ pub struct UnmanagedHost {
     pub latest: Option<HostReport>,
 }
 
+/// One point of a time series: the start of its bucket and the bucket's value.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TimePoint {
+    pub ts: DateTime<Utc>,
+    pub value: f64,
+}
+
+/// `GET /api/v1/hosts/{id}/timeseries`: one host's series of one metric.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Timeseries {
+    pub host_id: String,
+    pub metric: String,
+    /// The mount or GPU index asked for; absent: the highest over all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    /// `avg`, `max`, `min` or `last`.
+    pub agg: String,
+    /// Seconds per point: 60 or 3600.
+    pub step: i64,
+    pub data: Vec<TimePoint>,
+}
+
+/// One host's series in a by-tag answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HostSeries {
+    pub host_id: String,
+    pub name: String,
+    pub data: Vec<TimePoint>,
+}
+
+/// `GET /api/v1/timeseries?tag=`: one series per host with the tag.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TagTimeseries {
+    pub tag: String,
+    pub metric: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    pub agg: String,
+    pub step: i64,
+    pub series: Vec<HostSeries>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,11 @@ fn chinese(p: &Problem) -> String {
         Problem::InFuture { max_secs } => {
             format!("比服务器时间超前 {max_secs} 秒以上；请检查发送方的时钟")
         }
+        Problem::BadTime => "须为时间：RFC 3339（2026-01-17T10:00:00Z）或 Unix 秒数".to_owned(),
+        Problem::TimeOrder => "须早于 `to`".to_owned(),
+        Problem::TooManyPoints { max } => {
+            format!("请求的数据点超过 {max} 个；请缩短时间范围或使用 step=3600")
+        }
     }
 }
 
