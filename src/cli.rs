@@ -199,6 +199,7 @@ pub async fn run(args: Cli) -> anyhow::Result<()> {
         host_wake: None,
         reports: None,
         live: Default::default(),
+        rollups: Default::default(),
     };
     let cli = Actor::cli();
     match command {

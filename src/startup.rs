@@ -119,6 +119,7 @@ impl Application {
         );
         let auth =
             Arc::new(Authenticator::new(db.clone(), opts.clock.clone(), opts.auth_refresh).await?);
+        let rollups = Arc::new(crate::store::rollups::Rollups::default());
         let app = app::App {
             db: db.clone(),
             clock: opts.clock.clone(),
@@ -128,6 +129,7 @@ impl Application {
             host_wake: Some(host_wake.clone()),
             reports: Some(reports),
             live,
+            rollups: rollups.clone(),
         };
         app::users::ensure_admin(
             &app,
@@ -146,7 +148,7 @@ impl Application {
             outbox_notify,
             ui: crate::ui::UiState::default(),
             list_search: Default::default(),
-            rollups: Default::default(),
+            rollups,
         });
         let server = serve::http_server(listener, state.clone())?;
         Ok(Self {

@@ -42,6 +42,8 @@ pub struct App {
     pub reports: Option<crate::store::host_reports::ReportWriter>,
     /// The latest snapshots, kept for the live view.
     pub live: Arc<crate::store::host_live::LiveHosts>,
+    /// Host values summed per minute until the roll-up job writes them.
+    pub rollups: Arc<crate::store::rollups::Rollups>,
 }
 
 impl App {

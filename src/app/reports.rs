@@ -282,6 +282,7 @@ pub fn validate(
         snapshot: snapshot_of(&report),
         json,
         source: source.map(str::to_owned),
+        samples: super::host_metrics::samples(&report),
     })
 }
 
@@ -309,7 +310,19 @@ pub async fn ingest(
         .ok_or(AppError::Store(StoreError::Unavailable(
             "this process stores no reports".into(),
         )))?;
-    Ok(writer.submit(reports).await?)
+    let mut reports = reports;
+    let samples: Vec<_> = reports
+        .iter_mut()
+        .map(|r| (r.at, std::mem::take(&mut r.samples)))
+        .collect();
+    let stored = writer.submit(reports).await?;
+    // The roll-ups sum the values of managed hosts once their reports are stored.
+    for (s, (at, samples)) in stored.iter().zip(samples) {
+        if let Some(host_id) = &s.host_id {
+            app.rollups.record(host_id, at, &samples);
+        }
+    }
+    Ok(stored)
 }
 
 #[cfg(test)]

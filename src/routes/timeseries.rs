@@ -18,7 +18,8 @@ use crate::domain::metrics::{self, Agg, Metric, Part};
 use crate::domain::role::Action;
 use crate::domain::{FieldError, Problem};
 use crate::state::AppState;
-use crate::store::hosts::{self, HostFilter};
+use crate::store::host_list::{self, HostFilter};
+use crate::store::hosts;
 use crate::store::rollups::{self, Point, SeriesQuery};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -205,7 +206,7 @@ async fn of_tag(
         ..Default::default()
     };
     let mut series = Vec::new();
-    for host in hosts::page(&state.db, &filter, None, MAX_HOSTS).await? {
+    for host in host_list::page(&state.db, &filter, None, MAX_HOSTS).await? {
         let points = read(&state, &host.id, &asked).await?;
         series.push(HostSeries {
             host_id: host.id,

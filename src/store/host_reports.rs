@@ -37,6 +37,8 @@ pub struct Incoming {
     /// The report as JSON: the latest snapshot the live view shows.
     pub json: String,
     pub source: Option<String>,
+    /// The values as time-series samples, for the roll-ups (not stored by the writer).
+    pub samples: Vec<crate::domain::metrics::Sample>,
 }
 
 /// What storing one report did.

@@ -11,6 +11,7 @@ mod host_helpers;
 mod host_reports;
 mod host_timelines;
 mod hosts;
+mod hosts_history;
 mod jobs;
 mod limits;
 mod list_helpers;
