@@ -1,5 +1,6 @@
 // Heartbeats UI enhancements. Every page works without this file; it only adds the live
-// services list, search as you type, the schedule preview and copy buttons.
+// services and hosts lists (and a host's live values), search as you type, the schedule
+// preview and copy buttons.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -12,7 +13,7 @@
     };
   }
 
-  // --- live services list -------------------------------------------------------------
+  // --- live lists (services, hosts) and the host page's values -------------------------------------------------------------
   function liveList() {
     const live = document.getElementById("live");
     if (!live) return;
@@ -36,12 +37,28 @@
 
     // Swap in new rows without losing the keyboard's place, and tell screen readers,
     // politely, which services changed status.
+    function pageStatus() {
+      const card = live.querySelector("[data-status]");
+      return card ? { status: card.dataset.status, label: card.dataset.statusLabel || "" } : null;
+    }
+
     function swap(html) {
       const focused = live.contains(document.activeElement) ? document.activeElement : null;
       const focusHref = focused && focused.getAttribute("href");
+      // A details element the reader opened (a host's GPUs) stays open.
+      const focusKey = focused && focused.closest("details[data-key]");
+      const open = new Set([...live.querySelectorAll("details[data-key][open]")].map((d) => d.dataset.key));
       const before = statuses();
+      const was = pageStatus();
       live.innerHTML = html;
+      for (const d of live.querySelectorAll("details[data-key]")) {
+        if (open.has(d.dataset.key)) d.open = true;
+      }
       utcOnTap(live);
+      if (focusKey && !focusHref) {
+        const again = live.querySelector('details[data-key="' + CSS.escape(focusKey.dataset.key) + '"] > summary');
+        if (again) again.focus({ preventScroll: true });
+      }
       if (focusHref) {
         const again = [...live.querySelectorAll("a[href]")].find((a) => a.getAttribute("href") === focusHref);
         if (again) again.focus({ preventScroll: true });
@@ -51,6 +68,8 @@
         const was = before.get(href);
         if (was && was.status !== now.status) changed.push(now.name + ": " + now.label);
       }
+      const now = pageStatus();
+      if (was && now && was.status !== now.status) changed.push(now.label);
       const announce = document.getElementById("live-announce");
       if (announce && changed.length) announce.textContent = changed.join("; ");
     }
@@ -117,8 +136,11 @@
         const params = new URLSearchParams(new FormData(form));
         if (!params.get("q")) params.delete("q");
         const qs = params.toString();
-        live.dataset.src = "/ui/rows" + (qs ? "?" + qs : "");
-        history.replaceState(null, "", "/" + (qs ? "?" + qs : ""));
+        // The rows' address and the page's: the services list's, or the hosts'.
+        const rows = live.dataset.rows || "/ui/rows";
+        const pagePath = form.getAttribute("action") || "/";
+        live.dataset.src = rows + (qs ? "?" + qs : "");
+        history.replaceState(null, "", pagePath + (qs ? "?" + qs : ""));
         refresh(true);
       }, 250);
       q.addEventListener("input", update);

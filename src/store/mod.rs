@@ -6,6 +6,7 @@ pub mod host_events;
 pub mod host_inbox;
 pub mod host_list;
 pub mod host_live;
+pub mod host_overview;
 pub mod host_reports;
 pub mod hosts;
 pub mod pings;

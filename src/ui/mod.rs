@@ -8,6 +8,7 @@ pub mod assets;
 pub mod audit;
 pub mod cron_words;
 pub mod format;
+pub mod hosts;
 pub mod http;
 pub mod i18n;
 pub mod list;
@@ -30,6 +31,8 @@ use actix_web::{HttpResponse, web};
 pub struct UiState {
     pub test_mail: alerts::TestMailLimit,
     pub list_cache: list_cache::ListCache,
+    /// Rendered hosts overview rows, reused by live refreshes within the refresh floor.
+    pub host_cache: list_cache::ListCache,
 }
 
 fn form_config() -> web::FormConfig {
@@ -82,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(service::confirm_delete),
         )
         .route("/services/{id}/delete", web::post().to(service::delete))
+        .configure(hosts::configure)
         .route("/alerts", web::get().to(alerts::page))
         .route("/alerts/test", web::post().to(alerts::send_test))
         .route("/users", web::get().to(users::page))

@@ -36,6 +36,10 @@ pub fn flash_from_code(code: &str, lang: Lang) -> Option<Flash> {
             kind: "ok",
             text: lang.deleted(&http::decode(name)),
         }),
+        Some(("dismissed", name)) => Some(Flash {
+            kind: "ok",
+            text: lang.dismissed(&http::decode(name)),
+        }),
         _ => match code {
             "saved" => ok(t.saved),
             "created" => ok(t.created_flash),
@@ -47,6 +51,10 @@ pub fn flash_from_code(code: &str, lang: Lang) -> Option<Flash> {
             "role_changed" => ok(t.role_changed),
             "user_removed" => ok(t.user_removed),
             "signed_out" => ok(t.signed_out),
+            "host_created" => ok(t.host_created_flash),
+            "host_paused" => ok(t.host_paused_flash),
+            "host_resumed" => ok(t.host_resumed_flash),
+            "adopted" => ok(t.adopted_flash),
             _ => None,
         },
     }
@@ -89,6 +97,11 @@ impl Chrome {
     /// Whether the user may change services (members and admins).
     pub fn can_edit(&self) -> bool {
         self.role.is_some_and(|r| r.allows(Action::EditServices))
+    }
+
+    /// Whether the user may change hosts (members and admins).
+    pub fn can_edit_hosts(&self) -> bool {
+        self.role.is_some_and(|r| r.allows(Action::EditHosts))
     }
 
     pub fn is_admin(&self) -> bool {

@@ -8,6 +8,7 @@ mod problems;
 mod tr;
 mod zh;
 
+use crate::domain::host::{EventKind, HostReason, HostStatus};
 use crate::domain::role::{KeyScope, Role};
 use crate::domain::schedule::ScheduleKind;
 use crate::domain::status::{PingKind, Reason, Status};
@@ -364,6 +365,119 @@ impl Lang {
         match self {
             Lang::En => format!("daily {at} {tz}"),
             Lang::Zh => format!("每天 {at} {tz}"),
+        }
+    }
+
+    pub fn host_status(self, status: HostStatus) -> &'static str {
+        let t = self.t();
+        match status {
+            HostStatus::New => t.st_new,
+            HostStatus::Up => t.st_up,
+            HostStatus::Degraded => t.st_degraded,
+            HostStatus::Down => t.st_down,
+            HostStatus::Paused => t.st_paused,
+        }
+    }
+
+    pub fn host_reason(self, reason: HostReason) -> &'static str {
+        let t = self.t();
+        match reason {
+            HostReason::Offline => t.hr_offline,
+            HostReason::Unreachable => t.hr_unreachable,
+            HostReason::Degraded => t.hr_degraded,
+            HostReason::Recovered => t.hr_recovered,
+            HostReason::Cleared => t.hr_cleared,
+            HostReason::Paused => t.reason_paused,
+            HostReason::Resumed => t.reason_resumed,
+        }
+    }
+
+    pub fn event_kind(self, kind: EventKind) -> &'static str {
+        let t = self.t();
+        match kind {
+            EventKind::Down => t.ev_down,
+            EventKind::Up => t.ev_up,
+            EventKind::Degraded => t.ev_degraded,
+            EventKind::Recovered => t.ev_recovered,
+            EventKind::UnitFailed => t.ev_unit_failed,
+            EventKind::UnitRecovered => t.ev_unit_recovered,
+            EventKind::ProcessMissing => t.ev_process_missing,
+            EventKind::ProcessBack => t.ev_process_back,
+            EventKind::ThresholdBreached => t.ev_threshold_breached,
+            EventKind::ThresholdCleared => t.ev_threshold_cleared,
+            EventKind::Paused => t.ev_paused,
+            EventKind::Resumed => t.ev_resumed,
+        }
+    }
+
+    /// The overview's notice of names that report but are not configured.
+    pub fn inbox_notice(self, n: u64) -> String {
+        match self {
+            Lang::En if n == 1 => "1 host reports but is not configured.".into(),
+            Lang::En => format!("{n} hosts report but are not configured."),
+            Lang::Zh => format!("有 {n} 台主机在上报，但尚未配置。"),
+        }
+    }
+
+    pub fn dismissed(self, name: &str) -> String {
+        match self {
+            Lang::En => format!("Dismissed “{name}”: it comes back if it reports again."),
+            Lang::Zh => format!("已忽略“{name}”：若再次上报会重新出现。"),
+        }
+    }
+
+    /// A chart's series in words: `CPU: avg 34%, max 98%`.
+    pub fn chart_summary(self, label: &str, avg: &str, max: &str) -> String {
+        match self {
+            Lang::En => format!("{label}: avg {avg}, max {max}"),
+            Lang::Zh => format!("{label}：平均 {avg}，最高 {max}"),
+        }
+    }
+
+    /// `CPU over 24 h`.
+    pub fn chart_title(self, what: &str, range: &str) -> String {
+        match self {
+            Lang::En => format!("{what} over {range}"),
+            Lang::Zh => format!("{what}（{range}）"),
+        }
+    }
+
+    /// A chart range's name: `1 h`, `24 h`, `7 d`, `30 d` (`1h` … as in the links).
+    pub fn range_label(self, key: &str) -> String {
+        let (n, unit) = key.split_at(key.len().saturating_sub(1));
+        match (self, unit) {
+            (Lang::En, "h") => format!("{n} h"),
+            (Lang::En, _) => format!("{n} d"),
+            (Lang::Zh, "h") => format!("{n} 小时"),
+            (Lang::Zh, _) => format!("{n} 天"),
+        }
+    }
+
+    /// `> 90% for 5 min`, `> 90% at once`.
+    pub fn threshold_rule(self, limit: &str, window: &str) -> String {
+        match (self, window.starts_with('0')) {
+            (Lang::En, true) => format!("> {limit} at once"),
+            (Lang::En, false) => format!("> {limit} for {window}"),
+            (Lang::Zh, true) => format!("> {limit}，立即"),
+            (Lang::Zh, false) => format!("> {limit}，持续 {window}"),
+        }
+    }
+
+    /// `nginx (text) running at least 2 times`.
+    pub fn process_rule(self, pattern: &str, regex: bool, min: u32) -> String {
+        let t = self.t();
+        let how = if regex { t.regex } else { t.substring };
+        match self {
+            Lang::En => format!("{pattern} ({how}) running at least {min} ×"),
+            Lang::Zh => format!("{pattern}（{how}）至少运行 {min} 个"),
+        }
+    }
+
+    /// `nginx.service must be active`.
+    pub fn unit_rule(self, unit: &str) -> String {
+        match self {
+            Lang::En => format!("{unit} must be active"),
+            Lang::Zh => format!("{unit} 须处于 active 状态"),
         }
     }
 
