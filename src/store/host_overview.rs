@@ -246,6 +246,17 @@ pub async fn counts(
         .collect())
 }
 
+/// Whether any host exists (an empty search says "no match", not "no hosts yet").
+pub async fn any(db: &DatabaseConnection) -> StoreResult<bool> {
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .into_tuple::<String>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// How many names wait in the unmanaged inbox.
 pub async fn inbox_count(db: &DatabaseConnection) -> StoreResult<u64> {
     Ok(host_inbox::Entity::find().count(db).await?)

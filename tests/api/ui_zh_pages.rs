@@ -54,6 +54,28 @@ async fn every_chinese_page_is_in_chinese() {
     app.ping_ok(&id, "").await;
     app.ping_ok(&id, "disk full").await;
     app.deliver().await;
+    // A host with every part its page shows, one that cannot be reached, and a name in
+    // the unmanaged inbox.
+    let host = app
+        .create_host(
+            json!({"name": "gpu-01", "tags": ["gpu"], "notify": ["ops@example.com"],
+            "checks": {"units": ["nginx.service"], "processes": [{"pattern": "train.py"}],
+                       "disk_mounts": {"/data": {"limit": 95}}}}),
+        )
+        .await
+        .id;
+    app.create_host(json!({"name": "db-01"})).await;
+    app.report_ok(&json!({"reports": [
+        {"name": "gpu-01", "cpu_pct": 50, "load1": 1, "load5": 1, "load15": 1, "cores": 8,
+         "mem_used_bytes": 1, "mem_total_bytes": 2, "swap_used_bytes": 0, "swap_total_bytes": 2,
+         "disks": [{"mount": "/data", "used_pct": 99}],
+         "gpus": [{"index": 0, "util_pct": 50, "mem_used_mb": 1, "mem_total_mb": 2, "temp_c": 40, "power_w": 100}],
+         "processes": {"top_cpu": [{"pid": 1, "command": "train.py"}], "top_mem": [{"pid": 1, "command": "train.py"}]},
+         "units": [{"name": "nginx.service", "active_state": "failed"}]},
+        {"name": "db-01", "error": "connection refused"},
+        {"name": "lab-7", "cpu_pct": 1}
+    ]}))
+    .await;
     let mut b = Browser::signed_in(&app).await;
     b.set_cookie("hb_lang", "zh");
     let mut pages = Vec::new();
@@ -70,6 +92,18 @@ async fn every_chinese_page_is_in_chinese() {
         "/users".to_owned(),
         "/audit".to_owned(),
         "/services/nope".to_owned(),
+        "/hosts".to_owned(),
+        "/hosts?status=down".to_owned(),
+        "/hosts?q=nothing-matches".to_owned(),
+        "/hosts/new".to_owned(),
+        format!("/hosts/{host}"),
+        format!("/hosts/{host}?range=30d"),
+        format!("/hosts/{host}/edit"),
+        format!("/hosts/{host}/delete"),
+        "/events".to_owned(),
+        "/events?host=nope".to_owned(),
+        "/hosts/inbox".to_owned(),
+        "/hosts/nope".to_owned(),
     ] {
         let page = b.get(&path).await;
         pages.push((path, page.body));
@@ -88,6 +122,24 @@ async fn every_chinese_page_is_in_chinese() {
         )
         .await;
     pages.push(("form errors".into(), page.body));
+    let page = b
+        .submit(
+            "/hosts/new",
+            "/hosts/new",
+            &[
+                ("name", ""),
+                ("address", "a b"),
+                ("interval", "x"),
+                ("cpu_pct", "x"),
+                ("ssh_port", "0"),
+                ("proc", "("),
+                ("proc_match", "regex"),
+                ("mount", "/data"),
+                ("mount_limit", ""),
+            ],
+        )
+        .await;
+    pages.push(("host form errors".into(), page.body));
     let page = b
         .submit(
             "/account",

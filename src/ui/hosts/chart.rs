@@ -13,7 +13,7 @@ use super::values::pct;
 /// Width and height of the drawing, in SVG units (it scales to the page).
 const W: f64 = 520.0;
 const H: f64 = 200.0;
-const LEFT: f64 = 40.0;
+const LEFT: f64 = 44.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 24.0;
@@ -104,6 +104,19 @@ pub fn thin(points: &[(i64, f64)], max: usize, keep_max: bool) -> Vec<(i64, f64)
             (run[0].0, v)
         })
         .collect()
+}
+
+/// The longest gap a line is drawn across: three of the series' usual spacing (a host
+/// reporting every 5 minutes fills one 1-minute bucket in five), so a line breaks where
+/// reports stopped, not between every report.
+fn bridge(points: &[(i64, f64)], step_ms: i64) -> i64 {
+    let mut gaps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    gaps.sort_unstable();
+    let usual = gaps
+        .get(gaps.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(step_ms);
+    3 * usual.max(step_ms)
 }
 
 /// The tick spacing for a range: at most six labelled ticks.
@@ -214,14 +227,11 @@ impl Chart<'_> {
                 c
             };
             let points = thin(&s.points, MAX_POINTS, s.faint);
-            // Merged points stand for wider buckets: bridge gaps up to that width.
-            let per = s.points.len().div_ceil(MAX_POINTS).max(1) as i64;
-            let gap = step_ms * per * 3;
             if !points.is_empty() {
                 let _ = write!(
                     paths,
                     r#"<path class="line {class}" d="{}"/>"#,
-                    self.path(&points, gap)
+                    self.path(&points, bridge(&points, step_ms))
                 );
             }
             if !s.faint
@@ -308,6 +318,13 @@ mod tests {
             shanghai,
         );
         assert!(month.len() <= 6 && month.len() >= 3, "{month:?}");
+    }
+
+    #[test]
+    fn lines_bridge_the_usual_spacing_but_not_an_outage() {
+        let every_5_min: Vec<(i64, f64)> = (0..10).map(|i| (i * 300_000, 1.0)).collect();
+        assert_eq!(bridge(&every_5_min, 60_000), 900_000);
+        assert_eq!(bridge(&[(0, 1.0)], 60_000), 180_000);
     }
 
     #[test]

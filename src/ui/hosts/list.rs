@@ -206,6 +206,11 @@ pub async fn rows_for(
     let counts = host_overview::counts(db, &search.terms).await?;
     let latest = host_live::latest_of(db, &state.app.live, &page.rows).await?;
     let inbox = host_overview::inbox_count(db).await?;
+    let any = if page.rows.is_empty() && search.is_filtered() {
+        host_overview::any(db).await?
+    } else {
+        !page.rows.is_empty() || counts.values().any(|n| *n > 0)
+    };
     let db_ms = ms(started);
     let rendering = Instant::now();
     let html = web::Bytes::from(rows::render(rows::Input {
@@ -213,6 +218,7 @@ pub async fn rows_for(
         counts: &counts,
         latest: &latest,
         inbox,
+        any,
         search,
         lang,
         tz: state.settings.timezone,

@@ -22,8 +22,8 @@ use crate::ui::i18n::Lang;
 use crate::ui::page::{Chrome, InLang, UiError, UiResult};
 use crate::ui::session::SignedIn;
 
-const EVENTS_SHOWN: u64 = 20;
-const FLIPS_SHOWN: u64 = 20;
+const EVENTS_SHOWN: u64 = 10;
+const FLIPS_SHOWN: u64 = 10;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct HostQuery {

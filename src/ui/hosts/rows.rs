@@ -83,6 +83,8 @@ pub struct Input<'a> {
     pub counts: &'a HashMap<HostStatus, u64>,
     pub latest: &'a HashMap<String, Latest>,
     pub inbox: u64,
+    /// Whether any host exists at all.
+    pub any: bool,
     pub search: &'a HostSearch,
     pub lang: Lang,
     pub tz: Tz,
@@ -231,7 +233,7 @@ pub fn render(mut input: Input<'_>) -> Result<String, askama::Error> {
     RowsFragment {
         t,
         tabs,
-        any: all > 0 || !rows.is_empty(),
+        any: input.any,
         rows,
         search_text: &search.text(),
         prev_href,

@@ -3,6 +3,7 @@
 mod account;
 mod alerts;
 mod forms;
+mod hosts;
 mod list;
 mod service;
 mod sign_in;
