@@ -4,7 +4,8 @@
 // "critical" fails the test, with the rule, the elements and axe's help text.
 //
 // The fleet is realistic: services that are down (missed, and a reported error), late,
-// up, new and paused, with tags; alerts that were sent and one that keeps failing (a small
+// up, new and paused, with tags; hosts down, degraded (with GPUs, charts and processes),
+// up and new, and one unmanaged; alerts that were sent and one that keeps failing (a small
 // SMTP server here refuses one recipient); users of every role; API keys; the audit log.
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -164,6 +165,35 @@ describe("Accessibility (axe-core)", { timeout: 600_000 }, () => {
       });
       assert.equal(res.status, 201, await res.text());
     }
+    // Hosts: one degraded with GPUs, a failed unit and processes; one unreachable; one
+    // up; one never heard from; and a name that reports but is not configured.
+    const hostApi = async (method, url, body) => {
+      const res = await fetch(`${server.base}${url}`, {
+        method,
+        headers: { authorization: auth, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      assert.ok(res.status < 300, `${url}: ${res.status} ${text}`);
+      return JSON.parse(text);
+    };
+    ids.hostGpu = (await hostApi("POST", "/api/v1/hosts", { name: "gpu-01", address: "10.0.0.11", tags: ["gpu", "room:725"], notify: ["ops@example.com"], interval: 3600, checks: { units: ["nginx.service"], processes: [{ pattern: "train.py" }] } })).id;
+    ids.hostDown = (await hostApi("POST", "/api/v1/hosts", { name: "build-01", tags: ["ci"], notify: ["ops@example.com"] })).id;
+    await hostApi("POST", "/api/v1/hosts", { name: "db-01", tags: ["db", "room:725"], interval: 3600 });
+    await hostApi("POST", "/api/v1/hosts", { name: "spare-01" });
+    const GIB = 1024 ** 3;
+    const snapshot = (name, at, cpu) => ({
+      name, at: at.toISOString(), cpu_pct: cpu, load1: 2, load5: 1.5, load15: 1, cores: 16,
+      mem_used_bytes: 40 * GIB, mem_total_bytes: 64 * GIB, swap_used_bytes: GIB, swap_total_bytes: 8 * GIB,
+      disks: [{ mount: "/", used_pct: 41 }, { mount: "/data", used_pct: 93 }],
+      gpus: [{ index: 0, name: "A100", util_pct: cpu, mem_used_mb: 30000, mem_total_mb: 40960, temp_c: 70, power_w: 300 }, { index: 1, name: "A100", util_pct: 5, mem_used_mb: 100, mem_total_mb: 40960, temp_c: 35, power_w: 60 }],
+      processes: { top_cpu: [{ pid: 42, user: "alice", cpu_pct: cpu, mem_pct: 10, rss_bytes: 4 * GIB, command: "python train.py --epochs 100" }], top_mem: [{ pid: 42, user: "alice", cpu_pct: cpu, mem_pct: 10, rss_bytes: 4 * GIB, command: "python train.py --epochs 100" }] },
+      units: [{ name: "nginx.service", active_state: "failed", sub_state: "failed" }],
+    });
+    for (let m = 30; m >= 1; m--) {
+      await hostApi("POST", "/api/v1/hosts/reports", { reports: [snapshot("gpu-01", new Date(Date.now() - m * 60_000), 40 + m), { ...snapshot("db-01", new Date(Date.now() - m * 60_000), 20), gpus: undefined, units: undefined }] });
+    }
+    await hostApi("POST", "/api/v1/hosts/reports", { reports: [{ name: "build-01", error: "ssh: connect to host 10.0.0.41 port 22: Connection refused" }, { name: "lab-pc-7", cpu_pct: 3 }] });
     // Let "log rotate" go down (missed) and "queue worker" late, and the alerts go out
     // (the one to bounce@ is refused and waits for a retry).
     for (let i = 0; ; i++) {
@@ -331,6 +361,82 @@ describe("Accessibility (axe-core)", { timeout: 600_000 }, () => {
       name: "audit page",
       async visit() {
         await page.goto(`${server.base}/audit`);
+      },
+    },
+    {
+      name: "hosts overview (down, degraded, GPUs folded out, the inbox notice)",
+      async visit() {
+        await page.goto(`${server.base}/hosts`);
+        await page.locator("#inbox-notice").waitFor();
+        await page.locator("details.gpus summary").first().click();
+      },
+    },
+    {
+      name: "hosts overview, searched by a tag (active chip), a status tab",
+      async visit() {
+        await page.goto(`${server.base}/hosts?q=room:725&status=degraded`);
+        await page.locator("a.chip.on").first().waitFor();
+      },
+    },
+    {
+      name: "hosts overview, nothing matches",
+      async visit() {
+        await page.goto(`${server.base}/hosts?q=nosuchtag`);
+        await page.locator(".empty").waitFor();
+      },
+    },
+    {
+      name: "host page (degraded: values, charts, processes open, events)",
+      async visit() {
+        await page.goto(`${server.base}/hosts/${ids.hostGpu}?range=1h`);
+        await page.locator("#chart-cpu svg").waitFor();
+        await page.locator("details.fold summary").click();
+      },
+    },
+    {
+      name: "host page (down, 30 days)",
+      async visit() {
+        await page.goto(`${server.base}/hosts/${ids.hostDown}?range=30d`);
+      },
+    },
+    {
+      name: "new-host form",
+      async visit() {
+        await page.goto(`${server.base}/hosts/new`);
+      },
+    },
+    {
+      name: "new-host form refused by the server",
+      async visit() {
+        await page.locator("#address").fill("not an address!");
+        await page.locator("#cpu_pct").fill("lots");
+        await page.locator("#mount-0").fill("/data");
+        await submit("#host-form");
+        await page.locator("#error-summary").waitFor();
+      },
+    },
+    {
+      name: "edit-host form",
+      async visit() {
+        await page.goto(`${server.base}/hosts/${ids.hostGpu}/edit`);
+      },
+    },
+    {
+      name: "host delete confirmation",
+      async visit() {
+        await page.goto(`${server.base}/hosts/${ids.hostDown}/delete`);
+      },
+    },
+    {
+      name: "events log",
+      async visit() {
+        await page.goto(`${server.base}/events`);
+      },
+    },
+    {
+      name: "unmanaged hosts",
+      async visit() {
+        await page.goto(`${server.base}/hosts/inbox`);
       },
     },
     {
