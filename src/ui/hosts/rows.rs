@@ -58,6 +58,8 @@ pub struct RowView {
     pub load: Option<(String, bool)>,
     pub cores: Option<u32>,
     pub failed: Vec<String>,
+    /// "and 4 more", past [`FAILED_NAMED`].
+    pub failed_more: Option<String>,
     pub seen: Option<When>,
 }
 
@@ -168,11 +170,20 @@ fn chips(tags: &str, search: &HostSearch) -> Vec<Chip> {
         .collect()
 }
 
+/// Failed units a row names; a count says the rest.
+const FAILED_NAMED: usize = 3;
+
 fn row_view(m: Model, input: &Input<'_>) -> RowView {
     let lang = input.lang;
     let checks = checks_of(&m);
     let report = input.latest.get(&m.id).and_then(values::report_of);
     let r = report.as_ref().filter(|r| r.error.is_none());
+    let mut failed = r.map(values::failed_units).unwrap_or_default();
+    let failed_more = (failed.len() > FAILED_NAMED).then(|| {
+        let more = failed.len() - FAILED_NAMED;
+        failed.truncate(FAILED_NAMED);
+        lang.and_more(&more.to_string())
+    });
     RowView {
         why: why(&m, lang, input.now),
         chips: chips(&m.tags, input.search),
@@ -188,7 +199,8 @@ fn row_view(m: Model, input: &Input<'_>) -> RowView {
         gpu: r.and_then(|r| values::gpus(r, &checks)),
         load: r.and_then(|r| values::loads(r, &checks)),
         cores: r.and_then(|r| r.cores),
-        failed: r.map(values::failed_units).unwrap_or_default(),
+        failed,
+        failed_more,
         seen: m
             .last_report_at
             .map(|ms| When::from_ms(ms, input.tz, input.now, lang)),
