@@ -49,16 +49,44 @@ pub async fn record_flip<C: ConnectionTrait>(
     if !flip.reason.alerts() {
         return Ok(0);
     }
-    let recipients = notify_from_column(&service.notify);
+    queue(
+        txn,
+        Subject::Service(&service.id, row.id),
+        &service.notify,
+        flip.at,
+    )
+    .await
+}
+
+/// What an alert is about: a service's flip or a host's (their ids).
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    Service(&'a str, i64),
+    Host(&'a str, i64),
+}
+
+/// Queue one alert per recipient in the `notify` column for a flip at `at`, in the
+/// writer's transaction. Returns how many.
+pub async fn queue<C: ConnectionTrait>(
+    txn: &C,
+    subject: Subject<'_>,
+    notify: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let recipients = notify_from_column(notify);
     if recipients.is_empty() {
         return Ok(0);
     }
-    let at = to_ms(flip.at);
+    let at = to_ms(at);
+    let (flip_id, service_id, host_flip_id, host_id) = match subject {
+        Subject::Service(id, flip) => (Some(flip), Some(id.to_owned()), None, None),
+        Subject::Host(id, flip) => (None, None, Some(flip), Some(id.to_owned())),
+    };
     let rows = recipients.iter().map(|to| alerts::ActiveModel {
-        flip_id: Set(Some(row.id)),
-        service_id: Set(Some(service.id.clone())),
-        host_flip_id: Set(None),
-        host_id: Set(None),
+        flip_id: Set(flip_id),
+        service_id: Set(service_id.clone()),
+        host_flip_id: Set(host_flip_id),
+        host_id: Set(host_id.clone()),
         recipient: Set(to.clone()),
         state: Set(PENDING.to_owned()),
         attempts: Set(0),
@@ -70,7 +98,9 @@ pub async fn record_flip<C: ConnectionTrait>(
         created_at: Set(at),
         ..Default::default()
     });
-    alerts::Entity::insert_many(rows).exec(txn).await?;
+    alerts::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
     Ok(recipients.len())
 }
 

@@ -9,10 +9,8 @@ use sea_orm::{
 };
 
 use super::StoreResult;
-use super::alerts::PENDING;
 use crate::clock::to_ms;
 use crate::domain::host_status::{Change, HostEvent, HostFlip};
-use crate::domain::notify_from_column;
 use crate::entity::{alerts, host_events, host_flips, hosts};
 
 /// Store a change's flip (with one outbox row per recipient when it alerts) and events.
@@ -54,31 +52,13 @@ pub async fn record_flip<C: ConnectionTrait>(
     if !flip.reason.alerts() {
         return Ok(0);
     }
-    let recipients = notify_from_column(&host.notify);
-    if recipients.is_empty() {
-        return Ok(0);
-    }
-    let at = to_ms(flip.at);
-    let rows = recipients.iter().map(|to| alerts::ActiveModel {
-        flip_id: Set(None),
-        service_id: Set(None),
-        host_flip_id: Set(Some(row.id)),
-        host_id: Set(Some(host.id.clone())),
-        recipient: Set(to.clone()),
-        state: Set(PENDING),
-        attempts: Set(0),
-        next_attempt_at: Set(at),
-        claimed_until: Set(None),
-        claim_token: Set(None),
-        last_error: Set(None),
-        sent_at: Set(None),
-        created_at: Set(at),
-        ..Default::default()
-    });
-    alerts::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
-    Ok(recipients.len())
+    super::alerts::queue(
+        txn,
+        super::alerts::Subject::Host(&host.id, row.id),
+        &host.notify,
+        flip.at,
+    )
+    .await
 }
 
 /// Store many hosts' events in a few statements.

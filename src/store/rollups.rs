@@ -280,6 +280,11 @@ pub async fn series(
     };
     let from = metrics::bucket(to_ms(q.from), q.step);
     let to = to_ms(q.to);
+    // A host-wide metric has one part, the empty one: naming it makes the query a range of
+    // the primary key.
+    let part = q
+        .part
+        .or((q.metric.part() == metrics::Part::Host).then_some(""));
     let mut values: Vec<Value> = vec![q.host_id.into(), q.metric.as_str().into()];
     let mut sql = format!(
         "SELECT part, bucket, n, vsum, vmax, vmin, vlast, vlast_at FROM {table} \
@@ -287,7 +292,7 @@ pub async fn series(
         placeholder(backend, 1),
         placeholder(backend, 2)
     );
-    if let Some(part) = q.part {
+    if let Some(part) = part {
         values.push(part.into());
         sql.push_str(&format!(
             " AND part = {}",
@@ -311,16 +316,16 @@ pub async fn series(
         .await?
     {
         let acc = Acc {
-            n: row.try_get("", "n")?,
-            sum: row.try_get("", "vsum")?,
-            max: row.try_get("", "vmax")?,
-            min: row.try_get("", "vmin")?,
-            last: row.try_get("", "vlast")?,
-            last_at: row.try_get("", "vlast_at")?,
+            n: row.try_get_by_index(2)?,
+            sum: row.try_get_by_index(3)?,
+            max: row.try_get_by_index(4)?,
+            min: row.try_get_by_index(5)?,
+            last: row.try_get_by_index(6)?,
+            last_at: row.try_get_by_index(7)?,
         };
-        buckets.insert((row.try_get("", "part")?, row.try_get("", "bucket")?), acc);
+        buckets.insert((row.try_get_by_index(0)?, row.try_get_by_index(1)?), acc);
     }
-    let parts = match q.part {
+    let parts = match part {
         Some(p) => vec![p.to_owned()],
         None => rollups.unwritten_parts(q.host_id, q.metric),
     };
