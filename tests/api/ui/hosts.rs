@@ -604,3 +604,53 @@ async fn the_overview_of_1000_hosts_is_fast() {
     };
     assert!(best < limit, "db + render took {best:.1} ms");
 }
+
+#[tokio::test]
+async fn a_viewer_reads_the_hosts_pages_but_changes_nothing() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let host = app.create_host(json!({"name": "db-01"})).await;
+    app.report_ok(&json!({"name": "lab-7", "cpu_pct": 1})).await;
+    let body = json!({"name": "vera", "password": "vera-password-1", "role": "viewer"});
+    assert_eq!(app.post_json("/api/v1/users", &body).await.status(), 201);
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in("vera", "vera-password-1").await.status, 303);
+    let id = &host.id;
+    for path in [
+        "/hosts".to_owned(),
+        format!("/hosts/{id}"),
+        "/events".into(),
+        "/hosts/inbox".into(),
+    ] {
+        let page = b.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        for control in [
+            "href=\"/hosts/new\"",
+            "/edit\"",
+            "/pause\"",
+            "/delete\"",
+            "/hosts/inbox/adopt",
+        ] {
+            assert!(
+                !page.contains(control),
+                "{path} offers {control} to a viewer"
+            );
+        }
+    }
+    assert_eq!(b.get("/hosts/new").await.status, 403);
+    assert_eq!(b.get(&format!("/hosts/{id}/edit")).await.status, 403);
+    assert_eq!(b.get(&format!("/hosts/{id}/delete")).await.status, 403);
+    for (action, form) in [
+        (format!("/hosts/{id}/pause"), vec![]),
+        (format!("/hosts/{id}/delete"), vec![]),
+        (format!("/hosts/{id}/edit"), vec![("name", "renamed")]),
+        ("/hosts/new".to_owned(), vec![("name", "new-one")]),
+        ("/hosts/inbox/adopt".to_owned(), vec![("name", "lab-7")]),
+        ("/hosts/inbox/dismiss".to_owned(), vec![("name", "lab-7")]),
+    ] {
+        let page = b.submit("/hosts", &action, &form).await;
+        assert_eq!(page.status, 403, "{action}");
+    }
+    assert_eq!(app.host(id).await.name, "db-01");
+    assert_eq!(app.host_status(id).await, "new");
+    assert_eq!(app.inbox().await.len(), 1);
+}
