@@ -145,7 +145,7 @@ if curl -fs -o /dev/null "$base/hosts" 2>/dev/null || [ "$(curl -s -o /dev/null 
   jar="$work/cookies"
   curl -fs -c "$jar" -o "$work/login.html" "$base/login"
   csrf=$(grep -o 'name="csrf" value="[^"]*"' "$work/login.html" | head -1 | sed 's/.*value="//; s/"$//')
-  curl -fs -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf=$csrf" --data-urlencode "user=bench" --data-urlencode "password=bench-password" "$base/login" || true
+  curl -fs -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf=$csrf" --data-urlencode "username=bench" --data-urlencode "password=bench-password" "$base/login" || true
   python3 - "$base/hosts?q=bench" "$jar" <<'PY'
 import sys, time, http.client, urllib.parse, http.cookiejar
 url = urllib.parse.urlsplit(sys.argv[1])
