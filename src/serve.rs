@@ -41,6 +41,10 @@ pub fn http_server(listener: TcpListener, state: web::Data<AppState>) -> io::Res
                 // request that names none (HTTP/1.0); nothing here builds URLs from it.
                 .h1(map_config(app, |_| AppConfig::default()));
             fn_service(move |io: TcpStream| {
+                // Replies are written as headers, then body: without this, Nagle's
+                // algorithm holds the body back until the client acknowledges the headers
+                // (about 40 ms with delayed ACKs).
+                let _ = io.set_nodelay(true);
                 let peer = io.peer_addr().ok();
                 std::future::ready(Ok((LongUrlGuard::new(io, data_limit), peer)))
             })
