@@ -10,16 +10,16 @@
 //! dashboards cost one render, and an unchanged refresh is a 304.
 use std::time::Instant;
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::http::encode;
 use super::i18n::Lang;
 use super::list_cache::CacheEntry;
 use super::list_view;
+use super::live::{self, Rows, at_param, fragment_response, ms, title_prefix, with_timing};
 use super::page::{Chrome, InLang, UiError, UiResult};
 use super::session::SignedIn;
 use crate::state::AppState;
@@ -172,52 +172,6 @@ struct ListPage<'a> {
     etag: &'a str,
 }
 
-/// The title lead the rendered rows carry (`data-title-prefix="(3 down) "`), so cached
-/// rows need nothing stored beside them.
-fn title_prefix(rows_html: &str) -> &str {
-    rows_html
-        .split_once("data-title-prefix=\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(prefix, _)| prefix)
-        .filter(|p| !p.contains('&'))
-        .unwrap_or("")
-}
-
-/// The page's cursor as a query parameter.
-fn at_param(at: &At) -> Option<(&'static str, String)> {
-    match at {
-        At::First => None,
-        At::After(c) => Some(("after", c.encode())),
-        At::Before(c) => Some(("before", c.encode())),
-    }
-}
-
-/// Rendered rows and how they were had, for the `Server-Timing` header.
-pub struct Rows {
-    pub etag: String,
-    /// UTF-8 HTML; `Bytes` so a cached list is sent without copying.
-    pub html: web::Bytes,
-    pub cached: bool,
-    pub db_ms: f64,
-    pub render_ms: f64,
-}
-
-impl Rows {
-    /// `Server-Timing`: where the time went, visible in the browser's network panel.
-    fn server_timing(&self) -> String {
-        format!(
-            "db;dur={:.1}, render;dur={:.1}, cache;desc={}",
-            self.db_ms,
-            self.render_ms,
-            if self.cached { "hit" } else { "miss" }
-        )
-    }
-}
-
-fn ms(since: Instant) -> f64 {
-    since.elapsed().as_secs_f64() * 1000.0
-}
-
 /// Relative times ("3 min ago") are at minute precision; re-render at least this often.
 const TIME_BUCKET_MS: i64 = 30_000;
 
@@ -275,12 +229,7 @@ pub async fn rows_for(
     let html = web::Bytes::from(list_view::render(
         page, &counts, any, search, &facts, &silent, lang, now,
     )?);
-    let etag = {
-        let mut h = Sha256::new();
-        h.update(key.as_bytes());
-        h.update(&html);
-        format!("\"{}\"", hex::encode(&h.finalize()[..12]))
-    };
+    let etag = live::etag(&key, &html);
     let render_ms = ms(rendering);
     state.ui.list_cache.put(
         key,
@@ -309,7 +258,7 @@ pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
         .lang(s.lang)?;
     let c = s.chrome("services");
     let html_str = std::str::from_utf8(&rows.html).unwrap_or_default();
-    let mut resp = s.render(
+    let resp = s.render(
         StatusCode::OK,
         &ListPage {
             c: &c,
@@ -330,11 +279,7 @@ pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
             etag: &rows.etag,
         },
     )?;
-    if let Ok(v) = header::HeaderValue::from_str(&rows.server_timing()) {
-        resp.headers_mut()
-            .insert(header::HeaderName::from_static("server-timing"), v);
-    }
-    Ok(resp)
+    Ok(with_timing(resp, &rows))
 }
 
 /// `GET /ui/rows?q=&status=`: the fragment the list's script swaps in.
@@ -344,27 +289,8 @@ pub async fn fragment(req: HttpRequest, s: SignedIn, q: web::Query<ListQuery>) -
     let rows = rows_for(&s.state, &search, &q.at(), s.lang, true)
         .await
         .lang(s.lang)?;
-    let unchanged = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == rows.etag)
-        });
-    let mut b = if unchanged {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    b.insert_header((header::ETAG, rows.etag.clone()))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .insert_header((header::VARY, "Cookie, Accept-Language"))
-        .insert_header(("server-timing", rows.server_timing()));
-    if unchanged {
-        return Ok(b.finish());
-    }
-    Ok(b.content_type("text/html; charset=utf-8").body(rows.html))
+    let resp = fragment_response(&req, &rows.etag, rows.html.clone());
+    Ok(with_timing(resp, &rows))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod list;
 pub mod list_cache;
 pub mod list_view;
+pub mod live;
 pub mod login;
 pub mod page;
 pub mod preview;

@@ -13,11 +13,10 @@
 //! still a 304.
 use std::time::Instant;
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::rows;
 use crate::domain::host::HostStatus;
@@ -29,6 +28,7 @@ use crate::store::service_list::{At, Cursor};
 use crate::ui::http::encode;
 use crate::ui::i18n::Lang;
 use crate::ui::list_cache::CacheEntry;
+use crate::ui::live::{self, Rows, at_param, fragment_response, ms, title_prefix, with_timing};
 use crate::ui::page::{Chrome, InLang, UiError, UiResult};
 use crate::ui::session::SignedIn;
 
@@ -146,30 +146,6 @@ impl HostSearch {
     }
 }
 
-/// Rendered rows and what they cost, for `Server-Timing`.
-pub struct Rows {
-    pub etag: String,
-    pub html: web::Bytes,
-    pub cached: bool,
-    pub db_ms: f64,
-    pub render_ms: f64,
-}
-
-impl Rows {
-    fn server_timing(&self) -> String {
-        format!(
-            "db;dur={:.1}, render;dur={:.1}, cache;desc={}",
-            self.db_ms,
-            self.render_ms,
-            if self.cached { "hit" } else { "miss" }
-        )
-    }
-}
-
-fn ms(since: Instant) -> f64 {
-    since.elapsed().as_secs_f64() * 1000.0
-}
-
 /// Host rows are not stamped (see the module's comment).
 const NO_STAMP: (Stamp, i64) = (
     Stamp {
@@ -224,12 +200,7 @@ pub async fn rows_for(
         tz: state.settings.timezone,
         now,
     })?);
-    let etag = {
-        let mut h = Sha256::new();
-        h.update(key.as_bytes());
-        h.update(&html);
-        format!("\"{}\"", hex::encode(&h.finalize()[..12]))
-    };
+    let etag = live::etag(&key, &html);
     let render_ms = ms(rendering);
     state.ui.host_cache.put(
         key,
@@ -262,32 +233,6 @@ struct ListPage<'a> {
     etag: &'a str,
 }
 
-/// The title lead the rendered rows carry (`data-title-prefix="(3 down) "`).
-fn title_prefix(rows_html: &str) -> &str {
-    rows_html
-        .split_once("data-title-prefix=\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(prefix, _)| prefix)
-        .filter(|p| !p.contains('&'))
-        .unwrap_or("")
-}
-
-fn at_param(at: &At) -> Option<(&'static str, String)> {
-    match at {
-        At::First => None,
-        At::After(c) => Some(("after", c.encode())),
-        At::Before(c) => Some(("before", c.encode())),
-    }
-}
-
-fn with_timing(mut resp: HttpResponse, rows: &Rows) -> HttpResponse {
-    if let Ok(v) = header::HeaderValue::from_str(&rows.server_timing()) {
-        resp.headers_mut()
-            .insert(header::HeaderName::from_static("server-timing"), v);
-    }
-    resp
-}
-
 #[tracing::instrument(skip_all)]
 pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
     let search = HostSearch::parse(&q.q, &q.status);
@@ -313,34 +258,6 @@ pub async fn page(s: SignedIn, q: web::Query<ListQuery>) -> UiResult {
         },
     )?;
     Ok(with_timing(resp, &rows))
-}
-
-/// Whether the client already has these rows.
-pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
-    req.headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag)
-        })
-}
-
-/// A fragment for the live refresh: 304 when the client has it, else the HTML.
-pub fn fragment_response(req: &HttpRequest, etag: &str, html: web::Bytes) -> HttpResponse {
-    let unchanged = not_modified(req, etag);
-    let mut b = if unchanged {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    b.insert_header((header::ETAG, etag.to_owned()))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .insert_header((header::VARY, "Cookie, Accept-Language"));
-    if unchanged {
-        return b.finish();
-    }
-    b.content_type("text/html; charset=utf-8").body(html)
 }
 
 /// `GET /ui/hosts/rows?q=&status=`: the rows the overview's script swaps in.

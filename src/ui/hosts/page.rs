@@ -8,7 +8,6 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::charts::{self, ChartView, Range};
-use super::list::fragment_response;
 use super::snapshot::{self, LiveView};
 use super::values::{self, pct};
 use crate::domain::host::{Checks, Threshold};
@@ -19,6 +18,7 @@ use crate::store::hosts::{checks_of, ssh_of};
 use crate::store::{host_events, host_live, hosts};
 use crate::ui::format::When;
 use crate::ui::i18n::Lang;
+use crate::ui::live::fragment_response;
 use crate::ui::page::{Chrome, InLang, UiError, UiResult};
 use crate::ui::session::SignedIn;
 
