@@ -9,6 +9,7 @@ pub mod pass;
 pub mod report;
 pub mod ssh;
 pub mod thresholds;
+pub mod wire_report;
 
 pub use config::Config;
 pub use pass::{AgentError, PassOptions, PassOutcome, PingOutcome, run_pass};

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::collect::{CollectError, Cpu, Disk, Gpu, Gpus, Memory, Process, Sample, Swap};
@@ -30,6 +31,8 @@ pub struct HostReport {
     pub name: Option<String>,
     pub description: Option<String>,
     pub local: bool,
+    /// When the collection finished.
+    pub at: DateTime<Utc>,
     /// No problems on this host.
     pub ok: bool,
     /// Why the host could not be collected (then cpu/memory/swap are null).
@@ -61,6 +64,7 @@ impl HostReport {
             name: host.name.clone(),
             description: host.description.clone(),
             local: host.local,
+            at: Utc::now(),
             ok: true,
             error: None,
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),

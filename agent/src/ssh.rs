@@ -252,6 +252,7 @@ mod tests {
             connect_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(30),
             options: Vec::new(),
+            control_path: None,
         }
     }
 

@@ -68,6 +68,13 @@ pub struct HostReport {
     /// systemd units and their states.
     #[serde(default, alias = "services", skip_serializing_if = "Option::is_none")]
     pub units: Option<Vec<UnitReport>>,
+    /// Processes using a GPU (`nvidia-smi --query-compute-apps`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_processes: Option<Vec<GpuProcessReport>>,
+    /// Every loaded service unit that is running or enabled, sent when the server asked
+    /// for discovery (`AgentHost::discover_units`), so the UI can offer them as checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovered_units: Option<Vec<UnitReport>>,
 }
 
 impl HostReport {
@@ -94,6 +101,8 @@ impl HostReport {
             || self.gpus.is_some()
             || self.processes.is_some()
             || self.units.is_some()
+            || self.gpu_processes.is_some()
+            || self.discovered_units.is_some()
     }
 
     /// Memory used, 0–100, when both numbers came and the total is not zero.
@@ -194,6 +203,22 @@ pub struct UnitReport {
     pub active_state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_state: Option<String>,
+    /// systemd's UnitFileState: `enabled`, `disabled`, `static`, … (discovery sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_file_state: Option<String>,
+}
+
+/// A process holding GPU memory.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GpuProcessReport {
+    /// The GPU's index, when the sender could map nvidia-smi's UUID to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<u32>,
+    pub pid: u32,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_used_mb: Option<u64>,
 }
 
 /// The batch form of the body.

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod agent;
 pub mod hosts;
 
 /// Maximum ping data accepted by default (bytes); the server's limit is configurable.

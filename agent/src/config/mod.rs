@@ -84,6 +84,10 @@ pub struct Host {
     pub ssh: SshOptions,
     pub thresholds: Thresholds,
     pub processes: Vec<ProcessRule>,
+    /// systemd units whose state the collection reads (`systemctl show`).
+    pub units: Vec<String>,
+    /// Also list every running or enabled service unit (the server asked for discovery).
+    pub discover_units: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +105,9 @@ pub struct SshOptions {
     /// Extra `-o Key=Value` options, the host's before the defaults' (ssh keeps the
     /// first value it sees for each key).
     pub options: Vec<String>,
+    /// An OpenSSH control socket to share one connection between runs (`watch`);
+    /// `None`: one connection per run.
+    pub control_path: Option<PathBuf>,
 }
 
 /// A host's effective thresholds; `None` means not checked.
@@ -284,6 +291,7 @@ fn resolve_host(host: RawHost, ssh: &RawSshOverrides, defaults: &raw::RawHostSet
             .chain(&ssh.options)
             .map(|o| o.0.clone())
             .collect(),
+        control_path: None,
     };
     let mut processes = defaults.processes.clone();
     processes.extend(host.processes);
@@ -296,6 +304,8 @@ fn resolve_host(host: RawHost, ssh: &RawSshOverrides, defaults: &raw::RawHostSet
         ssh,
         thresholds: resolve_thresholds(&host.thresholds, &defaults.thresholds),
         processes,
+        units: Vec::new(),
+        discover_units: false,
     }
 }
 
