@@ -62,6 +62,10 @@ pub struct Config {
     pub parallelism: usize,
     pub collect: CollectSettings,
     pub hosts: Vec<Host>,
+    /// What the file says that this agent does not act on (a legacy key it has no use
+    /// for, an unknown legacy key, a timeout that leaves no time to collect), one
+    /// sentence each. Also logged at load; `check` and `run` print them to stderr.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,18 +157,27 @@ impl Config {
         } else {
             Format::Current
         };
-        let raw = match format {
-            Format::Legacy => serde_norway::from_str::<legacy::LegacyConfig>(text)
-                .map(RawConfig::from)
-                .map_err(|e| yaml_error(origin, e))?,
+        let (raw, warnings) = match format {
+            Format::Legacy => {
+                let (raw, mut warnings) = serde_norway::from_str::<legacy::LegacyConfig>(text)
+                    .map_err(|e| yaml_error(origin, e))?
+                    .into_raw();
+                warnings.extend(legacy::warnings(&value));
+                (raw, warnings)
+            }
             Format::Current => match value {
                 serde_norway::Value::Null => return Err(invalid(origin, "the file is empty")),
-                _ => {
-                    serde_norway::from_str::<RawConfig>(text).map_err(|e| yaml_error(origin, e))?
-                }
+                _ => (
+                    serde_norway::from_str::<RawConfig>(text).map_err(|e| yaml_error(origin, e))?,
+                    Vec::new(),
+                ),
             },
         };
-        resolve(raw, origin, format)
+        let cfg = resolve(raw, origin, format, warnings)?;
+        for warning in &cfg.warnings {
+            tracing::warn!("{origin}: {warning}");
+        }
+        Ok(cfg)
     }
 
     /// The hosts a pass covers: all of them, or the one whose name or address is `only`.
@@ -208,9 +221,21 @@ fn yaml_error(origin: &str, e: serde_norway::Error) -> ConfigError {
     }
 }
 
-fn resolve(raw: RawConfig, origin: &str, format: Format) -> Result<Config, ConfigError> {
+fn resolve(
+    raw: RawConfig,
+    origin: &str,
+    format: Format,
+    mut warnings: Vec<String>,
+) -> Result<Config, ConfigError> {
+    let hosts_key = match format {
+        Format::Current => "hosts",
+        Format::Legacy => "IPS",
+    };
     if raw.hosts.is_empty() {
-        return Err(invalid(origin, "hosts: no hosts listed; add at least one"));
+        return Err(invalid(
+            origin,
+            format!("{hosts_key}: no hosts listed; add at least one"),
+        ));
     }
     let parallelism = raw.ssh.parallelism.unwrap_or(16);
     if parallelism == 0 {
@@ -229,22 +254,28 @@ fn resolve(raw: RawConfig, origin: &str, format: Format) -> Result<Config, Confi
     for (i, host) in raw.hosts.into_iter().enumerate() {
         let host = resolve_host(host, &ssh_defaults, &raw.defaults);
         if let Some(first) = seen.insert(host.label.clone(), i) {
-            return Err(invalid(
-                origin,
-                format!(
+            let message = match format {
+                Format::Current => format!(
                     "hosts[{i}]: {:?} is also hosts[{first}]; give one of them a distinct `name`",
                     host.label
                 ),
-            ));
+                Format::Legacy => format!(
+                    "IPS: {:?} is listed twice (entries {} and {}); give one of them a distinct NAME",
+                    host.label,
+                    first + 1,
+                    i + 1
+                ),
+            };
+            return Err(invalid(origin, message));
         }
         let budget = host.ssh.connect_timeout + collect.sample_interval;
         if !host.local && host.ssh.command_timeout <= budget {
-            tracing::warn!(
-                host = %host.label,
-                "command_timeout {:?} leaves no time to collect after connect_timeout + sample_interval ({:?})",
-                host.ssh.command_timeout,
-                budget
-            );
+            warnings.push(format!(
+                "{}: command_timeout {} leaves no time to collect after connect_timeout + sample_interval ({})",
+                host.label,
+                crate::ssh::human(host.ssh.command_timeout),
+                crate::ssh::human(budget)
+            ));
         }
         hosts.push(host);
     }
@@ -255,6 +286,7 @@ fn resolve(raw: RawConfig, origin: &str, format: Format) -> Result<Config, Confi
         parallelism,
         collect,
         hosts,
+        warnings,
     })
 }
 

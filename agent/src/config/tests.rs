@@ -172,12 +172,136 @@ fn local_host_needs_no_address() {
     assert_eq!(cfg.hosts[0].label, "agent-box");
 }
 
+/// The old agent's config.yaml exactly as quoted in issue 11.
+const OLD_AGENT_CONFIG: &str = r#"SERVER:
+  IP: "10.20.0.1"            # host, host:port or URL
+  USER: ops
+  PASSWD: "s3cret!"
+  SERVICE: 60y4E
+  CHECK_INTERVAL_MIN: 30
+AGENT:
+  SSH:
+    PORT: 22
+    USER: root
+    KEY: /root/.ssh/id_rsa
+IPS:
+    10.20.0.11:
+      DESC: "db-primary"
+      BASIC:
+        MEM: 90
+        DISK: 90
+        CPU: 90
+      PROCESS:
+        - "/usr/sbin/mysqld --defaults-file=/etc/mysql/my.cnf"
+    10.20.0.12:
+      DESC: "gpu-03"
+      BASIC: {MEM: 90, DISK: 90, CPU: 90}
+      PROCESS: []
+"#;
+
 #[test]
-fn legacy_shape_maps_onto_the_current_one() {
+fn the_old_agents_real_config_loads() {
+    let cfg = load(OLD_AGENT_CONFIG).unwrap();
+    assert_eq!(cfg.format, Format::Legacy);
+    assert_eq!(cfg.server.url.as_str(), "http://10.20.0.1/");
+    assert_eq!(cfg.server.service, "60y4E");
+    assert_eq!(
+        cfg.server.auth,
+        crate::client::Auth::Basic {
+            user: "ops".into(),
+            password: "s3cret!".into()
+        }
+    );
+    let labels: Vec<(&str, &str)> = cfg
+        .hosts
+        .iter()
+        .map(|h| (h.label.as_str(), h.address.as_str()))
+        .collect();
+    assert_eq!(
+        labels,
+        [("db-primary", "10.20.0.11"), ("gpu-03", "10.20.0.12")]
+    );
+    for h in &cfg.hosts {
+        assert_eq!(h.name.as_deref(), Some(h.label.as_str()), "the report name");
+        assert_eq!(h.ssh.port, Some(22));
+        assert_eq!(h.ssh.user.as_deref(), Some("root"));
+        assert_eq!(
+            h.ssh.private_key.as_deref(),
+            Some(Path::new("/root/.ssh/id_rsa"))
+        );
+        assert_eq!(
+            (h.thresholds.memory, h.thresholds.disk, h.thresholds.cpu),
+            (Some(90.0), Some(90.0), Some(90.0))
+        );
+    }
+    let db = &cfg.hosts[0];
+    assert_eq!(db.processes.len(), 1);
+    assert_eq!(
+        db.processes[0].pattern,
+        "/usr/sbin/mysqld --defaults-file=/etc/mysql/my.cnf"
+    );
+    assert!(
+        db.processes[0]
+            .matches("/usr/sbin/mysqld --defaults-file=/etc/mysql/my.cnf --basedir=/usr")
+    );
+    assert!(cfg.hosts[1].processes.is_empty());
+    // The shipped example is this file, with comments.
+    let example = Config::from_yaml(
+        include_str!("../../config.legacy.example.yaml"),
+        "config.legacy.example.yaml",
+    )
+    .unwrap();
+    assert_eq!(example.hosts.len(), 2);
+    assert_eq!(example.hosts[0].label, "db-primary");
+    assert_eq!(example.warnings, cfg.warnings);
+}
+
+#[test]
+fn unused_legacy_keys_are_named_in_warnings() {
+    let cfg = load(OLD_AGENT_CONFIG).unwrap();
+    assert_eq!(cfg.warnings.len(), 1, "{:?}", cfg.warnings);
+    let w = &cfg.warnings[0];
+    assert!(
+        w.starts_with("SERVER.CHECK_INTERVAL_MIN is not used: ") && w.contains("cron"),
+        "{w}"
+    );
+    let cfg = load(
+        "SERVER: {IP: hb.lan, SERVICE: x, INTERVAL: 60}\n\
+         AGENT:\n  INTERVAL: 300\n  LOG_LEVEL: debug\n  SSH: {PORT: 2222, PASSWORD: pw}\n  Threads: 3\n\
+         LOG_FILE: /var/log/agent.log\n\
+         IPS:\n  10.0.0.1:\n    DESC: a\n    GPU_TEMP: 80\n    BASIC: {MEM: 80, IO: 50}\n",
+    )
+    .unwrap();
+    let w = cfg.warnings.join("\n");
+    for expected in [
+        "LOG_FILE is not used: hb-agent logs to stderr",
+        "SERVER.INTERVAL is not used: the old daemon's loop period",
+        "AGENT.INTERVAL is not used: the old daemon's loop period",
+        "AGENT.LOG_LEVEL is not used: hb-agent logs to stderr",
+        "AGENT.Threads is ignored: write it as THREADS",
+        "AGENT.SSH.PASSWORD is not used: SSH passwords are not used",
+        "IPS.10.0.0.1.GPU_TEMP is ignored: hb-agent does not know this key",
+        "IPS.10.0.0.1.BASIC.IO is ignored: hb-agent does not know this key",
+    ] {
+        assert!(w.contains(expected), "no {expected:?} in:\n{w}");
+    }
+    assert_eq!(cfg.warnings.len(), 8, "{w}");
+    assert_eq!(cfg.hosts[0].ssh.port, Some(2222));
+    // The current format has no such leniency: unknown keys are errors there.
+    assert!(
+        load(&format!("{SERVER}hosts: [{{address: a}}]\n"))
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+}
+
+#[test]
+fn legacy_list_shape_maps_onto_the_current_one() {
     let cfg = load(
         "SERVER:\n  IP: 192.168.1.10\n  PORT: 8000\n  USER: admin\n  PASSWD: 123456\n  SERVICE: 60y4E\n\
          AGENT:\n  USER: root\n  KEY: /root/.ssh/id_rsa\n  THREADS: 8\n  INTERVAL: 300\n\
-         IPS:\n  - IP: 10.0.0.3\n    BASIC: {MEM: 80, DISK: '85%', CPU: 95}\n    PROCESS:\n      - python train.py\n  - 10.0.0.4\n",
+         IPS:\n  - IP: 10.0.0.3\n    BASIC: {MEM: 80, DISK: '85%', CPU: 95}\n    PROCESS:\n      - python train.py\n  - 10.0.0.4\n  - IP: 10.0.0.5\n    NAME: gpu-05\n    DESC: the big one\n",
     )
     .unwrap();
     assert_eq!(cfg.format, Format::Legacy);
@@ -192,7 +316,9 @@ fn legacy_shape_maps_onto_the_current_one() {
     );
     assert_eq!(cfg.parallelism, 8);
     let h = &cfg.hosts[0];
+    assert_eq!(h.label, "10.0.0.3");
     assert_eq!(h.ssh.user.as_deref(), Some("root"));
+    assert_eq!(h.ssh.port, None);
     assert_eq!(
         h.ssh.private_key.as_deref(),
         Some(Path::new("/root/.ssh/id_rsa"))
@@ -204,6 +330,75 @@ fn legacy_shape_maps_onto_the_current_one() {
     assert_eq!(h.processes[0].pattern, "python train.py");
     assert_eq!(cfg.hosts[1].address, "10.0.0.4");
     assert_eq!(cfg.hosts[1].thresholds.disk, Some(BUILTIN_DISK));
+    // NAME names the host; DESC then stays a description.
+    assert_eq!(cfg.hosts[2].label, "gpu-05");
+    assert_eq!(cfg.hosts[2].description.as_deref(), Some("the big one"));
+    assert_eq!(cfg.warnings.len(), 1, "{:?}", cfg.warnings);
+    assert!(cfg.warnings[0].starts_with("AGENT.INTERVAL is not used"));
+}
+
+#[test]
+fn legacy_ssh_port_applies_in_either_place() {
+    let list = |agent: &str| {
+        load(&format!(
+            "SERVER: {{IP: hb.lan, SERVICE: x}}\nAGENT:\n{agent}IPS:\n  - IP: 10.0.0.3\n  - IP: 10.0.0.4\n    PORT: 2200\n"
+        ))
+        .unwrap()
+    };
+    // The bug: AGENT.SSH.PORT in a list-shaped file was dropped and port 22 used.
+    let cfg = list("  SSH:\n    PORT: 2222\n    USER: ops\n");
+    assert_eq!(cfg.hosts[0].ssh.port, Some(2222));
+    assert_eq!(cfg.hosts[0].ssh.user.as_deref(), Some("ops"));
+    assert_eq!(cfg.hosts[1].ssh.port, Some(2200), "a host's own PORT wins");
+    assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+    let cfg = list("  PORT: 2022\n");
+    assert_eq!(cfg.hosts[0].ssh.port, Some(2022));
+    // Both: AGENT.SSH wins, and the disagreement is said.
+    let cfg = list("  PORT: 2022\n  SSH: {PORT: 2222}\n");
+    assert_eq!(cfg.hosts[0].ssh.port, Some(2222));
+    assert_eq!(
+        cfg.warnings,
+        ["AGENT.SSH.PORT (2222) and AGENT.PORT (2022) disagree: using AGENT.SSH.PORT"]
+    );
+}
+
+#[test]
+fn legacy_desc_labels() {
+    let cfg = load(
+        "SERVER: {IP: hb.lan, SERVICE: x}\nIPS:\n  10.0.0.1: {DESC: web}\n  10.0.0.2: {DESC: web}\n  10.0.0.3:\n  10.0.0.4: {DESC: '  '}\n",
+    )
+    .unwrap();
+    let labels: Vec<&str> = cfg.hosts.iter().map(|h| h.label.as_str()).collect();
+    // The old tool let hosts share a DESC; their problems must still be told apart.
+    assert_eq!(
+        labels,
+        ["web (10.0.0.1)", "web (10.0.0.2)", "10.0.0.3", "10.0.0.4"]
+    );
+    assert_eq!(cfg.warnings.len(), 1, "{:?}", cfg.warnings);
+    assert!(cfg.warnings[0].contains("DESC \"web\" is shared"));
+    let err =
+        load("SERVER: {IP: hb.lan, SERVICE: x}\nIPS:\n  10.0.0.1: {IP: 10.0.0.9}\n").unwrap_err();
+    assert!(err.contains("differs from the key"), "{err}");
+    let err = load("SERVER: {IP: hb.lan, SERVICE: x}\nIPS:\n").unwrap_err();
+    assert_eq!(err, "config.yaml: IPS: no hosts listed; add at least one");
+    let err = load("SERVER: {IP: hb.lan, SERVICE: x}\nIPS: [{IP: a, NAME: x}, {IP: b, NAME: x}]\n")
+        .unwrap_err();
+    assert!(
+        err.contains("IPS: \"x\" is listed twice (entries 1 and 2)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn legacy_map_errors_are_located() {
+    let err = load(
+        "SERVER: {IP: hb.lan, SERVICE: x}\nIPS:\n  10.0.0.1:\n    DESC: a\n    BASIC: {MEM: 200}\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with("config.yaml:5:18: IPS.10.0.0.1.BASIC.MEM: 200 is out of range"),
+        "{err}"
+    );
 }
 
 #[test]
