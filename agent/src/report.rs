@@ -7,7 +7,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::collect::{CollectError, Cpu, Disk, Gpu, Gpus, Memory, Process, Sample, Swap};
+use crate::collect::{
+    CollectError, Cpu, Disk, Gpu, GpuProcess, Gpus, Memory, Process, Sample, Swap, Unit,
+};
 use crate::config::Host;
 use crate::thresholds::{Evaluation, RequiredProcess};
 
@@ -47,6 +49,27 @@ pub struct HostReport {
     pub gpu_error: Option<String>,
     pub processes: ProcessReport,
     pub problems: Vec<String>,
+    /// Processes using a GPU, with the GPU's index.
+    pub gpu_processes: Vec<GpuProcess>,
+    /// The systemd units watched on this host, in the order asked.
+    pub units: Vec<Unit>,
+    /// Running or enabled service units, when discovery was asked for.
+    pub discovered_units: Option<Vec<Unit>>,
+    /// Checks that could not run or failed on a host that was reached (df timed out,
+    /// no ps, systemctl failed): also in `problems`, with the host label in front.
+    pub failures: Vec<String>,
+    /// df ran: `disks` is the host's list (else it says nothing, see `failures`).
+    #[serde(skip)]
+    pub disks_checked: bool,
+    /// ps ran: required processes were counted.
+    #[serde(skip)]
+    pub processes_checked: bool,
+    /// Units were asked for and systemctl answered.
+    #[serde(skip)]
+    pub units_checked: bool,
+    /// nvidia-smi listed the GPU processes.
+    #[serde(skip)]
+    pub gpu_processes_checked: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -76,6 +99,14 @@ impl HostReport {
             gpu_error: None,
             processes: ProcessReport::default(),
             problems: Vec::new(),
+            gpu_processes: Vec::new(),
+            units: Vec::new(),
+            discovered_units: None,
+            failures: Vec::new(),
+            disks_checked: false,
+            processes_checked: false,
+            units_checked: false,
+            gpu_processes_checked: false,
         }
     }
 
@@ -104,7 +135,15 @@ impl HostReport {
             cpu: Some(sample.cpu),
             memory: Some(sample.memory),
             swap: Some(sample.swap),
-            disks: sample.disks,
+            disks_checked: sample.disks.is_some(),
+            processes_checked: sample.processes.is_some(),
+            units_checked: sample.units.is_some(),
+            disks: sample.disks.unwrap_or_default(),
+            gpu_processes_checked: sample.gpu_processes.is_some(),
+            gpu_processes: sample.gpu_processes.unwrap_or_default(),
+            units: sample.units.unwrap_or_default(),
+            discovered_units: sample.discovered_units,
+            failures: sample.failures,
             ..HostReport::base(host, elapsed)
         }
     }

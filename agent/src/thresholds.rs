@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::collect::{Gpus, Sample};
+use crate::collect::{Gpus, Process, Sample};
 use crate::config::{Host, ProcessRule};
 
 /// How a required process fared.
@@ -42,7 +42,7 @@ pub fn evaluate(host: &Host, sample: &Sample) -> Evaluation {
     if sample.swap.total_bytes > 0 {
         check("swap".into(), sample.swap.percent, t.swap);
     }
-    for disk in &sample.disks {
+    for disk in sample.disk_list() {
         check(
             format!("disk {}", disk.mount),
             disk.percent,
@@ -67,29 +67,46 @@ pub fn evaluate(host: &Host, sample: &Sample) -> Evaluation {
         // load5: a cron pass every few minutes should not alert on a one-minute spike.
         let per_core = sample.cpu.load5 / f64::from(sample.cpu.cores.max(1));
         if per_core > limit {
-            let value = if format!("{per_core:.1}") == format!("{limit:.1}") {
-                format!("{per_core:.2}")
-            } else {
-                format!("{per_core:.1}")
-            };
-            found.push(format!("load {value}/core > {limit:.1}"));
+            let (value, limit) = load_pair(per_core, limit);
+            found.push(format!("load {value}/core > {limit}"));
         }
     }
-    let required: Vec<RequiredProcess> = host
-        .processes
-        .iter()
-        .map(|rule| required_status(rule, sample))
-        .collect();
+    // Without a process list (no ps) nothing can be said about required processes: the
+    // failure line says so instead of calling each one "not running".
+    let required: Vec<RequiredProcess> = match &sample.processes {
+        Some(list) => host
+            .processes
+            .iter()
+            .map(|rule| required_status(rule, list))
+            .collect(),
+        None => Vec::new(),
+    };
     for r in &required {
+        // {:?}: a pattern's own quotes and backslashes are escaped, so the line reads back.
         if r.count == 0 {
-            found.push(format!("process \"{}\" not running", r.pattern));
+            found.push(format!("process {:?} not running", r.pattern));
         } else if r.count < r.min {
             found.push(format!(
-                "process \"{}\" {} running < {}",
+                "process {:?} {} running < {}",
                 r.pattern, r.count, r.min
             ));
         }
     }
+    for unit in sample.units.iter().flatten() {
+        if unit.not_found() {
+            found.push(format!("unit {} not found", unit.name));
+        } else if !unit.is_active() {
+            let state = &unit.active_state;
+            match unit.sub_state.as_deref() {
+                // `activating (auto-restart)`: a crash loop says more than `activating`.
+                Some(sub) if state.ends_with("ing") && !sub.is_empty() => {
+                    found.push(format!("unit {} {state} ({sub})", unit.name));
+                }
+                _ => found.push(format!("unit {} {state}", unit.name)),
+            }
+        }
+    }
+    found.extend(sample.failures.iter().cloned());
     Evaluation {
         problems: found
             .into_iter()
@@ -99,9 +116,8 @@ pub fn evaluate(host: &Host, sample: &Sample) -> Evaluation {
     }
 }
 
-fn required_status(rule: &ProcessRule, sample: &Sample) -> RequiredProcess {
-    let count = sample
-        .processes
+fn required_status(rule: &ProcessRule, processes: &[Process]) -> RequiredProcess {
+    let count = processes
         .iter()
         .filter(|p| rule.matches(&p.command))
         .count();
@@ -122,6 +138,23 @@ fn shown(value: f64, limit: f64) -> String {
     } else {
         format!("{value:.1}")
     }
+}
+
+/// A load per core and its limit, with as many decimals as the limit needs (at least
+/// one: `> 2.0`, `> 0.05`), and more for the value while it would read as equal.
+fn load_pair(value: f64, limit: f64) -> (String, String) {
+    let decimals = (1..=4)
+        .find(|&d| {
+            let scaled = limit * 10f64.powi(d);
+            (scaled - scaled.round()).abs() < 1e-9
+        })
+        .unwrap_or(4) as usize;
+    let limit_text = format!("{limit:.decimals$}");
+    let value_text = (decimals..=decimals + 3)
+        .map(|d| format!("{value:.d$}"))
+        .find(|v| v.parse::<f64>().is_ok_and(|v| v > limit))
+        .unwrap_or_else(|| format!("{value}"));
+    (value_text, limit_text)
 }
 
 fn number(v: f64) -> String {
@@ -230,5 +263,102 @@ mod tests {
         let mut absent = failed;
         absent.gpus = Gpus::Absent;
         assert!(evaluate(&h, &absent).problems.is_empty());
+    }
+
+    #[test]
+    fn legacy_hosts_are_called_by_their_desc() {
+        let cfg = Config::from_yaml(
+            "SERVER: {IP: hb.lan, SERVICE: x}\nIPS:\n  10.20.0.11:\n    DESC: db-primary\n    BASIC: {MEM: 90, DISK: 90, CPU: 90}\n    PROCESS:\n      - \"/usr/sbin/mysqld --defaults-file=/etc/mysql/my.cnf\"\n",
+            "config.yaml",
+        )
+        .unwrap();
+        assert_eq!(
+            evaluate(&cfg.hosts[0], &gpu_server()).problems,
+            [
+                "db-primary cpu 96% > 90%",
+                "db-primary memory 92% > 90%",
+                "db-primary disk / 93% > 90%",
+                "db-primary process \"/usr/sbin/mysqld --defaults-file=/etc/mysql/my.cnf\" not running",
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_in_patterns_are_escaped() {
+        let h = host(
+            "{memory: off, disk: off}",
+            r#"['say "hi"', {regex: 'a\d'}]"#,
+        );
+        assert_eq!(
+            evaluate(&h, &gpu_server()).problems,
+            [
+                r#"gpu-01 process "say \"hi\"" not running"#,
+                r#"gpu-01 process "a\\d" not running"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn small_load_limits_keep_their_precision() {
+        assert_eq!(load_pair(3.1, 2.0), ("3.1".into(), "2.0".into()));
+        assert_eq!(load_pair(0.0512, 0.05), ("0.051".into(), "0.05".into()));
+        assert_eq!(load_pair(0.09, 0.05), ("0.09".into(), "0.05".into()));
+        assert_eq!(load_pair(0.29001, 0.29), ("0.29001".into(), "0.29".into()));
+        assert_eq!(load_pair(2.04, 2.0), ("2.04".into(), "2.0".into()));
+        let h = host("{memory: off, disk: off, load_per_core: 0.05}", "[]");
+        // gpu-server: load5 198.02 on 64 cores = 3.09/core.
+        assert_eq!(
+            evaluate(&h, &gpu_server()).problems,
+            ["gpu-01 load 3.09/core > 0.05"]
+        );
+    }
+
+    #[test]
+    fn failed_checks_are_problems_and_not_guesses() {
+        let h = host(
+            "{memory: off, disk: 10}",
+            "['python train.py', 'absent-thing']",
+        );
+        let mut s = gpu_server();
+        s.disks = None;
+        s.processes = None;
+        s.failures = vec![
+            "disk check failed: df timed out after 5 s".into(),
+            "process check could not run: ps not found".into(),
+        ];
+        let e = evaluate(&h, &s);
+        assert_eq!(
+            e.problems,
+            [
+                "gpu-01 disk check failed: df timed out after 5 s",
+                "gpu-01 process check could not run: ps not found",
+            ]
+        );
+        assert!(e.required.is_empty());
+    }
+
+    #[test]
+    fn watched_units_not_active_are_problems() {
+        let h = host("{memory: off, disk: off}", "[]");
+        let s = parse(
+            include_str!("collect/samples/systemd-units.txt"),
+            Duration::from_secs(9),
+        )
+        .unwrap();
+        assert_eq!(
+            evaluate(&h, &s).problems,
+            [
+                "gpu-01 unit redis-server.service failed",
+                "gpu-01 unit nope.service not found",
+            ]
+        );
+        let mut restarting = s.clone();
+        let unit = &mut restarting.units.as_mut().unwrap()[0];
+        unit.active_state = "activating".into();
+        unit.sub_state = Some("auto-restart".into());
+        assert_eq!(
+            evaluate(&h, &restarting).problems[0],
+            "gpu-01 unit nginx.service activating (auto-restart)"
+        );
     }
 }

@@ -75,6 +75,12 @@ pub struct HostReport {
     /// for discovery (`AgentHost::discover_units`), so the UI can offer them as checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovered_units: Option<Vec<UnitReport>>,
+    /// Checks that could not run on a host that was reached, one sentence each
+    /// (`disk check failed: df timed out after 5 s`, `process check could not run: ps
+    /// not found`). Unlike `error`, the host is online; the values a failed check would
+    /// have given are absent (e.g. no `disks`), and each line is a problem to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Vec<String>>,
 }
 
 impl HostReport {
@@ -103,6 +109,7 @@ impl HostReport {
             || self.units.is_some()
             || self.gpu_processes.is_some()
             || self.discovered_units.is_some()
+            || self.failures.is_some()
     }
 
     /// Memory used, 0–100, when both numbers came and the total is not zero.
