@@ -111,41 +111,29 @@ pub fn parse_request(output: &str, request: &Request) -> Result<Sample, String> 
     let processes = match sections.get("ps") {
         Some((arg, lines)) => {
             let (kind, status) = split_status(arg);
-            match status {
-                "absent" | "127" => {
-                    failures.push("process check could not run: ps not found".into());
+            match check_failure("process", "ps", status, lines, step) {
+                Some(why) => {
+                    failures.push(why);
                     None
                 }
-                _ => match tool_failure("ps", status, lines, step) {
-                    Some(why) => {
-                        failures.push(format!("process check failed: {why}"));
-                        None
-                    }
-                    None => Some(parse_ps(lines, kind == "basic", self_pid)),
-                },
+                None => Some(parse_ps(lines, kind == "basic", self_pid)),
             }
         }
         None => None,
     };
     let units = match sections.get("units") {
-        Some((status, lines)) => match status.as_str() {
-            "absent" => {
-                failures.push("units check could not run: systemctl not found".into());
+        Some((status, lines)) => match check_failure("units", "systemctl", status, lines, step) {
+            Some(why) => {
+                failures.push(why);
                 None
             }
-            _ => match tool_failure("systemctl", status, lines, step) {
-                Some(why) => {
-                    failures.push(format!("units check failed: {why}"));
-                    None
-                }
-                None => Some(parse_units(lines, request.units)),
-            },
+            None => Some(parse_units(lines, request.units)),
         },
         None => None,
     };
     let discovered_units = match sections.get("loaded") {
         // No systemd on the host: nothing to offer, and nothing wrong.
-        Some((status, _)) if status == "absent" => Some(Vec::new()),
+        Some((status, _)) if matches!(status.as_str(), "absent" | "127") => Some(Vec::new()),
         Some((status, lines)) if status != "0" && no_systemd(lines) => Some(Vec::new()),
         Some((status, lines)) => match tool_failure("systemctl", status, lines, step) {
             Some(why) => {
@@ -210,6 +198,22 @@ fn tool_failure(tool: &str, status: &str, lines: &[&str], step: Duration) -> Opt
             first_message(lines)
         )),
     }
+}
+
+/// A check's failure line: `<check> check could not run: <tool> not found` when the
+/// tool is missing, `<check> check failed: <why>` when it failed or timed out.
+fn check_failure(
+    check: &str,
+    tool: &str,
+    status: &str,
+    lines: &[&str],
+    step: Duration,
+) -> Option<String> {
+    let why = tool_failure(tool, status, lines, step)?;
+    Some(match status {
+        "absent" | "127" => format!("{check} check could not run: {why}"),
+        _ => format!("{check} check failed: {why}"),
+    })
 }
 
 /// systemctl on a machine not booted with systemd (a container, an OpenRC or SysV host).
@@ -343,17 +347,8 @@ fn parse_df(
     status: &str,
     step: Duration,
 ) -> (Option<Vec<Disk>>, Option<String>) {
-    if status == "absent" {
-        return (None, Some("disk check could not run: df not found".into()));
-    }
-    if status == "124" {
-        return (
-            None,
-            Some(format!(
-                "disk check failed: df timed out after {}",
-                ssh::human(step)
-            )),
-        );
+    if matches!(status, "absent" | "127" | "124") {
+        return (None, check_failure("disk", "df", status, lines, step));
     }
     let scale = if kib { 1024 } else { 1 };
     let mut disks: Vec<Disk> = Vec::new();

@@ -22,17 +22,35 @@ pub enum Gpu {
     Busy,
     /// Installed, but the driver is gone (exit 9, as the real tool does).
     Failing,
+    /// Wedged: never answers, and ignores SIGTERM (`sleep 3600.424242` under it).
+    Hanging,
 }
 
-/// Output of `nvidia-smi --query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu --format=csv,noheader,nounits`
-/// on a two-A100 machine: the documented CSV shape, no header, no units.
+/// The argument marking the hanging fake's `sleep`, to find it in the process list.
+pub const HANGING_NVIDIA_SMI_SLEEP: &str = "3600.424242";
+
+/// nvidia-smi on a two-A100 machine, answering exactly the agent's two queries in the
+/// documented CSV shape (no header, no units), and refusing any other arguments:
+/// `--query-gpu=index,uuid,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw,name`
+/// and `--query-compute-apps=gpu_uuid,pid,used_memory,process_name`, each with
+/// `--format=csv,noheader,nounits`.
 const NVIDIA_SMI_BUSY: &str = r#"#!/bin/sh
 case "$*" in
-*--query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu*--format=csv,noheader,nounits*) ;;
+"--query-gpu=index,uuid,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw,name --format=csv,noheader,nounits")
+	echo "0, GPU-4f2a7c1e-0d3b-4e5f-8a9b-1c2d3e4f5a6b, 99, 38912, 40960, 67, 312.50, NVIDIA A100-SXM4-40GB"
+	echo "1, GPU-9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c5b, 3, 1024, 40960, 35, 48.21, NVIDIA A100-SXM4-40GB"
+	;;
+"--query-compute-apps=gpu_uuid,pid,used_memory,process_name --format=csv,noheader,nounits")
+	echo "GPU-4f2a7c1e-0d3b-4e5f-8a9b-1c2d3e4f5a6b, 4242, 37000, /usr/bin/python3"
+	echo "GPU-9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c5b, 4343, 1000, /opt/bench/gpu-burn"
+	;;
 *) echo "fake nvidia-smi: unexpected arguments: $*" >&2; exit 2 ;;
 esac
-echo "0, NVIDIA A100-SXM4-40GB, 99, 38912, 40960, 67"
-echo "1, NVIDIA A100-SXM4-40GB, 3, 1024, 40960, 35"
+"#;
+
+const NVIDIA_SMI_HANGING: &str = r#"#!/bin/sh
+trap '' TERM
+sleep 3600.424242
 "#;
 
 const NVIDIA_SMI_FAILING: &str = r#"#!/bin/sh
@@ -98,6 +116,7 @@ impl TestSshd {
             Gpu::Absent => None,
             Gpu::Busy => Some(NVIDIA_SMI_BUSY),
             Gpu::Failing => Some(NVIDIA_SMI_FAILING),
+            Gpu::Hanging => Some(NVIDIA_SMI_HANGING),
         };
         if let Some(script) = fake {
             let path = bin.join("nvidia-smi");
