@@ -154,12 +154,25 @@ fn check_values(p: &str, r: &HostReport) -> AppResult<()> {
         }
         items(at(p, "processes.required"), &procs.required)?;
     }
+    if let Some(failures) = &r.failures {
+        items(at(p, "failures"), failures)?;
+        for (i, f) in failures.iter().enumerate() {
+            text(at(p, &format!("failures[{i}]")), f, 1024)?;
+        }
+    }
     Ok(())
 }
 
 /// The values checks look at.
 pub fn snapshot_of(r: &HostReport) -> Snapshot {
     Snapshot {
+        failures: r
+            .failures
+            .iter()
+            .flatten()
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .collect(),
         cpu_pct: r.cpu_pct,
         load5: r.load5,
         cores: r.cores,

@@ -81,6 +81,9 @@ pub enum EventKind {
     ThresholdCleared,
     Paused,
     Resumed,
+    /// A check the collector could not run (`df` timed out, no `ps`).
+    CheckFailed,
+    CheckRecovered,
 }
 
 closed_set!(EventKind, "event kind", {
@@ -96,6 +99,8 @@ closed_set!(EventKind, "event kind", {
     ThresholdCleared => "threshold_cleared",
     Paused => "paused",
     Resumed => "resumed",
+    CheckFailed => "check_failed",
+    CheckRecovered => "check_recovered",
 });
 
 /// A limit (a value strictly above it breaches) and the window a breach must last before

@@ -25,6 +25,8 @@ pub struct Snapshot {
     pub units: Option<Vec<(String, String)>>,
     /// The processes the report listed; `None`: it said nothing about processes.
     pub processes: Option<Processes>,
+    /// Checks the sender could not run (`disk check failed: df timed out after 6 s`).
+    pub failures: Vec<String>,
     /// The sender's interval and timeout, when it said.
     pub interval_secs: Option<i64>,
     pub timeout_secs: Option<i64>,
@@ -125,6 +127,8 @@ enum CheckKind {
     Threshold,
     Unit,
     Process,
+    /// A check the collector could not run; over when a report no longer says so.
+    Failure,
 }
 
 impl CheckKind {
@@ -133,6 +137,7 @@ impl CheckKind {
             CheckKind::Threshold => (EventKind::ThresholdBreached, EventKind::ThresholdCleared),
             CheckKind::Unit => (EventKind::UnitFailed, EventKind::UnitRecovered),
             CheckKind::Process => (EventKind::ProcessMissing, EventKind::ProcessBack),
+            CheckKind::Failure => (EventKind::CheckFailed, EventKind::CheckRecovered),
         }
     }
 }
@@ -227,6 +232,21 @@ fn outcomes(checks: &Checks, s: &Snapshot) -> (Vec<Outcome>, Vec<&'static str>) 
             out.push(process(rule, procs.count(rule)));
         }
     }
+    // Every snapshot speaks for failures: one not repeated is over.
+    covered.push("fail:");
+    for line in &s.failures {
+        let key = format!("fail:{}", failure_key(line));
+        if out.iter().any(|o| o.key == key) {
+            continue;
+        }
+        out.push(Outcome {
+            key,
+            failing: true,
+            line: line.clone(),
+            window_secs: 0,
+            kind: CheckKind::Failure,
+        });
+    }
     (out, covered)
 }
 
@@ -245,8 +265,18 @@ fn process(rule: &RequiredProcess, count: u32) -> Outcome {
     }
 }
 
+/// What a failure line is about: `disk` for `disk check failed: df timed out after 6 s`,
+/// the text before the first `:` otherwise; so the same failure keeps one breach while its
+/// detail changes.
+fn failure_key(line: &str) -> &str {
+    let head = line.split(':').next().unwrap_or(line);
+    head.split(" check").next().unwrap_or(head).trim()
+}
+
 fn kind_of_key(key: &str) -> CheckKind {
-    if key.starts_with("unit:") {
+    if key.starts_with("fail:") {
+        CheckKind::Failure
+    } else if key.starts_with("unit:") {
         CheckKind::Unit
     } else if key.starts_with("proc:") {
         CheckKind::Process

@@ -167,6 +167,45 @@ fn failed_units_and_missing_processes_degrade() {
 }
 
 #[test]
+fn checks_the_collector_could_not_run_degrade_until_a_report_runs_them() {
+    let checks = Checks::default();
+    let hung = Snapshot {
+        failures: vec!["disk check failed: df timed out after 6 s".into()],
+        ..cpu(5.0)
+    };
+    let c = on_snapshot(&HostTracking::new_host(), timing(&checks), &hung, t(0));
+    assert_eq!(c.next.status, HostStatus::Degraded);
+    assert_eq!(
+        c.next.problems,
+        ["disk check failed: df timed out after 6 s"]
+    );
+    assert_eq!(
+        c.events
+            .iter()
+            .filter(|e| e.kind == EventKind::CheckFailed)
+            .count(),
+        1
+    );
+    // The same check failing with another detail is the same breach: no new event.
+    let again = Snapshot {
+        failures: vec!["disk check failed: df failed: Stale file handle".into()],
+        ..cpu(5.0)
+    };
+    let c = on_snapshot(&c.next, timing(&checks), &again, t(60));
+    assert!(c.flip.is_none());
+    assert!(!c.events.iter().any(|e| e.kind == EventKind::CheckFailed));
+    assert_eq!(
+        c.next.problems,
+        ["disk check failed: df failed: Stale file handle"]
+    );
+    // A report that ran every check clears it.
+    let c = on_snapshot(&c.next, timing(&checks), &cpu(5.0), t(120));
+    assert_eq!(c.next.status, HostStatus::Up);
+    assert_eq!(c.flip.unwrap().reason, HostReason::Cleared);
+    assert!(c.events.iter().any(|e| e.kind == EventKind::CheckRecovered));
+}
+
+#[test]
 fn staleness_and_recovery() {
     let checks = Checks::builtin();
     let up = on_snapshot(&HostTracking::new_host(), timing(&checks), &cpu(1.0), t(0)).next;

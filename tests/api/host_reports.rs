@@ -240,7 +240,47 @@ async fn unmanaged_names_wait_in_the_inbox_until_adopted(backend: Backend) {
     assert_eq!(again.status(), 404);
 }
 
+/// hb-agent sends the checks it could not run (a hung `df`) as `failures`: the host is
+/// online but degraded, with the line as its problem, until a report runs them again.
+async fn checks_the_agent_could_not_run_degrade_the_host(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let h = app.create_host(json!({"name": "gpu-01"})).await;
+    let hung = "disk check failed: df timed out after 6 s";
+    let reply = app
+        .report_ok(&json!({"name": "gpu-01", "cpu_pct": 5.0, "failures": [hung]}))
+        .await;
+    assert_eq!(reply.hosts[0].status, "degraded");
+    let got = app.host(&h.id).await;
+    assert_eq!(got.problems, [hung]);
+    assert_eq!(got.latest.unwrap().failures.unwrap(), [hung]);
+    let kinds: Vec<String> = app
+        .events(&h.id)
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.contains(&"check_failed".to_owned()), "{kinds:?}");
+    let reply = app
+        .report_ok(&json!({"name": "gpu-01", "cpu_pct": 5.0}))
+        .await;
+    assert_eq!(reply.hosts[0].status, "up");
+    let kinds: Vec<String> = app
+        .events(&h.id)
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.contains(&"check_recovered".to_owned()), "{kinds:?}");
+    let (status, field, _) = refused(
+        app.report(&json!({"name": "gpu-01", "failures": ["x".repeat(2000)]}))
+            .await,
+    )
+    .await;
+    assert_eq!((status, field.as_deref()), (422, Some("failures[0]")));
+}
+
 on_every_backend!(
+    checks_the_agent_could_not_run_degrade_the_host,
     the_lan_plan_format_is_accepted_as_it_is,
     bad_reports_are_refused_naming_the_value,
     unmanaged_names_wait_in_the_inbox_until_adopted,

@@ -379,7 +379,7 @@ pub struct Event {
     pub at: DateTime<Utc>,
     /// `down`, `up`, `degraded`, `recovered`, `unit_failed`, `unit_recovered`,
     /// `process_missing`, `process_back`, `threshold_breached`, `threshold_cleared`,
-    /// `paused`, `resumed`.
+    /// `paused`, `resumed`, `check_failed`, `check_recovered`.
     pub kind: String,
     /// The check it is about (`cpu`, `disk:/`, `gpu1.util`, `unit:nginx.service`, …).
     pub check: Option<String>,

@@ -422,6 +422,8 @@ pub static EN: Tr = Tr {
     ev_up: "up",
     ev_degraded: "degraded",
     ev_recovered: "recovered",
+    ev_check_failed: "check could not run",
+    ev_check_recovered: "check runs again",
     ev_unit_failed: "unit failed",
     ev_unit_recovered: "unit recovered",
     ev_process_missing: "process missing",

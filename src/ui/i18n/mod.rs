@@ -400,6 +400,8 @@ impl Lang {
             EventKind::Degraded => t.ev_degraded,
             EventKind::Recovered => t.ev_recovered,
             EventKind::UnitFailed => t.ev_unit_failed,
+            EventKind::CheckFailed => t.ev_check_failed,
+            EventKind::CheckRecovered => t.ev_check_recovered,
             EventKind::UnitRecovered => t.ev_unit_recovered,
             EventKind::ProcessMissing => t.ev_process_missing,
             EventKind::ProcessBack => t.ev_process_back,

@@ -432,6 +432,8 @@ pub struct Tr {
     pub ev_up: &'static str,
     pub ev_degraded: &'static str,
     pub ev_recovered: &'static str,
+    pub ev_check_failed: &'static str,
+    pub ev_check_recovered: &'static str,
     pub ev_unit_failed: &'static str,
     pub ev_unit_recovered: &'static str,
     pub ev_process_missing: &'static str,

@@ -422,6 +422,8 @@ pub static ZH: Tr = Tr {
     ev_up: "恢复",
     ev_degraded: "异常",
     ev_recovered: "已恢复",
+    ev_check_failed: "检查无法运行",
+    ev_check_recovered: "检查恢复运行",
     ev_unit_failed: "单元失败",
     ev_unit_recovered: "单元恢复",
     ev_process_missing: "进程缺失",
