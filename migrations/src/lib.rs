@@ -17,6 +17,7 @@ mod m20261201_000006_unique_name_key;
 mod m20261201_000007_silent_services_index;
 mod m20261201_000008_hosts;
 mod m20261201_000009_host_rollups;
+mod m20261201_000010_host_collectors;
 
 mod sql;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_silent_services_index::Migration),
             Box::new(m20261201_000008_hosts::Migration),
             Box::new(m20261201_000009_host_rollups::Migration),
+            Box::new(m20261201_000010_host_collectors::Migration),
         ]
     }
 }

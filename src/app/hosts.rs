@@ -1,5 +1,6 @@
 //! Hosts: create, update, pause, resume, delete; the defaults for new hosts; the inbox of
 //! unmanaged hosts (adopt, dismiss).
+pub mod agent;
 mod validate;
 
 use super::{Actor, App, AppResult, Check};
@@ -10,7 +11,8 @@ use crate::entity::hosts::Model;
 use crate::store::host_inbox;
 use crate::store::hosts::{self, HostPatch, NewHost, Ssh};
 pub use validate::{
-    ChecksDraft, MAX_INTERVAL_SECS, MAX_LIST, SshDraft, ThresholdDraft, parse_address,
+    ChecksDraft, MAX_COLLECTOR, MAX_INTERVAL_SECS, MAX_LIST, SshDraft, ThresholdDraft,
+    parse_address, parse_collector,
 };
 use validate::{merge_checks, parse_interval, parse_ssh, parse_text};
 
@@ -27,6 +29,9 @@ pub struct HostDraft {
     pub notify: Option<Vec<String>>,
     pub ssh: Option<SshDraft>,
     pub checks: Option<ChecksDraft>,
+    /// The `hb-agent watch` instance that collects the host; `Some(None)` (or an empty
+    /// text): the default collector.
+    pub collector: Option<Option<String>>,
 }
 
 impl HostDraft {
@@ -56,6 +61,10 @@ impl HostDraft {
                 .map_or(Ok(Vec::new()), |n| parse_notify(n)),
         );
         let ssh = check.take(self.ssh.as_ref().map_or(Ok(Ssh::default()), parse_ssh));
+        let collector = match &self.collector {
+            Some(Some(c)) => check.take(parse_collector(c)).flatten(),
+            _ => None,
+        };
         let checks = match &self.checks {
             Some(d) => merge_checks(&defaults.checks, d, &mut check),
             None => defaults.checks.clone(),
@@ -71,6 +80,7 @@ impl HostDraft {
                 notify,
                 ssh,
                 checks,
+                collector,
             }),
             _ => Err(anyhow::anyhow!("a checked draft lost a value").into()),
         }
@@ -109,6 +119,12 @@ impl HostDraft {
         }
         if let Some(d) = &self.checks {
             patch.checks = Some(merge_checks(&hosts::checks_of(current), d, &mut check));
+        }
+        if let Some(collector) = &self.collector {
+            patch.collector = match collector {
+                Some(c) => check.take(parse_collector(c)),
+                None => Some(None),
+            };
         }
         check.finish()?;
         Ok(patch)

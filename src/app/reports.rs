@@ -6,7 +6,9 @@ mod shape;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use heartbeats_wire::hosts::{HostReport, MAX_ITEMS, MAX_REPORTS};
+use heartbeats_wire::hosts::{
+    HostReport, MAX_DISCOVERED_UNITS, MAX_ITEMS, MAX_REPORTS, UnitReport,
+};
 use serde_json::Value;
 
 use super::{Actor, App, AppError, AppResult};
@@ -95,6 +97,25 @@ fn items<T>(path: String, list: &[T]) -> AppResult<()> {
     }
 }
 
+/// Check a list of units at `lp` (`units`, `discovered_units`).
+fn unit_values(lp: &str, units: &[UnitReport]) -> AppResult<()> {
+    for (i, u) in units.iter().enumerate() {
+        let up = format!("{lp}[{i}]");
+        if u.name.trim().is_empty() {
+            return Err(refuse(at(&up, "name"), Problem::Required));
+        }
+        text(at(&up, "name"), &u.name, 256)?;
+        text(at(&up, "active_state"), &u.active_state, 64)?;
+        if let Some(sub) = &u.sub_state {
+            text(at(&up, "sub_state"), sub, 64)?;
+        }
+        if let Some(file) = &u.unit_file_state {
+            text(at(&up, "unit_file_state"), file, 64)?;
+        }
+    }
+    Ok(())
+}
+
 /// Check one report's values; `p` is its path.
 fn check_values(p: &str, r: &HostReport) -> AppResult<()> {
     pct(at(p, "cpu_pct"), r.cpu_pct)?;
@@ -132,13 +153,23 @@ fn check_values(p: &str, r: &HostReport) -> AppResult<()> {
     }
     if let Some(units) = &r.units {
         items(at(p, "units"), units)?;
-        for (i, u) in units.iter().enumerate() {
-            let up = at(p, &format!("units[{i}]"));
-            if u.name.trim().is_empty() {
-                return Err(refuse(at(&up, "name"), Problem::Required));
-            }
-            text(at(&up, "name"), &u.name, 256)?;
-            text(at(&up, "active_state"), &u.active_state, 64)?;
+        unit_values(&at(p, "units"), units)?;
+    }
+    if let Some(units) = &r.discovered_units {
+        if units.len() > MAX_DISCOVERED_UNITS {
+            return Err(refuse(
+                at(p, "discovered_units"),
+                Problem::TooManyItems {
+                    max: MAX_DISCOVERED_UNITS,
+                },
+            ));
+        }
+        unit_values(&at(p, "discovered_units"), units)?;
+    }
+    if let Some(procs) = &r.gpu_processes {
+        items(at(p, "gpu_processes"), procs)?;
+        for (i, proc) in procs.iter().enumerate() {
+            text(at(p, &format!("gpu_processes[{i}].name")), &proc.name, 1024)?;
         }
     }
     if let Some(procs) = &r.processes {
@@ -222,13 +253,17 @@ pub fn snapshot_of(r: &HostReport) -> Snapshot {
     }
 }
 
+/// A validated report: what the report writer stores, and the units the sender
+/// discovered on the host, when it sent them (stored on the host row, not in the latest
+/// snapshot: see [`store_discovered`]).
+#[derive(Debug)]
+pub struct Checked {
+    pub incoming: Incoming,
+    pub discovered: Option<Vec<UnitReport>>,
+}
+
 /// Validate one report at path `p`, received at `now`.
-pub fn validate(
-    p: &str,
-    v: Value,
-    now: DateTime<Utc>,
-    source: Option<&str>,
-) -> AppResult<Incoming> {
+pub fn validate(p: &str, v: Value, now: DateTime<Utc>, source: Option<&str>) -> AppResult<Checked> {
     if !v.is_object() {
         return Err(refuse(
             at(p, ""),
@@ -242,7 +277,7 @@ pub fn validate(
     if let Some((field, problem)) = shape::first_wrong(&v) {
         return Err(refuse(at(p, &field), problem));
     }
-    let report: HostReport = serde_json::from_value(v).map_err(|e| {
+    let mut report: HostReport = serde_json::from_value(v).map_err(|e| {
         // The shape check passed but serde did not: worth knowing which value.
         tracing::warn!(error = %e, "a report passed the shape check but not deserialization");
         refuse(
@@ -286,17 +321,45 @@ pub fn validate(
         .map(str::trim)
         .filter(|e| !e.is_empty())
         .map(str::to_owned);
+    // The discovered units are kept once, on the host; the latest snapshot stays small.
+    let discovered = report.discovered_units.take();
     let json = serde_json::to_string(&report).map_err(|e| AppError::Other(e.into()))?;
-    Ok(Incoming {
-        name,
-        at: collected,
-        received_at: now,
-        error,
-        snapshot: snapshot_of(&report),
-        json,
-        source: source.map(str::to_owned),
-        samples: super::host_metrics::samples(&report),
+    Ok(Checked {
+        incoming: Incoming {
+            name,
+            at: collected,
+            received_at: now,
+            error,
+            snapshot: snapshot_of(&report),
+            json,
+            source: source.map(str::to_owned),
+            samples: super::host_metrics::samples(&report),
+        },
+        discovered,
     })
+}
+
+/// Keep the discovered units of stored reports on their hosts (`stored` in the order of
+/// `discovered`, as the writer answers). A name not in the inventory has no host to keep
+/// them on. A failure here is logged, not returned: the reports are stored, and since the
+/// discovery time did not move the collector is asked again with the next host list.
+pub async fn store_discovered(
+    app: &App,
+    stored: &[Stored],
+    discovered: Vec<Option<(DateTime<Utc>, Vec<UnitReport>)>>,
+) {
+    let lists: Vec<(String, String, DateTime<Utc>)> = stored
+        .iter()
+        .zip(discovered)
+        .filter_map(|(s, d)| {
+            let (at, units) = d?;
+            let json = serde_json::to_string(&units).ok()?;
+            Some((s.host_id.clone()?, json, at))
+        })
+        .collect();
+    if let Err(e) = crate::store::hosts::set_discovered_units(&app.db, &lists).await {
+        tracing::warn!(error = %e, hosts = lists.len(), "cannot store discovered units; the collector will be asked again");
+    }
 }
 
 /// Store a request's reports, all or none. Needs a key or user that may send pings (a
@@ -310,13 +373,20 @@ pub async fn ingest(
 ) -> AppResult<Vec<Stored>> {
     actor.require(Action::Ping)?;
     let now = app.now();
-    let reports = split_body(body)?
+    let checked = split_body(body)?
         .into_iter()
         .map(|(path, v)| validate(&path, v, now, source))
         .collect::<AppResult<Vec<_>>>()?;
-    if reports.is_empty() {
+    if checked.is_empty() {
         return Ok(Vec::new());
     }
+    let (reports, discovered): (Vec<Incoming>, Vec<_>) = checked
+        .into_iter()
+        .map(|c| {
+            let at = c.incoming.at;
+            (c.incoming, c.discovered.map(|d| (at, d)))
+        })
+        .unzip();
     let writer = app
         .reports
         .as_ref()
@@ -334,6 +404,9 @@ pub async fn ingest(
         if let Some(host_id) = &s.host_id {
             app.rollups.record(host_id, at, &samples);
         }
+    }
+    if discovered.iter().any(Option::is_some) {
+        store_discovered(app, &stored, discovered).await;
     }
     Ok(stored)
 }
@@ -403,7 +476,7 @@ mod tests {
          "disks": [{"mount": "/", "used_bytes": 123, "total_bytes": 456, "used_pct": 27.0}],
          "gpus": [{"index": 0, "util_pct": 56, "mem_used_mb": 2048, "mem_total_mb": 8192}],
          "services": [{"name": "nginx.service", "active_state": "active", "sub_state": "running"}]});
-        let r = validate("", v, now(), None).expect("valid");
+        let r = validate("", v, now(), None).expect("valid").incoming;
         assert_eq!(r.name, "srv-01");
         assert_eq!(r.at.to_rfc3339(), "2026-01-17T10:00:00+00:00");
         assert_eq!(r.snapshot.disks, Some(vec![("/".into(), 27.0)]));

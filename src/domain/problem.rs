@@ -85,6 +85,11 @@ pub enum Problem {
     TimeOrder,
     #[error("asks for more than {max} points; use a shorter range or step=3600")]
     TooManyPoints { max: i64 },
+    #[error(
+        "must be 1-64 characters of letters, digits, '.', '_' and '-': the name given to \
+         `hb-agent watch --collector`"
+    )]
+    CollectorName,
 }
 
 fn required_for(kind: ScheduleKind) -> &'static str {
@@ -162,6 +167,7 @@ impl Problem {
             Problem::BadTime => "bad_time",
             Problem::TimeOrder => "time_order",
             Problem::TooManyPoints { .. } => "too_many_points",
+            Problem::CollectorName => "bad_collector",
         }
     }
 

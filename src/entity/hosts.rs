@@ -37,6 +37,14 @@ pub struct Model {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The `hb-agent watch` instance that collects the host (`--collector NAME`); `None`:
+    /// the default collector.
+    pub collector: Option<String>,
+    /// When the agent last sent the host's discovered units; `None`: never, or a user asked
+    /// for a new list. The list itself (`discovered_units`, JSON) is deliberately not a
+    /// field: the report writer reads and writes whole rows on every report, and the list
+    /// is tens of KB; `store::hosts::discovered_units` reads it when a page needs it.
+    pub discovered_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
 //! HTTP routes, one module per resource. Each owns its request, response and error types;
 //! they share the JSON error shape and the caller extractor defined here.
+pub mod agent_hosts;
 pub mod alerts;
 pub mod events;
 pub mod health;
@@ -69,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(alerts::configure)
                 .configure(users::configure)
                 .configure(timeseries::configure)
+                .configure(agent_hosts::configure)
                 .service(schedule::preview),
         )
         .configure(crate::ui::configure);

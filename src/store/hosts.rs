@@ -36,6 +36,7 @@ pub struct NewHost {
     pub notify: Vec<EmailAddress>,
     pub ssh: Ssh,
     pub checks: Checks,
+    pub collector: Option<String>,
 }
 
 /// A validated partial update; `None` leaves a field as it is (`Some(None)` clears it).
@@ -49,6 +50,7 @@ pub struct HostPatch {
     pub notify: Option<Vec<EmailAddress>>,
     pub ssh: Option<Ssh>,
     pub checks: Option<Checks>,
+    pub collector: Option<Option<String>>,
 }
 
 /// The key names sort and are unique by.
@@ -172,6 +174,8 @@ pub async fn create(
         version: 0,
         created_at: now_ms,
         updated_at: now_ms,
+        collector: new.collector,
+        discovered_at: None,
     };
     let txn = begin_write(db).await?;
     let m = m
@@ -256,6 +260,9 @@ pub async fn update(
     }
     if let Some(checks) = &patch.checks {
         m.checks = checks_column(checks);
+    }
+    if let Some(collector) = patch.collector {
+        m.collector = collector;
     }
     if let Some(interval) = patch.interval_secs
         && interval != m.interval_secs
@@ -469,4 +476,125 @@ pub async fn apply_tick_cas<C: ConnectionTrait>(
         None => update.col_expr(Column::NextCheckAt, Expr::val(Option::<i64>::None)),
     };
     Ok(update.exec(txn).await?.rows_affected == 1)
+}
+
+/// What a collector needs of one host (`GET /api/v1/agent/hosts`).
+#[derive(Debug, Clone, PartialEq, sea_orm::FromQueryResult)]
+pub struct CollectRow {
+    pub id: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub interval_secs: i64,
+    pub ssh_user: Option<String>,
+    pub ssh_port: Option<i32>,
+    pub ssh_key: Option<String>,
+    pub checks: String,
+    pub discovered_at: Option<i64>,
+}
+
+/// The hosts a collector must collect: enabled (not paused), with an address, assigned to
+/// `collector` (`None`: to no collector), in name order. One query, one index range
+/// (`idx_hosts_collector (collector, name_key)`); every such host in one answer (a fleet is
+/// thousands of hosts, and the columns are a few hundred bytes each).
+#[tracing::instrument(level = "debug", skip(db))]
+pub async fn to_collect<C: ConnectionTrait>(
+    db: &C,
+    collector: Option<&str>,
+) -> StoreResult<Vec<CollectRow>> {
+    let assigned = match collector {
+        Some(c) => Column::Collector.eq(c),
+        None => Column::Collector.is_null(),
+    };
+    Ok(Entity::find()
+        .select_only()
+        .columns([
+            Column::Id,
+            Column::Name,
+            Column::Address,
+            Column::IntervalSecs,
+            Column::SshUser,
+            Column::SshPort,
+            Column::SshKey,
+            Column::Checks,
+            Column::DiscoveredAt,
+        ])
+        .filter(assigned)
+        .filter(Column::Status.ne(HostStatus::Paused))
+        .filter(Column::Address.is_not_null())
+        .order_by_asc(Column::NameKey)
+        .into_model::<CollectRow>()
+        .all(db)
+        .await?)
+}
+
+/// The column the entity leaves out (see `entity::hosts::Model::discovered_at`).
+fn discovered_units_col() -> sea_orm::sea_query::Alias {
+    sea_orm::sea_query::Alias::new("discovered_units")
+}
+
+/// A host's discovered units as the agent last sent them (the JSON list of
+/// `wire::hosts::UnitReport`), and when; `None` when it never sent any.
+pub async fn discovered_units<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> StoreResult<Option<(String, Option<i64>)>> {
+    let row: Option<(Option<String>, Option<i64>)> = Entity::find_by_id(id.to_owned())
+        .select_only()
+        .expr_as(
+            Expr::col((Entity, discovered_units_col())),
+            "discovered_units",
+        )
+        .column(Column::DiscoveredAt)
+        .into_tuple()
+        .one(db)
+        .await?;
+    match row {
+        None => Err(StoreError::NotFound("host")),
+        Some((units, at)) => Ok(units.map(|u| (u, at))),
+    }
+}
+
+/// Store discovered unit lists (`(host id, JSON, collected at)`). A list older than the
+/// one a host has is not news; a host deleted in the meantime is skipped.
+#[tracing::instrument(level = "debug", skip_all, fields(hosts = lists.len()))]
+pub async fn set_discovered_units(
+    db: &DatabaseConnection,
+    lists: &[(String, String, DateTime<Utc>)],
+) -> StoreResult<()> {
+    if lists.is_empty() {
+        return Ok(());
+    }
+    let txn = begin_write(db).await?;
+    for (id, json, at) in lists {
+        let at = to_ms(*at);
+        Entity::update_many()
+            .col_expr(discovered_units_col(), Expr::val(json.as_str()).into())
+            .col_expr(Column::DiscoveredAt, Expr::val(at).into())
+            .filter(Column::Id.eq(id.as_str()))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(Column::DiscoveredAt.is_null())
+                    .add(Column::DiscoveredAt.lte(at)),
+            )
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ask for a new unit list: the next host list tells the host's collector to discover
+/// (the list already stored stays until the new one comes).
+#[tracing::instrument(level = "debug", skip(db))]
+pub async fn forget_discovery(db: &DatabaseConnection, id: &str) -> StoreResult<Model> {
+    let txn = begin_write(db).await?;
+    let mut m = get_for_update(&txn, id).await?;
+    Entity::update_many()
+        .col_expr(Column::DiscoveredAt, Expr::val(Option::<i64>::None).into())
+        .filter(Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    m.discovered_at = None;
+    Ok(m)
 }

@@ -55,6 +55,7 @@ pub fn flash_from_code(code: &str, lang: Lang) -> Option<Flash> {
             "host_paused" => ok(t.host_paused_flash),
             "host_resumed" => ok(t.host_resumed_flash),
             "adopted" => ok(t.adopted_flash),
+            "units_refresh" => ok(t.units_refresh_flash),
             _ => None,
         },
     }

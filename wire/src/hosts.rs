@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_REPORTS: usize = 1000;
 /// Most disks, GPUs, units or processes (per list) in one report.
 pub const MAX_ITEMS: usize = 256;
+/// Most discovered units (`discovered_units`) in one report: a host may run more services
+/// than it has disks or GPUs. A sender with more sends the first ones by name.
+pub const MAX_DISCOVERED_UNITS: usize = 1024;
 
 /// One snapshot of one host. Every value is optional; a report must name its host and
 /// carry at least one value (or an `error`).
@@ -345,6 +348,10 @@ pub struct Host {
     /// When the host goes down if no successful report comes.
     pub offline_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The `hb-agent watch` instance that collects the host (`--collector NAME`); `null`:
+    /// the default collector (the one started without `--collector`).
+    #[serde(default)]
+    pub collector: Option<String>,
     /// The latest snapshot, on `GET /api/v1/hosts/{id}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest: Option<HostReport>,

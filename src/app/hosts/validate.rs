@@ -124,6 +124,26 @@ pub(super) fn parse_ssh(d: &SshDraft) -> Result<Ssh, FieldError> {
     Ok(Ssh { user, port, key })
 }
 
+/// Longest collector name.
+pub const MAX_COLLECTOR: usize = 64;
+
+/// The `hb-agent watch` instance that collects a host (`--collector NAME`): trimmed, 1-64
+/// characters of `A-Z a-z 0-9 . _ -`; empty is the default collector (`None`).
+pub fn parse_collector(s: &str) -> Result<Option<String>, FieldError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.len() <= MAX_COLLECTOR
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        Ok(Some(s.to_owned()))
+    } else {
+        Err(FieldError::new("collector", Problem::CollectorName))
+    }
+}
+
 /// The field a threshold kind is named by.
 fn threshold_field(kind: ThresholdKind) -> &'static str {
     match kind {
@@ -301,6 +321,20 @@ mod tests {
             );
         }
         assert_eq!(parse_address(" ").unwrap(), None);
+    }
+
+    #[test]
+    fn collectors() {
+        assert_eq!(
+            parse_collector(" rack-a.01_b ").unwrap().as_deref(),
+            Some("rack-a.01_b")
+        );
+        assert_eq!(parse_collector("  ").unwrap(), None);
+        for bad in ["a b", "rack/a", "ä", "a@b", &"x".repeat(65)] {
+            let e = parse_collector(bad).unwrap_err();
+            assert_eq!((e.field, e.code()), ("collector", "bad_collector"), "{bad}");
+        }
+        assert!(parse_collector(&"x".repeat(64)).is_ok());
     }
 
     #[test]

@@ -69,6 +69,14 @@ const UNIT: &[Field] = &[
     ("name", Kind::Text, true),
     ("active_state", Kind::Text, true),
     ("sub_state", Kind::Text, false),
+    ("unit_file_state", Kind::Text, false),
+];
+
+const GPU_PROCESS: &[Field] = &[
+    ("gpu", Kind::Whole(U32), false),
+    ("pid", Kind::Whole(U32), true),
+    ("name", Kind::Text, false),
+    ("mem_used_mb", Kind::Whole(u64::MAX), false),
 ];
 
 const REPORT: &[Field] = &[
@@ -94,6 +102,8 @@ const REPORT: &[Field] = &[
     ("processes", Kind::Object(PROCESSES), false),
     ("units", Kind::List(UNIT), false),
     ("services", Kind::List(UNIT), false),
+    ("gpu_processes", Kind::List(GPU_PROCESS), false),
+    ("discovered_units", Kind::List(UNIT), false),
 ];
 
 /// The first value of a report whose type is wrong (or that is missing where its list's

@@ -127,6 +127,9 @@ pub struct HostInput {
     pub notify: Option<ListOrString>,
     pub ssh: Option<SshInput>,
     pub checks: Option<ChecksInput>,
+    /// `null` or `""`: the default collector.
+    #[serde(default, deserialize_with = "double")]
+    pub collector: Option<Option<String>>,
 }
 
 impl HostInput {
@@ -144,6 +147,7 @@ impl HostInput {
                 key: s.key,
             }),
             checks: self.checks.map(ChecksInput::draft),
+            collector: self.collector,
         }
     }
 }
@@ -220,6 +224,7 @@ pub fn host_json(m: Model, latest: Option<wire::HostReport>) -> wire::Host {
         offline_at: m.next_check_at.map(from_ms),
         created_at: from_ms(m.created_at),
         latest,
+        collector: m.collector,
         id: m.id,
         name: m.name,
         address: m.address,

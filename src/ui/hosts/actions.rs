@@ -56,6 +56,19 @@ pub async fn resume(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm
     set_paused(s, &id, &form.csrf, false).await
 }
 
+/// Ask the host's collector for a new unit list with its next report.
+pub async fn refresh_units(
+    s: SignedIn,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> UiResult {
+    s.check_csrf(&form.csrf)?;
+    let m = app::hosts::agent::refresh_units(&s.state.app, &s.actor, &id)
+        .await
+        .lang(s.lang)?;
+    Ok(s.redirect(&format!("/hosts/{}", m.id), Some("units_refresh")))
+}
+
 #[derive(Template)]
 #[template(path = "host_delete.html")]
 struct DeletePage<'a> {

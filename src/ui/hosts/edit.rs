@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
+use heartbeats_wire::hosts::UnitReport;
 
 use super::actions;
 use super::form::{self, HostForm, THRESHOLDS, ThresholdInput};
@@ -10,9 +11,11 @@ use crate::app::AppError;
 use crate::domain::FieldError;
 use crate::domain::host::ThresholdKind;
 use crate::domain::role::Action;
+use crate::entity::hosts::Model;
 use crate::store::hosts;
+use crate::ui::format::When;
 use crate::ui::i18n::Lang;
-use crate::ui::page::{Chrome, InLang, UiResult};
+use crate::ui::page::{Chrome, InLang, UiError, UiResult};
 use crate::ui::session::SignedIn;
 
 /// Refused fields with their messages, in the form's order.
@@ -37,6 +40,34 @@ struct FormPage<'a> {
     f: &'a HostForm,
     errors: &'a Errors,
     thresholds: Vec<ThresholdRow<'a>>,
+    /// When the offered units were discovered (`None`: never, or a new list is asked for).
+    units_found: Option<When>,
+}
+
+/// A host's discovered units as the form offers them.
+#[derive(Default)]
+struct Discovery {
+    units: Vec<UnitReport>,
+    at: Option<i64>,
+    /// The units the host watches now: offered even when not discovered.
+    stored: Vec<String>,
+}
+
+async fn discovery(s: &SignedIn, m: &Model) -> Result<Discovery, UiError> {
+    let found = hosts::discovered_units(&s.state.db, &m.id)
+        .await
+        .lang(s.lang)?;
+    let (units, at) = match found {
+        // A list the agent sent is validated on the way in; one that does not read is
+        // offered as none.
+        Some((json, at)) => (serde_json::from_str(&json).unwrap_or_default(), at),
+        None => (Vec::new(), None),
+    };
+    Ok(Discovery {
+        units,
+        at,
+        stored: hosts::checks_of(m).units,
+    })
 }
 
 impl FormPage<'_> {
@@ -91,9 +122,12 @@ fn render_form(
     editing: Option<(&str, &str)>,
     f: &HostForm,
     errors: &Errors,
+    d: &Discovery,
 ) -> UiResult {
     let c = s.chrome("hosts");
-    let f = f.clone().with_blank_rows();
+    let f = f.clone().offer_units(&d.units, &d.stored).with_blank_rows();
+    let units_found =
+        d.at.map(|ms| When::from_ms(ms, s.state.settings.timezone, s.now(), s.lang));
     s.render(
         status,
         &FormPage {
@@ -102,6 +136,7 @@ fn render_form(
             f: &f,
             errors,
             thresholds: threshold_rows(&f, s.lang),
+            units_found,
         },
     )
 }
@@ -126,6 +161,7 @@ fn refused(
     f: &HostForm,
     mut fields: Vec<FieldError>,
     e: Option<AppError>,
+    d: &Discovery,
 ) -> UiResult {
     if let Some(e) = e {
         if e.fields().is_empty() {
@@ -139,6 +175,7 @@ fn refused(
         editing,
         f,
         &errors(&fields, s.lang),
+        d,
     )
 }
 
@@ -146,7 +183,14 @@ pub async fn new_form(s: SignedIn) -> UiResult {
     s.actor.require(Action::EditHosts).lang(s.lang)?;
     let d = hosts::defaults(&s.state.db).await.lang(s.lang)?;
     let f = HostForm::with_checks(d.interval_secs, &d.checks);
-    render_form(&s, StatusCode::OK, None, &f, &Errors::new())
+    render_form(
+        &s,
+        StatusCode::OK,
+        None,
+        &f,
+        &Errors::new(),
+        &Discovery::default(),
+    )
 }
 
 pub async fn create(s: SignedIn, pairs: web::Form<Vec<(String, String)>>) -> UiResult {
@@ -157,11 +201,12 @@ pub async fn create(s: SignedIn, pairs: web::Form<Vec<(String, String)>>) -> UiR
     if !unread.is_empty() {
         // Show what else is wrong as well, without creating anything.
         let d = hosts::defaults(&s.state.db).await.lang(s.lang)?;
-        return refused(&s, None, &f, unread, draft.validate_new(&d).err());
+        let e = draft.validate_new(&d).err();
+        return refused(&s, None, &f, unread, e, &Discovery::default());
     }
     match actions::create(&s, &draft).await {
         Ok(m) => Ok(s.redirect(&format!("/hosts/{}", m.id), Some("host_created"))),
-        Err(e) => refused(&s, None, &f, Vec::new(), Some(e)),
+        Err(e) => refused(&s, None, &f, Vec::new(), Some(e), &Discovery::default()),
     }
 }
 
@@ -169,12 +214,14 @@ pub async fn edit_form(s: SignedIn, id: web::Path<String>) -> UiResult {
     s.actor.require(Action::EditHosts).lang(s.lang)?;
     let m = hosts::get(&s.state.db, &id).await.lang(s.lang)?;
     let f = HostForm::from_model(&m);
+    let d = discovery(&s, &m).await?;
     render_form(
         &s,
         StatusCode::OK,
         Some((&m.id, &m.name)),
         &f,
         &Errors::new(),
+        &d,
     )
 }
 
@@ -190,10 +237,14 @@ pub async fn update(
     let editing = Some((m.id.as_str(), m.name.as_str()));
     let (draft, unread) = f.draft();
     if !unread.is_empty() {
-        return refused(&s, editing, &f, unread, draft.validate_patch(&m).err());
+        let d = discovery(&s, &m).await?;
+        return refused(&s, editing, &f, unread, draft.validate_patch(&m).err(), &d);
     }
     match actions::update(&s, &m.id, &draft).await {
         Ok(m) => Ok(s.redirect(&format!("/hosts/{}", m.id), Some("saved"))),
-        Err(e) => refused(&s, editing, &f, Vec::new(), Some(e)),
+        Err(e) => {
+            let d = discovery(&s, &m).await?;
+            refused(&s, editing, &f, Vec::new(), Some(e), &d)
+        }
     }
 }

@@ -3,6 +3,8 @@
 //! required processes, and its translation into an `app::hosts::HostDraft`. What cannot
 //! even be read (a limit that is not a number) is refused here with the field the use
 //! case would name; everything else is the use case's to judge.
+use heartbeats_wire::hosts::UnitReport;
+
 use crate::app::hosts::{ChecksDraft, HostDraft, SshDraft, ThresholdDraft};
 use crate::domain::host::{Checks, RequiredProcess, Threshold, ThresholdKind};
 use crate::domain::{FieldError, Problem, Tags, notify_from_column};
@@ -121,8 +123,47 @@ pub struct HostForm {
     pub thresholds: Vec<ThresholdInput>,
     pub mounts: Vec<MountRow>,
     pub procs: Vec<ProcRow>,
-    /// Watched systemd units, separated by commas, spaces or lines.
+    /// Watched systemd units, separated by commas, spaces or lines (when units are
+    /// offered as checkboxes: the ones not among them).
     pub units: String,
+    /// Watched units ticked among the offered ones (`unit`, repeated).
+    pub picked: Vec<String>,
+    /// The units offered as checkboxes: the host's discovered units and the units already
+    /// watched (see [`HostForm::offer_units`]); empty: only the text field.
+    pub choices: Vec<UnitChoice>,
+    /// The `hb-agent watch` instance that collects the host; empty: the default one.
+    pub collector: String,
+}
+
+/// A unit offered as a checkbox.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnitChoice {
+    pub name: String,
+    /// `active (running) · enabled`, as the last discovery found it; empty when the last
+    /// discovery did not find it (it is offered because it is watched).
+    pub state: String,
+    pub discovered: bool,
+    pub checked: bool,
+}
+
+/// A discovered unit's states in a few words: `active (running) · enabled`.
+fn unit_state(u: &UnitReport) -> String {
+    let mut s = u.active_state.clone();
+    if let Some(sub) = u.sub_state.as_deref().filter(|s| !s.is_empty()) {
+        s.push_str(&format!(" ({sub})"));
+    }
+    if let Some(file) = u.unit_file_state.as_deref().filter(|s| !s.is_empty()) {
+        s.push_str(&format!(" · {file}"));
+    }
+    s
+}
+
+/// Unit names as typed: separated by commas, spaces or lines.
+fn split_units(s: &str) -> Vec<String> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `90`, `2.5`: a limit as typed.
@@ -189,8 +230,58 @@ impl HostForm {
             ssh_user: ssh.user.unwrap_or_default(),
             ssh_port: ssh.port.map(|p| p.to_string()).unwrap_or_default(),
             ssh_key: ssh.key.unwrap_or_default(),
+            collector: m.collector.clone().unwrap_or_default(),
             ..Self::with_checks(m.interval_secs, &checks_of(m))
         }
+    }
+
+    /// Offer the host's discovered units as checkboxes, with the units already watched
+    /// (`stored`, and those ticked in a posted form) even when the discovery did not find
+    /// them; a unit typed in the text field that is offered becomes ticked. Without a
+    /// discovered unit, the text field holds every unit.
+    pub fn offer_units(mut self, discovered: &[UnitReport], stored: &[String]) -> Self {
+        let mut typed = split_units(&self.units);
+        if discovered.is_empty() {
+            let mut all = std::mem::take(&mut self.picked);
+            all.retain(|u| !typed.contains(u));
+            all.append(&mut typed);
+            self.units = all.join(", ");
+            self.choices.clear();
+            return self;
+        }
+        let mut found: Vec<&UnitReport> = discovered.iter().collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found.dedup_by(|a, b| a.name == b.name);
+        let mut choices: Vec<UnitChoice> = found
+            .into_iter()
+            .map(|u| UnitChoice {
+                name: u.name.clone(),
+                state: unit_state(u),
+                discovered: true,
+                checked: false,
+            })
+            .collect();
+        for name in stored.iter().chain(&self.picked) {
+            if !choices.iter().any(|c| &c.name == name) {
+                choices.push(UnitChoice {
+                    name: name.clone(),
+                    ..Default::default()
+                });
+            }
+        }
+        typed.retain(|u| {
+            let offered = choices.iter().any(|c| &c.name == u);
+            if offered && !self.picked.contains(u) {
+                self.picked.push(u.clone());
+            }
+            !offered
+        });
+        for c in &mut choices {
+            c.checked = self.picked.contains(&c.name);
+        }
+        self.choices = choices;
+        self.units = typed.join(", ");
+        self
     }
 
     /// The form as posted (`application/x-www-form-urlencoded` pairs, rows repeated).
@@ -225,6 +316,8 @@ impl HostForm {
         f.ssh_port = one("ssh_port");
         f.ssh_key = one("ssh_key");
         f.units = one("units").replace("\r\n", "\n");
+        f.picked = all("unit").into_iter().map(str::to_owned).collect();
+        f.collector = one("collector");
         for (i, (name, _, _)) in THRESHOLDS.iter().enumerate() {
             f.thresholds[i] = ThresholdInput {
                 limit: one(name),
@@ -363,13 +456,10 @@ impl HostForm {
             });
         }
         checks.processes = Some(procs);
-        checks.units = Some(
-            self.units
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|u| !u.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        );
+        // Ticked units first, in the order offered; then the ones typed.
+        let mut units = self.picked.clone();
+        units.extend(split_units(&self.units));
+        checks.units = Some(units);
         let draft = HostDraft {
             name: Some(self.name.clone()),
             address: Some(Some(self.address.clone())),
@@ -383,6 +473,7 @@ impl HostForm {
                 key: Some(self.ssh_key.clone()),
             }),
             checks: Some(checks),
+            collector: Some(Some(self.collector.clone())),
         };
         (draft, refused)
     }
@@ -423,7 +514,7 @@ pub fn anchor(field: &str) -> String {
 
 /// The order the form shows its fields in, for the error summary.
 pub fn field_rank(field: &str) -> usize {
-    const ORDER: [&str; 21] = [
+    const ORDER: [&str; 22] = [
         "name",
         "address",
         "interval",
@@ -444,6 +535,7 @@ pub fn field_rank(field: &str) -> usize {
         "ssh.user",
         "ssh.port",
         "ssh.key",
+        "collector",
         "report",
     ];
     ORDER

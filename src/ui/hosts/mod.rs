@@ -43,6 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/hosts/{id}/edit", web::post().to(edit::update))
     .route("/hosts/{id}/pause", web::post().to(actions::pause))
     .route("/hosts/{id}/resume", web::post().to(actions::resume))
+    .route(
+        "/hosts/{id}/refresh-units",
+        web::post().to(actions::refresh_units),
+    )
     .route("/hosts/{id}/delete", web::get().to(actions::confirm_delete))
     .route("/hosts/{id}/delete", web::post().to(actions::delete));
 }

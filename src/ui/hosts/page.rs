@@ -80,6 +80,8 @@ struct HostPage<'a> {
     interval: String,
     ssh: Vec<(&'static str, String)>,
     created: When,
+    /// The discovered units: how many and when; `None`: none yet.
+    units_found: Option<(usize, Option<When>)>,
 }
 
 fn rule(t: Threshold, lang: Lang, unit: &str) -> String {
@@ -212,10 +214,18 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<HostQuery>) 
     .into_iter()
     .filter_map(|(k, v)| Some((k, v?)))
     .collect();
+    let units_found = hosts::discovered_units(db, &m.id)
+        .await
+        .lang(lang)?
+        .map(|(json, at)| {
+            let n = serde_json::from_str::<Vec<serde_json::Value>>(&json).map_or(0, |l| l.len());
+            (n, at.map(|ms| When::from_ms(ms, tz, now, lang)))
+        });
     let c = s.chrome("hosts");
     s.render(
         StatusCode::OK,
         &HostPage {
+            units_found,
             c: &c,
             live_html,
             live_etag,

@@ -36,6 +36,18 @@ pub struct GpuView {
     pub power: String,
 }
 
+/// A process holding GPU memory.
+pub struct GpuProcView {
+    /// `GPU0`, or empty when the sender could not tell which GPU.
+    pub gpu: String,
+    pub pid: u32,
+    pub name: String,
+    pub mem: String,
+}
+
+/// Most GPU processes shown.
+const GPU_PROCS_SHOWN: usize = 50;
+
 pub struct ProcView {
     pub pid: u32,
     pub user: String,
@@ -76,6 +88,7 @@ pub struct Values {
     pub gpus: Vec<GpuView>,
     pub top_cpu: Vec<ProcView>,
     pub top_mem: Vec<ProcView>,
+    pub gpu_procs: Vec<GpuProcView>,
 }
 
 #[derive(Template)]
@@ -165,6 +178,21 @@ fn values_of(r: &HostReport, checks: &Checks, at: When) -> Values {
             .iter()
             .flat_map(|p| p.top_mem.iter().take(10))
             .map(proc_view)
+            .collect(),
+        gpu_procs: r
+            .gpu_processes
+            .iter()
+            .flatten()
+            .take(GPU_PROCS_SHOWN)
+            .map(|p| GpuProcView {
+                gpu: p.gpu.map(|g| format!("GPU{g}")).unwrap_or_default(),
+                pid: p.pid,
+                name: super::rows::cut(&p.name, 160),
+                mem: p
+                    .mem_used_mb
+                    .map(|mb| values::bytes(mb * 1024 * 1024))
+                    .unwrap_or_default(),
+            })
             .collect(),
     }
 }

@@ -91,6 +91,10 @@ fn chinese(p: &Problem) -> String {
         Problem::TooManyPoints { max } => {
             format!("请求的数据点超过 {max} 个；请缩短时间范围或使用 step=3600")
         }
+        Problem::CollectorName => {
+            "须为 1-64 个字母、数字、'.'、'_' 或 '-'：即 `hb-agent watch --collector` 的名称"
+                .to_owned()
+        }
     }
 }
 

@@ -569,6 +569,7 @@ async fn the_overview_of_1000_hosts_is_fast() {
             notify: Vec::new(),
             ssh: Default::default(),
             checks: defaults.checks.clone(),
+            collector: None,
         };
         store_hosts::create(&app.db, new, app.now()).await.unwrap();
     }
