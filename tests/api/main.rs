@@ -2,6 +2,7 @@
 mod helpers;
 
 mod agent_e2e;
+mod agent_hosts;
 mod alerts_page;
 mod auth;
 mod config;
