@@ -34,3 +34,4 @@ mod ui_helpers;
 mod ui_i18n;
 mod ui_zh_pages;
 mod upgrade;
+mod upgrade_collectors;

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::helpers::{ADMIN, Auth, Backend, Options, PASSWORD, TestApp, TestDatabase};
 
 /// Apply every migration before `name`, as the release before it did.
-async fn migrate_until(url: &str, name: &str) -> sea_orm::DatabaseConnection {
+pub(crate) async fn migrate_until(url: &str, name: &str) -> sea_orm::DatabaseConnection {
     let db = heartbeats::db::connect(url, heartbeats::settings::SqliteSync::Full)
         .await
         .expect("connect");
@@ -22,7 +22,7 @@ async fn migrate_until(url: &str, name: &str) -> sea_orm::DatabaseConnection {
     db
 }
 
-async fn exec(db: &sea_orm::DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) {
+pub(crate) async fn exec(db: &sea_orm::DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) {
     let backend = db.get_database_backend();
     let sql = if backend == DbBackend::Postgres {
         let mut n = 0;
