@@ -568,8 +568,8 @@ pub async fn set_discovered_units(
     for (id, json, at) in lists {
         let at = to_ms(*at);
         Entity::update_many()
-            .col_expr(discovered_units_col(), Expr::val(json.as_str()).into())
-            .col_expr(Column::DiscoveredAt, Expr::val(at).into())
+            .col_expr(discovered_units_col(), Expr::val(json.as_str()))
+            .col_expr(Column::DiscoveredAt, Expr::val(at))
             .filter(Column::Id.eq(id.as_str()))
             .filter(
                 sea_orm::Condition::any()
@@ -590,7 +590,7 @@ pub async fn forget_discovery(db: &DatabaseConnection, id: &str) -> StoreResult<
     let txn = begin_write(db).await?;
     let mut m = get_for_update(&txn, id).await?;
     Entity::update_many()
-        .col_expr(Column::DiscoveredAt, Expr::val(Option::<i64>::None).into())
+        .col_expr(Column::DiscoveredAt, Expr::val(Option::<i64>::None))
         .filter(Column::Id.eq(id))
         .exec(&txn)
         .await?;
