@@ -402,7 +402,8 @@ async fn the_host_page_shows_gpu_processes_and_the_collector(backend: Backend) {
         "name": "gpu-02", "cpu_pct": 50,
         "gpus": [{"index": 0, "name": "A100", "util_pct": 97, "temp_c": 71, "power_w": 310}],
         "gpu_processes": [{"gpu": 0, "pid": 4242, "name": "python train.py", "mem_used_mb": 2048}, {"pid": 77, "name": "unmapped"}],
-        "units": [{"name": "train.service", "active_state": "failed", "sub_state": "failed"}]
+        "units": [{"name": "train.service", "active_state": "failed", "sub_state": "failed"}],
+        "failures": ["disk check failed: df timed out after 5 s"]
     }))
     .await;
     let mut b = Browser::signed_in(&app).await;
@@ -417,6 +418,8 @@ async fn the_host_page_shows_gpu_processes_and_the_collector(backend: Backend) {
         "310 W",
         "train.service",
         "<code>lab-7</code>",
+        "Checks that could not run on the host",
+        "disk check failed: df timed out after 5 s",
     ] {
         page.assert_contains(s);
     }
@@ -547,6 +550,11 @@ async fn discovered_units_and_gpu_processes_are_checked(backend: Backend) {
             json!({"name": "a", "gpu_processes": [{"name": "python"}]}),
             "gpu_processes[0].pid",
             "required",
+        ),
+        (
+            json!({"name": "a", "failures": ["ok", 3]}),
+            "failures[1]",
+            "wrong_type",
         ),
         (
             json!({"name": "a", "gpu_processes": [{"pid": 1, "gpu": -1}]}),

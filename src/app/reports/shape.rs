@@ -15,6 +15,8 @@ enum Kind {
     /// RFC 3339.
     Time,
     Bool,
+    /// An array of strings.
+    TextList,
     /// An array of objects of these fields.
     List(&'static [Field]),
     Object(&'static [Field]),
@@ -104,6 +106,7 @@ const REPORT: &[Field] = &[
     ("services", Kind::List(UNIT), false),
     ("gpu_processes", Kind::List(GPU_PROCESS), false),
     ("discovered_units", Kind::List(UNIT), false),
+    ("failures", Kind::TextList, false),
 ];
 
 /// The first value of a report whose type is wrong (or that is missing where its list's
@@ -173,6 +176,21 @@ fn value(v: &Value, kind: Kind, path: &str) -> Option<(String, Problem)> {
             Some(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => None,
             _ => wrong("an RFC 3339 time, e.g. 2026-01-17T10:00:00Z"),
         },
+        Kind::TextList => {
+            let Some(list) = v.as_array() else {
+                return wrong("an array of strings");
+            };
+            list.iter().enumerate().find_map(|(i, item)| {
+                (!item.is_string()).then(|| {
+                    (
+                        format!("{path}[{i}]"),
+                        Problem::WrongType {
+                            expected: "a string",
+                        },
+                    )
+                })
+            })
+        }
         Kind::List(fields) => {
             let Some(list) = v.as_array() else {
                 return wrong("an array");
