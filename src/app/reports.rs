@@ -166,12 +166,6 @@ fn check_values(p: &str, r: &HostReport) -> AppResult<()> {
         }
         unit_values(&at(p, "discovered_units"), units)?;
     }
-    if let Some(failures) = &r.failures {
-        items(at(p, "failures"), failures)?;
-        for (i, f) in failures.iter().enumerate() {
-            text(at(p, &format!("failures[{i}]")), f, 1024)?;
-        }
-    }
     if let Some(procs) = &r.gpu_processes {
         items(at(p, "gpu_processes"), procs)?;
         for (i, proc) in procs.iter().enumerate() {

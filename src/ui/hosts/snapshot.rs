@@ -106,8 +106,6 @@ pub struct LiveView {
     pub required: Vec<RequiredView>,
     pub units: Vec<UnitView>,
     pub silent: bool,
-    /// Checks the collector could not run on the host (`disk check failed: df timed out`).
-    pub failures: Vec<String>,
 }
 
 fn proc_view(p: &ProcessReport) -> ProcView {
@@ -327,7 +325,6 @@ pub fn live_view(
         values,
         required: required(ok, &checks),
         units: units(ok, &checks, t),
-        failures: ok.and_then(|r| r.failures.clone()).unwrap_or_default(),
         silent: crate::domain::notify_from_column(&m.notify).is_empty(),
     }
 }

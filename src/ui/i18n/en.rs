@@ -449,5 +449,4 @@ pub static EN: Tr = Tr {
     not_yet: "not yet",
     discovery_asked: "asked for; it comes with the next report",
     gpu_processes: "GPU processes",
-    checks_not_run: "Checks that could not run on the host",
 };

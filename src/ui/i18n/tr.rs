@@ -459,5 +459,4 @@ pub struct Tr {
     pub not_yet: &'static str,
     pub discovery_asked: &'static str,
     pub gpu_processes: &'static str,
-    pub checks_not_run: &'static str,
 }

@@ -449,5 +449,4 @@ pub static ZH: Tr = Tr {
     not_yet: "尚未",
     discovery_asked: "已请求，随下一次报告送达",
     gpu_processes: "GPU 进程",
-    checks_not_run: "无法在主机上运行的检查",
 };
