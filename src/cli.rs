@@ -200,6 +200,7 @@ pub async fn run(args: Cli) -> anyhow::Result<()> {
         reports: None,
         live: Default::default(),
         rollups: Default::default(),
+        presence: Default::default(),
     };
     let cli = Actor::cli();
     match command {

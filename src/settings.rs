@@ -22,6 +22,11 @@ pub struct Settings {
     pub max_ping_data: usize,
     /// Largest body of `POST /api/v1/hosts/reports`, bytes.
     pub max_report_bytes: usize,
+    /// Seconds a push agent's host stays up after its socket closed (`HB_AGENT_GRACE_SECS`).
+    pub agent_grace_secs: u32,
+    /// Seconds of silence after which the server closes a push agent's socket
+    /// (`HB_AGENT_IDLE_SECS`).
+    pub agent_idle_secs: u32,
     pub data_dir: PathBuf,
     pub sqlite_synchronous: SqliteSync,
     /// How long a request waits for a database connection before it is answered 503.
@@ -40,6 +45,9 @@ pub struct Settings {
 
 /// The default `HB_MAX_REPORT_BYTES`: 8 MiB, a thousand snapshots of 8 KiB.
 pub const DEFAULT_MAX_REPORT_BYTES: usize = 8 * 1024 * 1024;
+
+/// The default `HB_AGENT_IDLE_SECS`: agents ping every 10 s, so three missed pings.
+pub const DEFAULT_AGENT_IDLE_SECS: u32 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteSync {
@@ -99,6 +107,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "HB_MAX_REPORT_BYTES",
         "largest body of a host report request, in bytes (default 8388608)",
+    ),
+    (
+        "HB_AGENT_GRACE_SECS",
+        "seconds a push agent's host stays up after its WebSocket closed, waiting for it to reconnect (default 30)",
+    ),
+    (
+        "HB_AGENT_IDLE_SECS",
+        "seconds without any frame (report or ping) after which a push agent's WebSocket is closed (default 30)",
     ),
     (
         "HB_DATA_DIR",
@@ -264,6 +280,20 @@ impl Settings {
                 })?,
         };
 
+        let agent_secs = |name: &str, default: u32| match get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=3600).contains(n))
+                .ok_or_else(|| anyhow::anyhow!("{name}: '{v}' must be 1-3600 seconds")),
+        };
+        let agent_grace_secs = agent_secs(
+            "HB_AGENT_GRACE_SECS",
+            crate::app::presence::DEFAULT_GRACE_SECS,
+        )?;
+        let agent_idle_secs = agent_secs("HB_AGENT_IDLE_SECS", DEFAULT_AGENT_IDLE_SECS)?;
+
         let sqlite_synchronous = match get("HB_SQLITE_SYNCHRONOUS")
             .as_deref()
             .map(str::to_lowercase)
@@ -330,6 +360,8 @@ impl Settings {
             admin_password: get("HB_ADMIN_PASSWORD"),
             max_ping_data,
             max_report_bytes,
+            agent_grace_secs,
+            agent_idle_secs,
             mail_dir: data_dir.join("mail"),
             data_dir,
             sqlite_synchronous,

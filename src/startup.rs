@@ -130,6 +130,9 @@ impl Application {
             reports: Some(reports),
             live,
             rollups: rollups.clone(),
+            presence: Arc::new(app::presence::Presence::new(chrono::Duration::seconds(
+                i64::from(settings.agent_grace_secs),
+            ))),
         };
         app::users::ensure_admin(
             &app,

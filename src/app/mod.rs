@@ -8,6 +8,7 @@ pub mod audit;
 pub mod host_metrics;
 pub mod hosts;
 pub mod keys;
+pub mod presence;
 pub mod reports;
 pub mod services;
 pub mod users;
@@ -44,6 +45,8 @@ pub struct App {
     pub live: Arc<crate::store::host_live::LiveHosts>,
     /// Host values summed per minute until the roll-up job writes them.
     pub rollups: Arc<crate::store::rollups::Rollups>,
+    /// Push agents' open sockets (`/api/v1/agent/ws`).
+    pub presence: Arc<presence::Presence>,
 }
 
 impl App {

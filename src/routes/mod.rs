@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource. Each owns its request, response and error types;
 //! they share the JSON error shape and the caller extractor defined here.
 pub mod agent_hosts;
+pub mod agent_ws;
 pub mod alerts;
 pub mod events;
 pub mod health;
@@ -71,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(users::configure)
                 .configure(timeseries::configure)
                 .configure(agent_hosts::configure)
+                .configure(agent_ws::configure)
                 .service(schedule::preview),
         )
         .configure(crate::ui::configure);

@@ -60,6 +60,8 @@ impl fmt::Debug for Settings {
             admin_password,
             max_ping_data,
             max_report_bytes,
+            agent_grace_secs,
+            agent_idle_secs,
             data_dir,
             sqlite_synchronous,
             db_timeout,
@@ -79,6 +81,8 @@ impl fmt::Debug for Settings {
             .field("admin_password", &admin_password.as_ref().map(|_| Redacted))
             .field("max_ping_data", max_ping_data)
             .field("max_report_bytes", max_report_bytes)
+            .field("agent_grace_secs", agent_grace_secs)
+            .field("agent_idle_secs", agent_idle_secs)
             .field("data_dir", data_dir)
             .field("sqlite_synchronous", sqlite_synchronous)
             .field("db_timeout", db_timeout)

@@ -1,4 +1,5 @@
 //! Named storage operations per aggregate; handlers map [`StoreError`] to HTTP in one place.
+pub mod agent_presence;
 pub mod alerts;
 pub mod audit;
 pub mod failure;
