@@ -6,6 +6,7 @@ pub mod client;
 pub mod collect;
 pub mod config;
 pub mod pass;
+pub mod push;
 pub mod report;
 pub mod ssh;
 pub mod thresholds;

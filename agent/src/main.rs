@@ -26,6 +26,9 @@ enum Command {
     Run(PassArgs),
     /// The same pass without pinging, for setting up.
     Check(PassArgs),
+    /// Run on the host itself: collect locally every interval and report over a WebSocket
+    /// that is the host's presence (behind NAT, or without SSH).
+    Push(hb_agent::push::cli::PushArgs),
 }
 
 #[derive(Args)]
@@ -47,6 +50,12 @@ struct PassArgs {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A long-running agent says when it connects and disconnects; a pass only warns.
+    let default_level = match cli.command {
+        Command::Push(_) => "info",
+        _ => "warn",
+    };
     // Logs go to stderr so stdout stays the report (and valid JSON with --json).
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -54,13 +63,13 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .init();
-    let cli = Cli::parse();
     let (args, ping) = match cli.command {
         Command::Run(args) => (args, true),
         Command::Check(args) => (args, false),
+        Command::Push(args) => return hb_agent::push::cli::main(args),
     };
     // One thread is plenty: the pass waits on ssh children and one HTTP request.
     let runtime = match tokio::runtime::Builder::new_current_thread()
