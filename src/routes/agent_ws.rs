@@ -236,12 +236,15 @@ async fn serve(
     } else {
         Ended::Gone("the connection dropped".into())
     };
+    // Presence first: once the agent sees the close, the server has acted on it.
+    let name = conn.name.clone();
+    presence::closed(&state.app, conn).await;
     match why {
         Ended::Gone(why) => {
-            tracing::info!(host = %conn.name, %why, "push agent disconnected");
+            tracing::info!(host = %name, %why, "push agent disconnected");
         }
         Ended::Close(code, why) => {
-            tracing::info!(host = %conn.name, %why, "push agent socket closed by the server");
+            tracing::info!(host = %name, %why, "push agent socket closed by the server");
             close(session, code, why).await;
         }
         Ended::Replaced => {
@@ -253,7 +256,6 @@ async fn serve(
             .await;
         }
     }
-    presence::closed(&state.app, conn).await;
 }
 
 enum Ended {

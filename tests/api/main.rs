@@ -3,6 +3,7 @@ mod helpers;
 
 mod agent_e2e;
 mod agent_hosts;
+mod agent_push;
 mod alerts_page;
 mod auth;
 mod config;
