@@ -125,6 +125,9 @@ fn unit(u: &Unit) -> wire::UnitReport {
     }
 }
 
+/// The most characters of a command line the server takes (longer refuses the report).
+pub const MAX_COMMAND_CHARS: usize = 4096;
+
 fn process(p: &Process) -> wire::ProcessReport {
     wire::ProcessReport {
         pid: p.pid,
@@ -132,7 +135,27 @@ fn process(p: &Process) -> wire::ProcessReport {
         cpu_pct: p.cpu_percent,
         mem_pct: p.mem_percent,
         rss_bytes: p.rss_bytes,
-        command: p.command.clone(),
+        // A compiler's or a JVM's command line can be far longer.
+        command: p.command.chars().take(MAX_COMMAND_CHARS).collect(),
+    }
+}
+
+#[cfg(test)]
+mod command_tests {
+    use super::*;
+
+    #[test]
+    fn long_command_lines_are_cut_to_what_the_server_takes() {
+        let p = Process {
+            pid: 7,
+            cpu_percent: Some(1.0),
+            mem_percent: None,
+            rss_bytes: None,
+            command: "rustc ".to_owned() + &"--cfg feature=\"x\" ".repeat(1000),
+        };
+        let w = process(&p);
+        assert_eq!(w.command.chars().count(), MAX_COMMAND_CHARS);
+        assert!(p.command.starts_with(&w.command));
     }
 }
 

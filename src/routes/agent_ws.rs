@@ -63,6 +63,12 @@ async fn read(stream: &mut AggregatedMessageStream, idle: Duration) -> Read {
         Ok(None) => Read::Gone(None),
         Ok(Some(Ok(AggregatedMessage::Close(reason)))) => Read::Gone(reason),
         Ok(Some(Ok(msg))) => Read::Message(msg),
+        // The connection broke mid-frame (the agent was killed): gone, not a bad frame.
+        Ok(Some(Err(actix_ws::ProtocolError::Io(e))))
+            if !e.to_string().contains("continuation size") =>
+        {
+            Read::Gone(None)
+        }
         Ok(Some(Err(e))) => Read::Broken(e),
     }
 }

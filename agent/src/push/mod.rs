@@ -199,14 +199,15 @@ fn emit(events: &Option<UnboundedSender<Event>>, event: Event) {
 pub async fn run(opts: PushOptions, events: Option<UnboundedSender<Event>>) {
     let mut backoff = Backoff::new(opts.initial_backoff, opts.max_backoff);
     loop {
-        let started = Instant::now();
-        let error = match session(&opts, &events).await {
+        let mut connected = None;
+        let error = match session(&opts, &events, &mut connected).await {
             Ok(never) => match never {},
             Err(e) => e,
         };
         // A connection that held for a while starts the delays afresh; one that keeps
-        // failing fast (refused key, two agents with one name) waits longer each time.
-        if started.elapsed() >= opts.max_backoff {
+        // failing (refused key, server down) or ending fast (two agents with one name)
+        // waits longer each time.
+        if connected.is_some_and(|at: Instant| at.elapsed() >= opts.max_backoff) {
             backoff.reset();
         }
         let retry_in = backoff.next_delay();
@@ -294,9 +295,11 @@ fn text(msg: &ClientMessage) -> Message {
 type Collecting = Pin<Box<dyn Future<Output = wire::HostReport> + Send>>;
 
 /// One connection, from handshake to its end; the error says why it ended.
+/// `connected` is set when the server accepted the hello.
 async fn session(
     opts: &PushOptions,
     events: &Option<UnboundedSender<Event>>,
+    connected: &mut Option<Instant>,
 ) -> Result<std::convert::Infallible, String> {
     let ws = connect(opts).await?;
     let (mut tx, mut rx) = ws.split();
@@ -327,6 +330,7 @@ async fn session(
             None => return Err("the server closed the connection after the hello".into()),
         }
     };
+    *connected = Some(Instant::now());
     if opts.interval.is_none()
         && let Some(h) = &server_host
     {
