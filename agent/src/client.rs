@@ -1,10 +1,12 @@
 //! The ping client: one POST to `{server}/api/pings` with the service id and the data
-//! as a form body. Independent of the agent's config so the server's own tests (and
-//! anything else) can send pings with it.
+//! as a form body; and the hosts API client (`watch`'s host list, reports). Independent
+//! of the agent's config so the server's own tests (and anything else) can use them.
 
 use std::fmt;
 use std::time::Duration;
 
+use heartbeats_wire::agent::AgentHosts;
+use heartbeats_wire::hosts::{HostReport, ReportsAccepted};
 use heartbeats_wire::{ErrorBody, PingAccepted};
 use reqwest::StatusCode;
 use url::Url;
@@ -104,26 +106,13 @@ impl PingClient {
     /// `server` is the base URL (`http://hb.lan:5827`, or with a path prefix when the
     /// server sits behind a proxy: `https://ops.example.com/heartbeats/`).
     pub fn new(server: &str, auth: Auth) -> Result<PingClient, PingError> {
-        let bad = |reason: String| PingError::BadUrl {
+        let base = base_url(server)?;
+        let endpoint = base.join("api/pings").map_err(|e| PingError::BadUrl {
             url: server.to_owned(),
-            reason,
-        };
-        let mut base = Url::parse(server.trim()).map_err(|e| bad(e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(bad("use http://host:port or https://host".into()));
-        }
-        // Url::join replaces the last path segment unless the base ends in '/'.
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        let endpoint = base.join("api/pings").map_err(|e| bad(e.to_string()))?;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("hb-agent/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| PingError::Client(e.to_string()))?;
+            reason: e.to_string(),
+        })?;
         Ok(PingClient {
-            http,
+            http: http_client()?,
             endpoint,
             auth,
             retry: RetryPolicy::default(),
@@ -228,6 +217,229 @@ impl PingClient {
     }
 }
 
+/// Why a call to the hosts API (`watch`'s host list, reports) did not go through.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// Network error, timeout, 5xx or 429: worth retrying later.
+    #[error("cannot reach {url}: {cause}")]
+    Unreachable { url: String, cause: String },
+    #[error(
+        "the server at {url} refused the credentials ({status}{detail}); check the API key (`server.api_key`, --key or HB_API_KEY)"
+    )]
+    Unauthorized {
+        url: String,
+        status: StatusCode,
+        detail: String,
+    },
+    /// The endpoint does not exist: a server older than this agent, or a wrong URL.
+    #[error(
+        "no {what} at {url} (404 Not Found): the server is older than this agent, or the URL is wrong"
+    )]
+    NotFound { url: String, what: &'static str },
+    /// The request itself was refused (400, 413, 422, ...): sending it again won't help.
+    #[error("the server refused {what} ({status}): {message}")]
+    Rejected {
+        what: &'static str,
+        status: StatusCode,
+        message: String,
+    },
+    #[error("unexpected answer from {url}: {detail}")]
+    BadResponse { url: String, detail: String },
+}
+
+impl ApiError {
+    /// Network trouble or an overloaded server, rather than a refusal.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, ApiError::Unreachable { .. })
+    }
+}
+
+/// The hosts API as a collector uses it: the host list (`GET /api/v1/agent/hosts`) and
+/// the reports endpoint (`POST /api/v1/hosts/reports`). One try per call: the callers
+/// (`watch`'s loops, `run`'s single post) decide when to try again.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    hosts: Url,
+    reports: Url,
+    auth: Auth,
+    timeout: Duration,
+}
+
+impl ApiClient {
+    pub fn new(server: &str, auth: Auth) -> Result<ApiClient, PingError> {
+        let base = base_url(server)?;
+        let join = |path: &str| {
+            base.join(path).map_err(|e| PingError::BadUrl {
+                url: server.to_owned(),
+                reason: e.to_string(),
+            })
+        };
+        Ok(ApiClient {
+            http: http_client()?,
+            hosts: join("api/v1/agent/hosts")?,
+            reports: join("api/v1/hosts/reports")?,
+            auth,
+            timeout: Duration::from_secs(10),
+        })
+    }
+
+    /// Limit for one request, answer included.
+    pub fn with_timeout(mut self, timeout: Duration) -> ApiClient {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn reports_url(&self) -> &Url {
+        &self.reports
+    }
+
+    /// The hosts this collector must collect: those assigned to `collector`, or without
+    /// it those assigned to no collector.
+    #[tracing::instrument(skip(self))]
+    pub async fn agent_hosts(&self, collector: Option<&str>) -> Result<AgentHosts, ApiError> {
+        let mut url = self.hosts.clone();
+        if let Some(name) = collector {
+            url.query_pairs_mut().append_pair("collector", name);
+        }
+        let req = self.authorize(self.http.get(url.clone()).timeout(self.timeout));
+        let body = self.send(req, &url, "agent host list").await?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadResponse {
+            url: url.to_string(),
+            detail: format!(
+                "{e} in {:?}",
+                truncate(&String::from_utf8_lossy(&body), 200)
+            ),
+        })
+    }
+
+    /// Posts reports already serialised as a `{"reports": [...]}` body.
+    #[tracing::instrument(skip_all, fields(bytes = body.len()))]
+    pub async fn post_report_body(&self, body: Vec<u8>) -> Result<ReportsAccepted, ApiError> {
+        let req = self.authorize(
+            self.http
+                .post(self.reports.clone())
+                .timeout(self.timeout)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body),
+        );
+        let answer = self.send(req, &self.reports, "reports endpoint").await?;
+        serde_json::from_slice(&answer).map_err(|e| ApiError::BadResponse {
+            url: self.reports.to_string(),
+            detail: format!(
+                "{e} in {:?}",
+                truncate(&String::from_utf8_lossy(&answer), 200)
+            ),
+        })
+    }
+
+    /// Posts `reports` in one request (at most `MAX_REPORTS` of them).
+    pub async fn post_reports(&self, reports: &[HostReport]) -> Result<ReportsAccepted, ApiError> {
+        let encoded = reports
+            .iter()
+            .map(serde_json::to_vec)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::BadResponse {
+                url: self.reports.to_string(),
+                detail: format!("cannot encode the reports: {e}"),
+            })?;
+        self.post_report_body(batch_body(encoded.iter().map(Vec::as_slice)))
+            .await
+    }
+
+    fn authorize(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.auth {
+            Auth::None => req,
+            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
+            Auth::Bearer(key) => req.bearer_auth(key),
+        }
+    }
+
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        url: &Url,
+        what: &'static str,
+    ) -> Result<Vec<u8>, ApiError> {
+        let url_text = url.to_string();
+        let resp = req.send().await.map_err(|e| ApiError::Unreachable {
+            url: url_text.clone(),
+            cause: error_chain(&e),
+        })?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| ApiError::Unreachable {
+            url: url_text.clone(),
+            cause: error_chain(&e),
+        })?;
+        let text = || String::from_utf8_lossy(&body).into_owned();
+        match status {
+            s if s.is_success() => Ok(body.to_vec()),
+            s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
+                Err(ApiError::Unreachable {
+                    url: url_text,
+                    cause: format!("{s}{}", server_message(&text())),
+                })
+            }
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(ApiError::Unauthorized {
+                url: url_text,
+                status,
+                detail: server_message(&text()),
+            }),
+            StatusCode::NOT_FOUND => Err(ApiError::NotFound {
+                url: url_text,
+                what,
+            }),
+            s => Err(ApiError::Rejected {
+                what,
+                status: s,
+                message: match serde_json::from_slice::<ErrorBody>(&body) {
+                    Ok(err) => err.error,
+                    Err(_) => truncate(&text(), 200).to_owned(),
+                },
+            }),
+        }
+    }
+}
+
+/// `{"reports":[...]}` from reports already encoded as JSON objects, so a buffer of
+/// encoded reports is sent without decoding and encoding them again.
+pub fn batch_body<'a>(reports: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut body = b"{\"reports\":[".to_vec();
+    for (i, report) in reports.into_iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(report);
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+/// The server's base URL, ending in `/` so paths join under any prefix.
+fn base_url(server: &str) -> Result<Url, PingError> {
+    let bad = |reason: String| PingError::BadUrl {
+        url: server.to_owned(),
+        reason,
+    };
+    let mut base = Url::parse(server.trim()).map_err(|e| bad(e.to_string()))?;
+    if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+        return Err(bad("use http://host:port or https://host".into()));
+    }
+    // Url::join replaces the last path segment unless the base ends in '/'.
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    Ok(base)
+}
+
+fn http_client() -> Result<reqwest::Client, PingError> {
+    reqwest::Client::builder()
+        .user_agent(concat!("hb-agent/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| PingError::Client(e.to_string()))
+}
+
 async fn body_text(resp: reqwest::Response) -> String {
     resp.text().await.unwrap_or_default()
 }
@@ -320,6 +532,63 @@ mod tests {
             "https://ops.example.com/heartbeats/api/pings"
         );
         assert!(PingClient::new("hb.lan:5827", Auth::None).is_err());
+    }
+
+    #[test]
+    fn batch_body_is_a_report_batch() {
+        let reports = [
+            heartbeats_wire::hosts::HostReport {
+                name: Some("a".into()),
+                cpu_pct: Some(1.5),
+                ..Default::default()
+            },
+            heartbeats_wire::hosts::HostReport {
+                name: Some("b\"c".into()),
+                error: Some("unreachable: connection refused".into()),
+                ..Default::default()
+            },
+        ];
+        let encoded: Vec<Vec<u8>> = reports
+            .iter()
+            .map(|r| serde_json::to_vec(r).unwrap())
+            .collect();
+        let body = batch_body(encoded.iter().map(Vec::as_slice));
+        let back: heartbeats_wire::hosts::ReportBatch = serde_json::from_slice(&body).unwrap();
+        assert_eq!(back.reports, reports);
+        let empty: heartbeats_wire::hosts::ReportBatch =
+            serde_json::from_slice(&batch_body([])).unwrap();
+        assert!(empty.reports.is_empty());
+    }
+
+    #[test]
+    fn api_urls_keep_a_path_prefix_and_name_the_collector() {
+        let c = ApiClient::new("https://ops.example.com/hb", Auth::Bearer("k".into())).unwrap();
+        assert_eq!(
+            c.hosts.as_str(),
+            "https://ops.example.com/hb/api/v1/agent/hosts"
+        );
+        assert_eq!(
+            c.reports_url().as_str(),
+            "https://ops.example.com/hb/api/v1/hosts/reports"
+        );
+        assert!(ApiClient::new("hb.lan:5827", Auth::None).is_err());
+    }
+
+    #[tokio::test]
+    async fn api_client_says_when_the_server_is_unreachable() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let c = ApiClient::new(&format!("http://127.0.0.1:{port}"), Auth::None).unwrap();
+        let err = c.agent_hosts(Some("rack 7")).await.unwrap_err();
+        assert!(err.is_unreachable(), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("/api/v1/agent/hosts?collector=rack+7"),
+            "{text}"
+        );
+        assert!(text.to_lowercase().contains("connection refused"), "{text}");
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ pub mod push;
 pub mod report;
 pub mod ssh;
 pub mod thresholds;
+pub mod watch;
 pub mod wire_report;
 
 pub use config::Config;

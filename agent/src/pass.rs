@@ -7,11 +7,13 @@ use futures::future::join_all;
 use heartbeats_wire::{DEFAULT_MAX_PING_DATA, PingAccepted};
 use tokio::sync::Semaphore;
 
-use crate::client::{PingClient, PingError};
+use heartbeats_wire::hosts as wire;
+
+use crate::client::{ApiClient, ApiError, Auth, PingClient, PingError};
 use crate::collect;
 use crate::config::{Config, ConfigError, Host, ServerConfig};
 use crate::report::{HostReport, Report};
-use crate::thresholds;
+use crate::{thresholds, wire_report};
 
 /// Exit statuses of `hb-agent run` / `check`.
 pub mod exit {
@@ -141,6 +143,64 @@ pub async fn collect_hosts(cfg: &Config, hosts: &[&Host]) -> Vec<HostReport> {
         }
     }))
     .await
+}
+
+/// What became of posting a pass's snapshots as host reports (`run`).
+#[derive(Debug)]
+pub enum ReportsOutcome {
+    /// Not tried: the config has no credentials, which the reports endpoint needs.
+    NoCredentials,
+    /// The server stored them (some may wait in its inbox of unmanaged hosts).
+    Sent {
+        accepted: usize,
+    },
+    /// The server has no reports endpoint: older than this agent. Nothing to say.
+    OldServer,
+    Failed(ApiError),
+}
+
+/// Posts the pass's snapshots to `POST /api/v1/hosts/reports`, so hosts collected by
+/// cron get history too. `period` is how often the pass runs (the cron period), in
+/// seconds: it goes in each report as its interval, so the server knows when the next
+/// one is due; without it the server goes by the interval the host has in its inventory.
+/// One try: the next cron run sends fresh ones anyway.
+#[tracing::instrument(skip_all, fields(hosts = report.hosts.len()))]
+pub async fn post_reports(cfg: &Config, report: &Report, period: Option<u32>) -> ReportsOutcome {
+    if cfg.server.auth == Auth::None {
+        return ReportsOutcome::NoCredentials;
+    }
+    let client = match ApiClient::new(cfg.server.url.as_str(), cfg.server.auth.clone()) {
+        Ok(c) => c.with_timeout(cfg.server.timeout),
+        Err(e) => {
+            return ReportsOutcome::Failed(ApiError::BadResponse {
+                url: cfg.server.url.to_string(),
+                detail: e.to_string(),
+            });
+        }
+    };
+    let reports: Vec<wire::HostReport> = report
+        .hosts
+        .iter()
+        .map(|h| {
+            let timeout = cfg
+                .hosts
+                .iter()
+                .find(|c| c.label == h.label)
+                .map_or(30, |c| c.ssh.command_timeout.as_secs_f64().ceil() as u32);
+            let mut r = wire_report::to_wire(h, period.unwrap_or(0), timeout);
+            r.interval = period;
+            r
+        })
+        .collect();
+    let mut accepted = 0;
+    for chunk in reports.chunks(wire::MAX_REPORTS) {
+        match client.post_reports(chunk).await {
+            Ok(answer) => accepted += answer.accepted,
+            Err(ApiError::NotFound { .. }) => return ReportsOutcome::OldServer,
+            Err(e) => return ReportsOutcome::Failed(e),
+        }
+    }
+    ReportsOutcome::Sent { accepted }
 }
 
 /// The problems joined by newlines, cut to fit the server's data limit with a closing

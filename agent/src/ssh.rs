@@ -5,6 +5,7 @@
 //! (ed25519, ECDSA, RSA, certificates, ssh-agent), honours their `~/.ssh/config`
 //! (ProxyJump, per-host users), and its known_hosts handling is the one they trust.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -153,24 +154,73 @@ pub fn ssh_command(host: &Host, args: &[String]) -> Command {
         cmd.arg("-o").arg(option);
     }
     cmd.args(["-T", "-x", "-a"]);
+    target_args(&mut cmd, host);
+    let mut remote = String::from("sh -c 'eval \"$(cat)\"' hb-agent");
+    for a in args {
+        remote.push(' ');
+        remote.push_str(a);
+    }
+    cmd.arg(remote);
+    cmd
+}
+
+/// `-o` options; command-line options win over `~/.ssh/config`, which still supplies
+/// everything not set here (ProxyJump, ciphers, …).
+///
+/// With `control_path` set (`watch`), the run goes through the master connection
+/// listening there and never opens one of its own; without it, one session per run.
+pub fn ssh_options(o: &SshOptions) -> Vec<String> {
+    let control = match &o.control_path {
+        Some(path) => [
+            "ControlMaster=no".to_owned(),
+            format!("ControlPath={}", path.display()),
+        ],
+        // A shared master connection would outlive the pass; one session per host.
+        None => ["ControlMaster=no".to_owned(), "ControlPath=none".to_owned()],
+    };
+    connection_options(o, control)
+}
+
+/// A master connection for `host` that listens on `control_path` and runs nothing
+/// itself (`-M -N`): later runs with the same `control_path` are a new session on it,
+/// not a new TCP connection and key exchange. It stays in the foreground, a child the
+/// caller supervises; `ControlPersist=no` so it ends when the caller ends it.
+pub fn master_command(host: &Host, control_path: &Path) -> Command {
+    let mut cmd = Command::new("ssh");
+    let control = [
+        "ControlMaster=yes".to_owned(),
+        format!("ControlPath={}", control_path.display()),
+    ];
+    for option in connection_options(&host.ssh, control) {
+        cmd.arg("-o").arg(option);
+    }
+    cmd.arg("-o").arg("ControlPersist=no");
+    cmd.args(["-M", "-N", "-T", "-x", "-a"]);
+    target_args(&mut cmd, host);
+    cmd
+}
+
+/// `ssh -O check`: whether the master listening on `control_path` answers.
+pub fn control_check_command(host: &Host, control_path: &Path) -> Command {
+    let mut cmd = Command::new("ssh");
+    cmd.arg("-o")
+        .arg(format!("ControlPath={}", control_path.display()))
+        .args(["-o", "LogLevel=ERROR", "-O", "check"]);
+    target_args(&mut cmd, host);
+    cmd
+}
+
+fn target_args(cmd: &mut Command, host: &Host) {
     if let Some(port) = host.ssh.port {
         cmd.arg("-p").arg(port.to_string());
     }
     if let Some(user) = &host.ssh.user {
         cmd.arg("-l").arg(user);
     }
-    let mut remote = String::from("sh -c 'eval \"$(cat)\"' hb-agent");
-    for a in args {
-        remote.push(' ');
-        remote.push_str(a);
-    }
-    cmd.arg("--").arg(&host.address).arg(remote);
-    cmd
+    cmd.arg("--").arg(&host.address);
 }
 
-/// `-o` options; command-line options win over `~/.ssh/config`, which still supplies
-/// everything not set here (ProxyJump, ciphers, …).
-pub fn ssh_options(o: &SshOptions) -> Vec<String> {
+fn connection_options(o: &SshOptions, control: [String; 2]) -> Vec<String> {
     let policy = match o.host_key_policy {
         HostKeyPolicy::Strict => "yes",
         HostKeyPolicy::AcceptNew => "accept-new",
@@ -183,11 +233,9 @@ pub fn ssh_options(o: &SshOptions) -> Vec<String> {
         format!("ConnectTimeout={connect}"),
         "ServerAliveInterval=5".to_owned(),
         "ServerAliveCountMax=3".to_owned(),
-        // A shared master connection would outlive the pass; one session per host.
-        "ControlMaster=no".to_owned(),
-        "ControlPath=none".to_owned(),
-        "LogLevel=ERROR".to_owned(),
     ];
+    opts.extend(control);
+    opts.push("LogLevel=ERROR".to_owned());
     if let Some(known) = &o.known_hosts {
         opts.push(format!("UserKnownHostsFile={}", known.display()));
     }
@@ -295,6 +343,69 @@ mod tests {
             c("kex_exchange_identification: read: Connection reset by peer\r\n"),
             "ssh failed: kex_exchange_identification: read: Connection reset by peer"
         );
+    }
+
+    fn host() -> Host {
+        Host {
+            label: "gpu-01".into(),
+            address: "10.0.0.3".into(),
+            name: None,
+            description: None,
+            local: false,
+            ssh: SshOptions {
+                port: Some(2222),
+                options: vec!["ControlMaster=auto".into()],
+                ..opts()
+            },
+            thresholds: Default::default(),
+            processes: Vec::new(),
+            units: Vec::new(),
+            discover_units: false,
+        }
+    }
+
+    fn args(cmd: &Command) -> Vec<String> {
+        cmd.as_std()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn one_session_per_run_unless_a_master_is_given() {
+        let mut h = host();
+        let plain = args(&ssh_command(&h, &[]));
+        assert!(plain.contains(&"ControlPath=none".to_owned()), "{plain:?}");
+        h.ssh.control_path = Some("/run/user/0/hb/3".into());
+        let routed = args(&ssh_command(&h, &[]));
+        // ssh keeps the first value of an option: ours come before the user's.
+        let master = routed
+            .iter()
+            .position(|a| a.starts_with("ControlMaster="))
+            .unwrap();
+        assert_eq!(routed[master], "ControlMaster=no");
+        assert!(routed.contains(&"ControlPath=/run/user/0/hb/3".to_owned()));
+        assert!(!routed.contains(&"ControlPath=none".to_owned()));
+        let tail = &routed[routed.len() - 7..];
+        assert_eq!(&tail[..6], ["-p", "2222", "-l", "root", "--", "10.0.0.3"]);
+    }
+
+    #[test]
+    fn the_master_listens_and_runs_nothing() {
+        let m = args(&master_command(&host(), Path::new("/tmp/hb/0")));
+        let first_master = m.iter().find(|a| a.starts_with("ControlMaster=")).unwrap();
+        assert_eq!(first_master, "ControlMaster=yes");
+        for want in [
+            "ControlPath=/tmp/hb/0",
+            "ControlPersist=no",
+            "StrictHostKeyChecking=yes",
+            "BatchMode=yes",
+            "-M",
+            "-N",
+        ] {
+            assert!(m.contains(&want.to_owned()), "{want} in {m:?}");
+        }
+        assert_eq!(&m[m.len() - 2..], ["--", "10.0.0.3"]);
     }
 
     #[test]
