@@ -182,7 +182,8 @@ pub fn ssh_options(o: &SshOptions) -> Vec<String> {
 }
 
 /// A master connection for `host` that listens on `control_path` and runs nothing
-/// itself (`-M -N`): later runs with the same `control_path` are a new session on it,
+/// itself (`ControlMaster=yes -N`; not `-M` as well: `-M` on top of `yes` means `ask`,
+/// and a master that asks refuses every session in batch mode): later runs with the same `control_path` are a new session on it,
 /// not a new TCP connection and key exchange. It stays in the foreground, a child the
 /// caller supervises; `ControlPersist=no` so it ends when the caller ends it.
 pub fn master_command(host: &Host, control_path: &Path) -> Command {
@@ -195,7 +196,7 @@ pub fn master_command(host: &Host, control_path: &Path) -> Command {
         cmd.arg("-o").arg(option);
     }
     cmd.arg("-o").arg("ControlPersist=no");
-    cmd.args(["-M", "-N", "-T", "-x", "-a"]);
+    cmd.args(["-N", "-T", "-x", "-a"]);
     target_args(&mut cmd, host);
     cmd
 }
@@ -400,11 +401,14 @@ mod tests {
             "ControlPersist=no",
             "StrictHostKeyChecking=yes",
             "BatchMode=yes",
-            "-M",
             "-N",
         ] {
             assert!(m.contains(&want.to_owned()), "{want} in {m:?}");
         }
+        assert!(
+            !m.contains(&"-M".to_owned()),
+            "-M with ControlMaster=yes asks"
+        );
         assert_eq!(&m[m.len() - 2..], ["--", "10.0.0.3"]);
     }
 

@@ -1,4 +1,4 @@
-//! One OpenSSH master connection per host (`ssh -M -N`, connection multiplexing), so a
+//! One OpenSSH master connection per host (`ssh -N -o ControlMaster=yes`, connection multiplexing), so a
 //! cycle is a new session on an open connection instead of a TCP connect and a key
 //! exchange. The masters are the agent's own children: it knows when one dies, reopens
 //! it, and ends every one of them (and removes their sockets) when a host goes away or
@@ -130,7 +130,7 @@ impl Drop for ControlDir {
     }
 }
 
-/// A running `ssh -M -N` for one host.
+/// A running master (`ssh -N -o ControlMaster=yes`) for one host.
 #[derive(Debug)]
 pub struct Master {
     child: Child,

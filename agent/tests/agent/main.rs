@@ -5,3 +5,4 @@ mod collect;
 mod helpers;
 mod legacy;
 mod ssh_failures;
+mod watch;
