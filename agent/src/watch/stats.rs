@@ -38,6 +38,14 @@ impl Histogram {
         self.max_ms = self.max_ms.max(ms);
     }
 
+    pub fn add(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.total += other.total;
+        self.max_ms = self.max_ms.max(other.max_ms);
+    }
+
     pub fn count(&self) -> u64 {
         self.total
     }
@@ -77,7 +85,11 @@ pub struct Stats {
     pub overruns: u64,
     /// Master connections opened (one per host, plus reopenings).
     pub masters_opened: u64,
+    /// How long a collection took, from an open connection (or, without multiplexing,
+    /// including the connection).
     pub durations: Histogram,
+    /// How long opening a master connection took.
+    pub connects: Histogram,
     /// Reports the server accepted.
     pub posted: u64,
     /// Requests to the reports endpoint.
@@ -114,7 +126,7 @@ impl fmt::Display for Stats {
         let ms = |d: Duration| d.as_millis();
         write!(
             f,
-            "collections={} failures={} backed_off={} overruns={} cycle_ms_p50={} cycle_ms_p95={} cycle_ms_max={} masters_opened={} posted={} requests={} dropped={}",
+            "collections={} failures={} backed_off={} overruns={} cycle_ms_p50={} cycle_ms_p95={} cycle_ms_max={} masters_opened={} connect_ms_p95={} connect_ms_max={} posted={} requests={} dropped={}",
             self.collections,
             self.failures,
             self.backed_off,
@@ -123,6 +135,8 @@ impl fmt::Display for Stats {
             ms(self.durations.percentile(95.0)),
             ms(self.durations.max()),
             self.masters_opened,
+            ms(self.connects.percentile(95.0)),
+            ms(self.connects.max()),
             self.posted,
             self.requests,
             self.dropped,

@@ -154,10 +154,12 @@ async fn cycle(
     let _permit = shared.permits.acquire().await.ok();
     let started = Instant::now();
     let mut routed;
+    let mut opened = false;
     let host = match &shared.control_dir {
         None => &plan.host,
         Some(dir) => match ensure_master(state, plan, dir, shared).await {
-            Ok(path) => {
+            Ok((path, new)) => {
+                opened = new;
                 routed = plan.host.clone();
                 routed.ssh.control_path = Some(path);
                 &routed
@@ -171,9 +173,15 @@ async fn cycle(
             }
         },
     };
+    // A cycle's time is the collection's; opening a master is counted apart (it
+    // happens once per host, not per cycle).
+    let connected = Instant::now();
+    if opened {
+        shared.stats().connects.record(connected - started);
+    }
     let result = collect::collect(host, &plan.collect).await;
     let elapsed = started.elapsed();
-    record(shared, elapsed, result.is_ok());
+    record(shared, connected.elapsed(), result.is_ok());
     let report = match result {
         Ok(sample) => {
             if state.failures > 0 || state.last_error.is_some() {
@@ -204,16 +212,16 @@ async fn cycle(
     wire(&report)
 }
 
-/// The open master's socket, opening one when there is none or it died.
+/// The open master's socket, opening one (then `true`) when there is none or it died.
 async fn ensure_master(
     state: &mut HostState,
     plan: &HostPlan,
     dir: &super::master::ControlDir,
     shared: &Shared,
-) -> Result<std::path::PathBuf, CollectError> {
+) -> Result<(std::path::PathBuf, bool), CollectError> {
     if let Some(master) = &mut state.master {
         if master.is_alive() {
-            return Ok(master.path().to_owned());
+            return Ok((master.path().to_owned(), false));
         }
         let why = master.stderr_after_exit().await;
         tracing::info!(host = %plan.host.label, reason = %why.trim(), "connection lost; reopening");
@@ -225,7 +233,7 @@ async fn ensure_master(
     shared.stats().masters_opened += 1;
     let path = master.path().to_owned();
     state.master = Some(master);
-    Ok(path)
+    Ok((path, true))
 }
 
 /// A failure to reach the host: report it, and wait longer before each new try.
