@@ -4,6 +4,7 @@ mod helpers;
 mod agent_e2e;
 mod agent_hosts;
 mod agent_push;
+mod agent_watch;
 mod alerts_page;
 mod auth;
 mod config;
@@ -28,6 +29,10 @@ mod rollups;
 mod scale;
 mod services;
 mod sessions;
+// The agent's real-sshd helper, shared rather than copied.
+#[path = "../../agent/tests/agent/helpers.rs"]
+#[allow(dead_code)]
+mod sshd;
 mod tcp_proxy;
 mod timelines;
 mod ui;
