@@ -147,7 +147,25 @@ bench() {
 		[ -n "$agent_pid" ] && break
 		sleep 0.05
 	done
-	sleep "$DURATION"
+	# CPU so far of the agent, the ssh clients it reaped and the masters still running.
+	cpu_now() {
+		local hz total
+		hz=$(getconf CLK_TCK)
+		total=$(awk -v hz="$hz" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$agent_pid/stat")
+		for child in $(pgrep -P "$agent_pid" || true); do
+			total=$(awk -v t="$total" -v hz="$hz" '{ printf "%.2f", t + ($14 + $15) / hz }' "/proc/$child/stat" 2>/dev/null || echo "$total")
+		done
+		echo "$total"
+	}
+	# The second half shows the steady state: every master open, one command per cycle.
+	local half=$((DURATION / 2))
+	sleep "$half"
+	local cpu_half
+	cpu_half=$(cpu_now)
+	sleep "$((DURATION - half))"
+	local cpu_end
+	cpu_end=$(cpu_now)
+	STEADY=$(awk -v a="$cpu_half" -v b="$cpu_end" -v d="$((DURATION - half))" 'BEGIN { printf "%.2f s = %.1f %% of a core", b - a, 100 * (b - a) / d }')
 	local hwm_kb
 	hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status")
 	# Where the CPU went, just before the stop: the agent itself, the ssh clients it ran
@@ -183,6 +201,7 @@ bench() {
 		"$collections" "$failures" "$overruns" "$masters" \
 		"$(($(sed -n 's/.*"reports": \([0-9]*\).*/\1/p' "$WORK/counts.json") - ${seen_before:-0}))"
 	echo "              CPU split: $SPLIT"
+	echo "              second half alone (steady state): $STEADY"
 	local v=${mode//-/_}
 	eval "CPU_$v=$cpu; MAX_$v=$max; RSS_$v=$hwm_kb; FAIL_$v=$failures"
 }
