@@ -43,8 +43,9 @@ WORK=$(mktemp -d)
 SSHD_PID=""
 API_PID=""
 cleanup() {
-	[ -n "$API_PID" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null
-	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null && wait "$SSHD_PID" 2>/dev/null
+	# Each step may fail (already gone) without stopping the rest: set -e is on.
+	if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; fi
+	if [ -n "$SSHD_PID" ]; then kill "$SSHD_PID" 2>/dev/null || true; wait "$SSHD_PID" 2>/dev/null || true; fi
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
