@@ -348,3 +348,48 @@ async fn cpu_samples(app: &TestApp, host: &str) -> u64 {
     let n: i64 = row.try_get_by_index(0).expect("a count");
     u64::try_from(n).unwrap_or(0)
 }
+
+/// `run` posts its snapshots as host reports, with the cron period as their interval.
+#[tokio::test]
+async fn run_posts_its_snapshots_as_host_reports() {
+    use hb_agent::pass::{ReportsOutcome, post_reports};
+    let app = app(Vec::new()).await;
+    let key = collector_key(&app).await;
+    let host = app
+        .create_host(json!({"name": "cron-box", "interval": 600}))
+        .await;
+    let service = app.interval_service("fleet", 300, 60).await;
+    let yaml = |auth: &str| {
+        format!(
+            "server:\n  url: {}\n  service: {service}\n{auth}  retries: 0\n\
+             collect:\n  sample_interval: 0.1s\nhosts:\n  - {{name: cron-box, local: true}}\n",
+            app.address
+        )
+    };
+    let cfg = hb_agent::Config::from_yaml(&yaml(&format!("  api_key: {key}\n")), "run.yaml")
+        .expect("config");
+    let outcome = hb_agent::run_pass(
+        &cfg,
+        &hb_agent::PassOptions {
+            ping: true,
+            host: None,
+        },
+    )
+    .await
+    .expect("pass");
+    let sent = post_reports(&cfg, &outcome.report, Some(300)).await;
+    assert!(
+        matches!(sent, ReportsOutcome::Sent { accepted: 1 }),
+        "{sent:?}"
+    );
+    let latest = app.host(&host.id).await.latest.expect("a snapshot");
+    assert_eq!(latest.interval, Some(300));
+    assert!(latest.cpu_pct.is_some() && latest.error.is_none());
+
+    // Without credentials nothing is tried.
+    let cfg = hb_agent::Config::from_yaml(&yaml(""), "run.yaml").expect("config");
+    assert!(matches!(
+        post_reports(&cfg, &outcome.report, None).await,
+        ReportsOutcome::NoCredentials
+    ));
+}
