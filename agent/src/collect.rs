@@ -189,32 +189,67 @@ pub enum CollectError {
 /// enabled service units.
 #[tracing::instrument(skip_all, fields(host = %host.label))]
 pub async fn collect(host: &Host, settings: &CollectSettings) -> Result<Sample, CollectError> {
-    let step = step_limit(host.ssh.command_timeout, settings.sample_interval);
-    let (units, mut bad_units) = unit_names(&host.units);
-    let args = [
-        format!("{:.3}", settings.sample_interval.as_secs_f64()),
-        step.as_secs().to_string(),
-        if units.is_empty() {
-            "-".to_owned()
-        } else {
-            units.join(",")
-        },
-        if host.discover_units { "1" } else { "0" }.to_owned(),
-    ];
-    let out = ssh::run_script(host, SCRIPT, &args).await?;
-    if !out.stderr.trim().is_empty() {
-        tracing::debug!(stderr = %out.stderr.trim(), "collection stderr");
-    }
-    let mut sample = parse_request(
-        &out.stdout,
-        &Request {
+    let prepared = Prepared::new(host, settings);
+    let out = ssh::run_script(host, SCRIPT, &prepared.args).await?;
+    prepared.finish(&out, None)
+}
+
+/// One collection's request: the script's arguments, and what parsing its output needs.
+pub struct Prepared {
+    pub args: Vec<String>,
+    step: Duration,
+    units: Vec<String>,
+    bad_units: Vec<String>,
+}
+
+impl Prepared {
+    pub fn new(host: &Host, settings: &CollectSettings) -> Prepared {
+        let step = step_limit(host.ssh.command_timeout, settings.sample_interval);
+        let (units, bad_units) = unit_names(&host.units);
+        let args = vec![
+            format!("{:.3}", settings.sample_interval.as_secs_f64()),
+            step.as_secs().to_string(),
+            if units.is_empty() {
+                "-".to_owned()
+            } else {
+                units.join(",")
+            },
+            if host.discover_units { "1" } else { "0" }.to_owned(),
+        ];
+        Prepared {
+            args,
             step,
-            units: &units,
-        },
-    )
-    .map_err(CollectError::Parse)?;
-    sample.failures.append(&mut bad_units);
-    Ok(sample)
+            units,
+            bad_units,
+        }
+    }
+
+    /// Parses the script's output; `runner_pid` is a process on the host that ran the
+    /// script for us (a session's loop), left out of the process list like the
+    /// collection's own.
+    pub fn finish(
+        self,
+        out: &ssh::Output,
+        runner_pid: Option<u32>,
+    ) -> Result<Sample, CollectError> {
+        if !out.stderr.trim().is_empty() {
+            tracing::debug!(stderr = %out.stderr.trim(), "collection stderr");
+        }
+        let mut sample = parse_request(
+            &out.stdout,
+            &Request {
+                step: self.step,
+                units: &self.units,
+            },
+        )
+        .map_err(CollectError::Parse)?;
+        if let (Some(pid), Some(processes)) = (runner_pid, sample.processes.as_mut()) {
+            processes.retain(|p| p.pid != pid);
+        }
+        let mut bad_units = self.bad_units;
+        sample.failures.append(&mut bad_units);
+        Ok(sample)
+    }
 }
 
 /// The unit names that can go to the host as they are (systemd's own character set,

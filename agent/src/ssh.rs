@@ -211,7 +211,7 @@ pub fn control_check_command(host: &Host, control_path: &Path) -> Command {
     cmd
 }
 
-fn target_args(cmd: &mut Command, host: &Host) {
+pub fn target_args(cmd: &mut Command, host: &Host) {
     if let Some(port) = host.ssh.port {
         cmd.arg("-p").arg(port.to_string());
     }

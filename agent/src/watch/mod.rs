@@ -9,6 +9,7 @@ pub mod buffer;
 pub mod inventory;
 pub mod master;
 pub mod outbox;
+pub mod session;
 pub mod settings;
 pub mod stats;
 pub mod worker;

@@ -12,7 +12,8 @@ use tokio::task::JoinHandle;
 use super::Shared;
 use super::inventory::HostPlan;
 use super::master::Master;
-use crate::collect::{self, CollectError};
+use super::session::Session;
+use crate::collect::{self, CollectError, Prepared};
 use crate::report::HostReport;
 use crate::ssh::RunError;
 use crate::{thresholds, wire_report};
@@ -39,6 +40,8 @@ pub fn spawn(plan: Arc<HostPlan>, shared: Arc<Shared>) -> Worker {
 #[derive(Default)]
 struct HostState {
     master: Option<Master>,
+    /// The long-lived session over `master` that runs each cycle's collection.
+    session: Option<Session>,
     /// Consecutive failures to connect.
     failures: u32,
     /// No new try before this.
@@ -106,9 +109,7 @@ async fn run(
             }
         }
     }
-    if let Some(master) = state.master.take() {
-        master.close().await;
-    }
+    disconnect(&mut state).await;
     tracing::debug!(host = %plan.host.label, "stopped");
 }
 
@@ -122,9 +123,7 @@ async fn apply(
 ) {
     if !plan.same_connection(&new) {
         tracing::info!(host = %new.host.label, "SSH settings changed; reconnecting");
-        if let Some(master) = state.master.take() {
-            master.close().await;
-        }
+        disconnect(state).await;
         state.failures = 0;
         state.retry_at = None;
     }
@@ -173,13 +172,42 @@ async fn cycle(
             }
         },
     };
-    // A cycle's time is the collection's; opening a master is counted apart (it
-    // happens once per host, not per cycle).
+    let session = if shared.control_dir.is_some() && !host.local {
+        match ensure_session(state, host).await {
+            Ok(new) => {
+                opened |= new;
+                Ok(())
+            }
+            Err(e) => Err(CollectError::Run(e)),
+        }
+    } else {
+        Ok(())
+    };
+    // A cycle's time is the collection's; opening a master and its session is counted
+    // apart (it happens once per host, not per cycle).
     let connected = Instant::now();
     if opened {
         shared.stats().connects.record(connected - started);
     }
-    let result = collect::collect(host, &plan.collect).await;
+    let result = match session {
+        Err(e) => Err(e),
+        Ok(()) => match state.session.as_mut() {
+            Some(session) => {
+                let prepared = Prepared::new(host, &plan.collect);
+                match session.run(&prepared.args, host.ssh.command_timeout).await {
+                    Ok(out) => prepared.finish(&out, session.loop_pid()),
+                    Err(e) => {
+                        // Timed out or broken: a new session next cycle.
+                        if let Some(session) = state.session.take() {
+                            session.close().await;
+                        }
+                        Err(e.into())
+                    }
+                }
+            }
+            None => collect::collect(host, &plan.collect).await,
+        },
+    };
     let elapsed = started.elapsed();
     record(shared, connected.elapsed(), result.is_ok());
     let report = match result {
@@ -196,6 +224,9 @@ async fn cycle(
         Err(e) => {
             let report = HostReport::failed(host, &e, elapsed);
             if is_connection_error(&e) {
+                if let Some(session) = state.session.take() {
+                    session.close().await;
+                }
                 match state.master.take() {
                     // The master broke (the host went away, sshd restarted): the next
                     // cycle opens a new one.
@@ -225,15 +256,41 @@ async fn ensure_master(
         }
         let why = master.stderr_after_exit().await;
         tracing::info!(host = %plan.host.label, reason = %why.trim(), "connection lost; reopening");
-        if let Some(master) = state.master.take() {
-            master.close().await;
-        }
+        disconnect(state).await;
     }
     let master = Master::open(&plan.host, dir.socket_path()).await?;
     shared.stats().masters_opened += 1;
     let path = master.path().to_owned();
     state.master = Some(master);
     Ok((path, true))
+}
+
+/// The open session, opening one over the master (then `true`) when there is none or
+/// it ended. `host` carries the master's control path.
+async fn ensure_session(
+    state: &mut HostState,
+    host: &crate::config::Host,
+) -> Result<bool, RunError> {
+    if let Some(session) = &mut state.session {
+        if session.is_alive() {
+            return Ok(false);
+        }
+        if let Some(session) = state.session.take() {
+            session.close().await;
+        }
+    }
+    state.session = Some(Session::open(host, collect::SCRIPT).await?);
+    Ok(true)
+}
+
+/// Ends the session, then the master connection under it.
+async fn disconnect(state: &mut HostState) {
+    if let Some(session) = state.session.take() {
+        session.close().await;
+    }
+    if let Some(master) = state.master.take() {
+        master.close().await;
+    }
 }
 
 /// A failure to reach the host: report it, and wait longer before each new try.

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use hb_agent::collect;
 use hb_agent::config::{Config, Host};
 use hb_agent::watch::master::{ControlDir, Master};
+use hb_agent::watch::session::Session;
 use hb_agent::watch::{self, Control, WatchArgs};
 use heartbeats_wire::agent::{AgentHost, AgentHosts};
 use heartbeats_wire::hosts::{HostReport, ReportBatch, SshOverrides};
@@ -274,6 +275,105 @@ async fn collections_reuse_one_master_connection() {
     let dir_path = dir.path().to_owned();
     drop(dir);
     assert!(!dir_path.exists());
+}
+
+/// Pids of processes whose command line is exactly `args`.
+fn pids_running(args: &[&str]) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let got: Vec<String> = raw
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if got == args {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[tokio::test]
+async fn a_session_collects_each_cycle_without_a_new_process() {
+    let sshd = TestSshd::start(Gpu::Absent);
+    let host = first_host(&sshd);
+    let before = tcp_connections(sshd.port);
+    let dir = ControlDir::create_in(sshd.dir.path()).unwrap();
+    let master = Master::open(&host, dir.socket_path())
+        .await
+        .expect("master");
+    let socket = master.path().to_string_lossy().into_owned();
+    let mut routed = host.clone();
+    routed.ssh.control_path = Some(master.path().to_owned());
+    let settings = hb_agent::config::CollectSettings {
+        sample_interval: Duration::from_millis(100),
+        top: 3,
+    };
+    let mut session = Session::open(&routed, collect::SCRIPT)
+        .await
+        .expect("session");
+    let clients = ssh_pids(&socket);
+    assert_eq!(clients.len(), 2, "the master and the session: {clients:?}");
+    let limit = routed.ssh.command_timeout;
+    let mut selves = BTreeSet::new();
+    for _ in 0..3 {
+        let prepared = collect::Prepared::new(&routed, &settings);
+        let out = session.run(&prepared.args, limit).await.expect("ran");
+        let sample = prepared.finish(&out, session.loop_pid()).expect("parsed");
+        assert!(sample.cpu.cores >= 1);
+        assert!(sample.disks.is_some() && sample.processes.is_some());
+        // Neither the remote loop nor the collection's own shell is in the list.
+        assert!(session.loop_pid().is_some());
+        let listed = |pid| sample.process_list().iter().any(|p| p.pid == pid);
+        assert!(!listed(session.loop_pid().unwrap()));
+        let own: u32 = out
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("@@hb self "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(!listed(own));
+        selves.insert(own);
+    }
+    assert_eq!(selves.len(), 3, "a new shell per request: {selves:?}");
+    assert_eq!(ssh_pids(&socket), clients, "no new ssh process per cycle");
+    assert_eq!(tcp_connections(sshd.port).difference(&before).count(), 1);
+
+    // A request that outlives the limit kills the session, and what it ran remotely.
+    let slow = hb_agent::config::CollectSettings {
+        sample_interval: Duration::from_millis(4321),
+        top: 3,
+    };
+    let prepared = collect::Prepared::new(&routed, &slow);
+    let err = session
+        .run(&prepared.args, Duration::from_millis(1500))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "collection timed out after 1.5 s");
+    session.close().await;
+    wait_for("the session's ssh client to end", || {
+        ssh_pids(&socket).len() == 1
+    });
+    wait_for("the remote sleep to end", || {
+        pids_running(&["sleep", "4.321"]).is_empty()
+    });
+    // A new session on the same master works.
+    let mut again = Session::open(&routed, collect::SCRIPT)
+        .await
+        .expect("session");
+    let prepared = collect::Prepared::new(&routed, &settings);
+    let out = again.run(&prepared.args, limit).await.expect("ran");
+    prepared.finish(&out, again.loop_pid()).expect("parsed");
+    again.close().await;
+    master.close().await;
+    wait_for("no ssh client left", || sshd.ssh_clients().is_empty());
 }
 
 #[tokio::test]
