@@ -170,7 +170,7 @@ bench() {
 	local hwm_kb
 	hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status")
 	# Where the CPU went, just before the stop: the agent itself, the ssh clients it ran
-	# and reaped (one per cycle), and the master connections still running.
+	# and reaped (one per cycle with --no-multiplex), and the masters and sessions still running.
 	local hz self reaped masters_cpu
 	hz=$(getconf CLK_TCK)
 	read -r self reaped < <(awk -v hz="$hz" '{ printf "%.2f %.2f\n", ($14 + $15) / hz, ($16 + $17) / hz }' "/proc/$agent_pid/stat")
@@ -178,7 +178,7 @@ bench() {
 	for child in $(pgrep -P "$agent_pid" || true); do
 		masters_cpu=$(awk -v m="$masters_cpu" -v hz="$hz" '{ printf "%.2f", m + ($14 + $15) / hz }' "/proc/$child/stat" 2>/dev/null || echo "$masters_cpu")
 	done
-	SPLIT="agent ${self} s, ssh clients ${reaped} s, masters ${masters_cpu} s (before the stop)"
+	SPLIT="agent ${self} s, ssh clients ${reaped} s, masters and sessions ${masters_cpu} s (before the stop)"
 	kill -TERM "$agent_pid"
 	wait "$time_pid" || true
 	local cpu
