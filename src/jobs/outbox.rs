@@ -52,6 +52,9 @@ const BATCH: u64 = 256;
 struct Subjects {
     services: HashMap<i64, (flips::Model, Option<Tz>)>,
     hosts: HashMap<i64, host_flips::Model>,
+    /// Recovery flip id → the flip it ends, per kind: for mail threading.
+    service_ends: HashMap<i64, i64>,
+    host_ends: HashMap<i64, i64>,
 }
 
 enum Attempt {
@@ -97,7 +100,18 @@ impl Outbox {
         let hosts = host_events::flips_for_alerts(&self.db, &claim.alerts)
             .await
             .context("cannot read the host flips behind the alerts")?;
-        let context = Subjects { services, hosts };
+        let service_ends = alerts::ended_flips(&self.db, services.values().map(|(f, _)| f))
+            .await
+            .context("cannot read the flips the recoveries end")?;
+        let host_ends = host_events::ended_flips(&self.db, hosts.values())
+            .await
+            .context("cannot read the host flips the recoveries end")?;
+        let context = Subjects {
+            services,
+            hosts,
+            service_ends,
+            host_ends,
+        };
         let outcomes: Vec<(alert_rows::Model, Attempt)> = futures::stream::iter(claim.alerts)
             .map(|alert| {
                 let context = &context;
@@ -158,6 +172,7 @@ impl Outbox {
                 .send_host_alert(
                     &alert.recipient,
                     flip,
+                    context.host_ends.get(&flip.id).copied(),
                     self.default_tz,
                     &self.base_url,
                     &tag,
@@ -169,7 +184,14 @@ impl Outbox {
             };
             let tz = tz.unwrap_or(self.default_tz);
             self.mailer
-                .send_alert(&alert.recipient, flip, tz, &self.base_url, &tag)
+                .send_alert(
+                    &alert.recipient,
+                    flip,
+                    context.service_ends.get(&flip.id).copied(),
+                    tz,
+                    &self.base_url,
+                    &tag,
+                )
                 .await
         };
         match sending {

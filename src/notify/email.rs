@@ -6,6 +6,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lettre::Message;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use url::Url;
 
@@ -129,12 +130,47 @@ impl AlertView {
     }
 }
 
+/// Where a mail sits in its thread: its own `Message-ID`, and for a recovery the id of
+/// the mail about the flip it ends (`In-Reply-To` and `References`), so mail clients show
+/// an outage as one conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thread {
+    pub id: String,
+    pub answers: Option<String>,
+}
+
+/// `<{kind}.{flip id}.{subject id}@{HB_BASE_URL's host}>`: the same for every attempt at
+/// one flip's mail, unique across flips.
+pub fn flip_message_id(kind: &str, flip_id: i64, subject_id: &str, base_url: &Url) -> String {
+    let host = base_url.host_str().unwrap_or("heartbeats.invalid");
+    format!("<{kind}.{flip_id}.{subject_id}@{host}>")
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): no vacation replies to alerts.
+#[derive(Debug, Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".to_owned())
+    }
+}
+
 pub fn message(
     from: &str,
     to: &str,
     subject: &str,
     text: String,
     html: String,
+    thread: &Thread,
 ) -> Result<Message, MailError> {
     let from: Mailbox = from
         .parse()
@@ -142,7 +178,15 @@ pub fn message(
     let to: Mailbox = to
         .parse()
         .map_err(|e| MailError::Compose(format!("recipient '{to}': {e}")))?;
-    Message::builder()
+    let mut builder = Message::builder()
+        .message_id(Some(thread.id.clone()))
+        .header(AutoSubmitted);
+    if let Some(parent) = &thread.answers {
+        builder = builder
+            .in_reply_to(parent.clone())
+            .references(parent.clone());
+    }
+    builder
         .from(from)
         .to(to)
         .subject(literal_subject(subject))
@@ -260,13 +304,25 @@ impl Mailer {
         &self,
         recipient: &str,
         flip: &flips::Model,
+        answers: Option<i64>,
         tz: Tz,
         base_url: &Url,
         tag: &str,
     ) -> Result<(), MailError> {
         let view = AlertView::new(flip, tz, base_url);
         let (text, html) = view.render()?;
-        let msg = message(self.from_address(), recipient, &view.subject, text, html)?;
+        let thread = Thread {
+            id: flip_message_id("flip", flip.id, &flip.service_id, base_url),
+            answers: answers.map(|id| flip_message_id("flip", id, &flip.service_id, base_url)),
+        };
+        let msg = message(
+            self.from_address(),
+            recipient,
+            &view.subject,
+            text,
+            html,
+            &thread,
+        )?;
         self.send(msg, tag).await
     }
 
@@ -277,12 +333,22 @@ impl Mailer {
         let html = format!(
             "<p>This is a test message from Heartbeats at <a href=\"{base_url}\">{base_url}</a>.</p><p>If you can read it, alert mail reaches you.</p>"
         );
+        let host = base_url.host_str().unwrap_or("heartbeats.invalid");
+        let thread = Thread {
+            id: format!(
+                "<test.{}.{}@{host}>",
+                Utc::now().timestamp_millis(),
+                nanoid::nanoid!(8, &nanoid::alphabet::SAFE)
+            ),
+            answers: None,
+        };
         let msg = message(
             self.from_address(),
             to,
             "[Heartbeats] test message",
             text,
             html,
+            &thread,
         )?;
         self.send(msg, "test").await
     }
@@ -325,11 +391,21 @@ mod tests {
             name,
             "text".into(),
             "<p>html</p>".into(),
+            &Thread {
+                id: "<flip.7.abc@hb.example.com>".into(),
+                answers: None,
+            },
         )
         .expect("message");
         let raw = String::from_utf8(msg.formatted()).expect("utf-8");
         assert!(!raw.contains("=0D=0ABcc"), "{raw}");
         assert!(!raw.lines().any(|l| l.starts_with("Bcc:")), "{raw}");
+        assert!(
+            raw.contains("Message-ID: <flip.7.abc@hb.example.com>"),
+            "{raw}"
+        );
+        assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
+        assert!(!raw.contains("In-Reply-To"), "{raw}");
         // Plain subjects are left to lettre.
         assert_eq!(literal_subject("DOWN: backup"), "DOWN: backup");
     }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use url::Url;
 
-use super::email::{MailError, Mailer, message};
+use super::email::{MailError, Mailer, Thread, flip_message_id, message};
 use crate::clock::from_ms;
 use crate::domain::host::{HostReason, HostStatus};
 use crate::domain::host_status::describe_secs;
@@ -163,13 +163,25 @@ impl Mailer {
         &self,
         recipient: &str,
         flip: &host_flips::Model,
+        answers: Option<i64>,
         tz: Tz,
         base_url: &Url,
         tag: &str,
     ) -> Result<(), MailError> {
         let view = HostAlertView::new(flip, tz, base_url);
         let (text, html) = view.render()?;
-        let msg = message(self.from_address(), recipient, &view.subject, text, html)?;
+        let thread = Thread {
+            id: flip_message_id("hostflip", flip.id, &flip.host_id, base_url),
+            answers: answers.map(|id| flip_message_id("hostflip", id, &flip.host_id, base_url)),
+        };
+        let msg = message(
+            self.from_address(),
+            recipient,
+            &view.subject,
+            text,
+            html,
+            &thread,
+        )?;
         self.send(msg, tag).await
     }
 }

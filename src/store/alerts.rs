@@ -258,6 +258,32 @@ pub async fn delivery_context(
         .collect())
 }
 
+/// For each recovery among `flips` (a flip to up), the id of the service's flip before it,
+/// the one it ends: its mail answers that flip's mail. One probe of
+/// `flips (service_id, id)` per recovery.
+pub async fn ended_flips<'a>(
+    db: &DatabaseConnection,
+    flips: impl Iterator<Item = &'a flips::Model>,
+) -> StoreResult<HashMap<i64, i64>> {
+    let mut out = HashMap::new();
+    for f in flips.filter(|f| f.to_status == crate::domain::status::Status::Up) {
+        let before: Option<i64> = flips::Entity::find()
+            .select_only()
+            .column(flips::Column::Id)
+            .filter(flips::Column::ServiceId.eq(f.service_id.as_str()))
+            .filter(flips::Column::Id.lt(f.id))
+            .order_by_desc(flips::Column::Id)
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await?;
+        if let Some(id) = before {
+            out.insert(f.id, id);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn flip(db: &DatabaseConnection, id: i64) -> StoreResult<Option<flips::Model>> {
     Ok(flips::Entity::find_by_id(id).one(db).await?)
 }

@@ -125,6 +125,31 @@ pub async fn flips(
 
 /// The host flips behind a batch of alerts, keyed by flip id.
 #[tracing::instrument(level = "debug", skip_all)]
+/// For each host flip to up among `flips`, the id of the host's flip before it (whose mail
+/// its mail answers). One probe of `host_flips (host_id, id)` per recovery.
+pub async fn ended_flips<'a>(
+    db: &DatabaseConnection,
+    flips: impl Iterator<Item = &'a host_flips::Model>,
+) -> StoreResult<HashMap<i64, i64>> {
+    let mut out = HashMap::new();
+    for f in flips.filter(|f| f.to_status == crate::domain::host::HostStatus::Up) {
+        let before: Option<i64> = host_flips::Entity::find()
+            .select_only()
+            .column(host_flips::Column::Id)
+            .filter(host_flips::Column::HostId.eq(f.host_id.as_str()))
+            .filter(host_flips::Column::Id.lt(f.id))
+            .order_by_desc(host_flips::Column::Id)
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await?;
+        if let Some(id) = before {
+            out.insert(f.id, id);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn flips_for_alerts(
     db: &DatabaseConnection,
     batch: &[alerts::Model],

@@ -629,3 +629,15 @@ impl TestDatabase {
         }
     }
 }
+
+/// A header's value in a raw mail (folded lines joined), if present.
+pub fn mail_header(mail: &str, name: &str) -> Option<String> {
+    let head = mail.split("\r\n\r\n").next().unwrap_or(mail);
+    let head = head.split("\n\n").next().unwrap_or(head);
+    let unfolded = head.replace("\r\n ", " ").replace("\n ", " ");
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    unfolded
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+        .map(|l| l[prefix.len()..].trim().to_owned())
+}

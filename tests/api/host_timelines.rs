@@ -71,6 +71,28 @@ async fn a_silent_host_goes_down_once_and_recovers(backend: Backend) {
         "{up}"
     );
     assert!(up.contains("Lasted:     10 min"), "{up}");
+    // The recovery answers the down mail, so mail clients thread the outage.
+    let down = body_of(&smtp, "DOWN: gpu-01");
+    let down_id = crate::helpers::mail_header(&down, "Message-ID").expect("a Message-ID");
+    assert!(
+        down_id.starts_with('<') && down_id.ends_with("@hb.test>"),
+        "{down_id}"
+    );
+    assert_eq!(
+        crate::helpers::mail_header(&down, "Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    let up_id = crate::helpers::mail_header(&up, "Message-ID").expect("a Message-ID");
+    assert_ne!(up_id, down_id);
+    assert_eq!(
+        crate::helpers::mail_header(&up, "In-Reply-To"),
+        Some(down_id.clone())
+    );
+    assert_eq!(
+        crate::helpers::mail_header(&up, "References"),
+        Some(down_id)
+    );
+    assert_eq!(crate::helpers::mail_header(&down, "In-Reply-To"), None);
     assert!(up.contains("http://hb.test:5827/hosts/"), "{up}");
     assert_eq!(app.host_alerts(&h.id).await.len(), 2);
     assert_eq!(app.deliver().await.sent, 0, "nothing is sent twice");

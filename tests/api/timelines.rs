@@ -59,6 +59,26 @@ async fn interval_timeline(b: Backend) {
             .iter()
             .any(|m| m.contains("Subject: [Heartbeats] UP: nightly (recovered)"))
     );
+    // Every mail has its own Message-ID and says it was sent by a program; the recovery
+    // answers the down mail, in the .eml files as over SMTP.
+    let find = |needle: &str| mails.iter().find(|m| m.contains(needle)).unwrap();
+    let (down, up) = (find("DOWN: nightly"), find("UP: nightly"));
+    let down_id = crate::helpers::mail_header(down, "Message-ID").expect("a Message-ID");
+    assert!(
+        down_id.starts_with("<flip.") && down_id.contains(&id),
+        "{down_id}"
+    );
+    for m in [down, up] {
+        assert_eq!(
+            crate::helpers::mail_header(m, "Auto-Submitted").as_deref(),
+            Some("auto-generated")
+        );
+    }
+    assert_eq!(
+        crate::helpers::mail_header(up, "In-Reply-To"),
+        Some(down_id.clone())
+    );
+    assert_eq!(crate::helpers::mail_header(up, "References"), Some(down_id));
 }
 
 async fn late_then_back_does_not_alert(b: Backend) {
