@@ -139,11 +139,25 @@ pub struct Thread {
     pub answers: Option<String>,
 }
 
-/// `<{kind}.{flip id}.{subject id}@{HB_BASE_URL's host}>`: the same for every attempt at
-/// one flip's mail, unique across flips.
-pub fn flip_message_id(kind: &str, flip_id: i64, subject_id: &str, base_url: &Url) -> String {
-    let host = base_url.host_str().unwrap_or("heartbeats.invalid");
-    format!("<{kind}.{flip_id}.{subject_id}@{host}>")
+impl Thread {
+    /// The mail of flip `flip_id` of `subject_id` (a service or host id), answering the
+    /// mail of flip `answers` when it ends one. Ids are
+    /// `<{kind}.{flip id}.{subject id}@{HB_BASE_URL's host}>`: the same for every attempt
+    /// at one flip's mail, unique across flips.
+    pub fn of_flip(
+        kind: &str,
+        flip_id: i64,
+        subject_id: &str,
+        answers: Option<i64>,
+        base_url: &Url,
+    ) -> Thread {
+        let host = base_url.host_str().unwrap_or("heartbeats.invalid");
+        let id = |flip: i64| format!("<{kind}.{flip}.{subject_id}@{host}>");
+        Thread {
+            id: id(flip_id),
+            answers: answers.map(id),
+        }
+    }
 }
 
 /// `Auto-Submitted: auto-generated` (RFC 3834): no vacation replies to alerts.
@@ -311,10 +325,7 @@ impl Mailer {
     ) -> Result<(), MailError> {
         let view = AlertView::new(flip, tz, base_url);
         let (text, html) = view.render()?;
-        let thread = Thread {
-            id: flip_message_id("flip", flip.id, &flip.service_id, base_url),
-            answers: answers.map(|id| flip_message_id("flip", id, &flip.service_id, base_url)),
-        };
+        let thread = Thread::of_flip("flip", flip.id, &flip.service_id, answers, base_url);
         let msg = message(
             self.from_address(),
             recipient,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use url::Url;
 
-use super::email::{MailError, Mailer, Thread, flip_message_id, message};
+use super::email::{MailError, Mailer, Thread, message};
 use crate::clock::from_ms;
 use crate::domain::host::{HostReason, HostStatus};
 use crate::domain::host_status::describe_secs;
@@ -170,10 +170,7 @@ impl Mailer {
     ) -> Result<(), MailError> {
         let view = HostAlertView::new(flip, tz, base_url);
         let (text, html) = view.render()?;
-        let thread = Thread {
-            id: flip_message_id("hostflip", flip.id, &flip.host_id, base_url),
-            answers: answers.map(|id| flip_message_id("hostflip", id, &flip.host_id, base_url)),
-        };
+        let thread = Thread::of_flip("hostflip", flip.id, &flip.host_id, answers, base_url);
         let msg = message(
             self.from_address(),
             recipient,

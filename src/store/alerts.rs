@@ -267,16 +267,14 @@ pub async fn ended_flips<'a>(
 ) -> StoreResult<HashMap<i64, i64>> {
     let mut out = HashMap::new();
     for f in flips.filter(|f| f.to_status == crate::domain::status::Status::Up) {
-        let before: Option<i64> = flips::Entity::find()
-            .select_only()
-            .column(flips::Column::Id)
-            .filter(flips::Column::ServiceId.eq(f.service_id.as_str()))
-            .filter(flips::Column::Id.lt(f.id))
-            .order_by_desc(flips::Column::Id)
-            .limit(1)
-            .into_tuple()
-            .one(db)
-            .await?;
+        let before = super::previous_id::<flips::Entity>(
+            db,
+            flips::Column::Id,
+            flips::Column::ServiceId,
+            &f.service_id,
+            f.id,
+        )
+        .await?;
         if let Some(id) = before {
             out.insert(f.id, id);
         }

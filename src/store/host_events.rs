@@ -133,16 +133,14 @@ pub async fn ended_flips<'a>(
 ) -> StoreResult<HashMap<i64, i64>> {
     let mut out = HashMap::new();
     for f in flips.filter(|f| f.to_status == crate::domain::host::HostStatus::Up) {
-        let before: Option<i64> = host_flips::Entity::find()
-            .select_only()
-            .column(host_flips::Column::Id)
-            .filter(host_flips::Column::HostId.eq(f.host_id.as_str()))
-            .filter(host_flips::Column::Id.lt(f.id))
-            .order_by_desc(host_flips::Column::Id)
-            .limit(1)
-            .into_tuple()
-            .one(db)
-            .await?;
+        let before = super::previous_id::<host_flips::Entity>(
+            db,
+            host_flips::Column::Id,
+            host_flips::Column::HostId,
+            &f.host_id,
+            f.id,
+        )
+        .await?;
         if let Some(id) = before {
             out.insert(f.id, id);
         }

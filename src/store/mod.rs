@@ -55,3 +55,25 @@ pub async fn ping(db: &sea_orm::DatabaseConnection) -> StoreResult<()> {
     db.execute_unprepared("SELECT 1").await?;
     Ok(())
 }
+
+/// The id of the row just before `id` among the rows of `E` whose `owner` column is
+/// `owner` (a service's or a host's flips): one probe of an `(owner, id)` index.
+pub(crate) async fn previous_id<E: sea_orm::EntityTrait>(
+    db: &sea_orm::DatabaseConnection,
+    id_column: E::Column,
+    owner_column: E::Column,
+    owner: &str,
+    id: i64,
+) -> StoreResult<Option<i64>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    Ok(E::find()
+        .select_only()
+        .column(id_column)
+        .filter(owner_column.eq(owner))
+        .filter(id_column.lt(id))
+        .order_by_desc(id_column)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?)
+}
