@@ -18,6 +18,7 @@ mod m20261201_000007_silent_services_index;
 mod m20261201_000008_hosts;
 mod m20261201_000009_host_rollups;
 mod m20261201_000010_host_collectors;
+mod m20261202_000011_channels;
 
 mod sql;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_hosts::Migration),
             Box::new(m20261201_000009_host_rollups::Migration),
             Box::new(m20261201_000010_host_collectors::Migration),
+            Box::new(m20261202_000011_channels::Migration),
         ]
     }
 }

@@ -19,3 +19,18 @@ closed_set!(AlertState, "alert state", {
     Sent => "sent",
     Failed => "failed",
 });
+
+/// Why an alert row exists: a flip's own message, or a reminder that something is still
+/// down (`alerts.seq` counts them, 1 for the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, DeriveValueType)]
+#[serde(rename_all = "lowercase")]
+#[sea_orm(value_type = "String")]
+pub enum AlertPurpose {
+    Flip,
+    Reminder,
+}
+
+closed_set!(AlertPurpose, "alert purpose", {
+    Flip => "flip",
+    Reminder => "reminder",
+});

@@ -90,6 +90,18 @@ pub enum Problem {
          `hb-agent watch --collector`"
     )]
     CollectorName,
+    #[error("must be an http:// or https:// URL")]
+    BadUrl,
+    #[error("must be 1-64 letters, digits, '-' or '_'")]
+    BadTopic,
+    #[error(
+        "header '{name}' is not valid: a name of letters, digits, '-' and '_', a value on one line"
+    )]
+    BadHeader { name: String },
+    #[error("a channel named '{name}' already exists")]
+    ChannelNameTaken { name: String },
+    #[error("no channel with id '{id}'")]
+    UnknownChannel { id: String },
 }
 
 fn required_for(kind: ScheduleKind) -> &'static str {
@@ -168,6 +180,11 @@ impl Problem {
             Problem::TimeOrder => "time_order",
             Problem::TooManyPoints { .. } => "too_many_points",
             Problem::CollectorName => "bad_collector",
+            Problem::BadUrl => "bad_url",
+            Problem::BadTopic => "bad_topic",
+            Problem::BadHeader { .. } => "bad_header",
+            Problem::ChannelNameTaken { .. } => "name_taken",
+            Problem::UnknownChannel { .. } => "unknown_channel",
         }
     }
 
@@ -178,6 +195,7 @@ impl Problem {
             Problem::ServiceNameTaken { .. }
                 | Problem::UserNameTaken { .. }
                 | Problem::HostNameTaken { .. }
+                | Problem::ChannelNameTaken { .. }
         )
     }
 }

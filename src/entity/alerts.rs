@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::domain::alert::AlertState;
+use crate::domain::alert::{AlertPurpose, AlertState};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "alerts")]
@@ -23,6 +23,11 @@ pub struct Model {
     /// The host flip this alert is about; `None` for a service's alert.
     pub host_flip_id: Option<i64>,
     pub host_id: Option<String>,
+    /// The channel this alert goes to; `None`: `recipient` is a `notify` address.
+    pub channel_id: Option<String>,
+    pub purpose: AlertPurpose,
+    /// Which reminder (1, 2, …); 0 for a flip's own alert.
+    pub seq: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

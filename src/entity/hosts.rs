@@ -45,6 +45,13 @@ pub struct Model {
     /// field: the report writer reads and writes whole rows on every report, and the list
     /// is tens of KB; `store::hosts::discovered_units` reads it when a page needs it.
     pub discovered_at: Option<i64>,
+    /// Channel ids, comma-separated (`domain::channel::channels_from_column`).
+    pub channels: String,
+    /// Remind every so often while down (`None`: never), at most `remind_max` times.
+    pub remind_every_secs: Option<i64>,
+    pub remind_max: i32,
+    /// No alert goes out before this time (Unix ms); statuses still change.
+    pub snoozed_until: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

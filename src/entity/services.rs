@@ -30,6 +30,13 @@ pub struct Model {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Channel ids, comma-separated (`domain::channel::channels_from_column`).
+    pub channels: String,
+    /// Remind every so often while down (`None`: never), at most `remind_max` times.
+    pub remind_every_secs: Option<i64>,
+    pub remind_max: i32,
+    /// No alert goes out before this time (Unix ms); statuses still change.
+    pub snoozed_until: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

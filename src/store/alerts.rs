@@ -96,6 +96,9 @@ pub async fn queue<C: ConnectionTrait>(
         last_error: Set(None),
         sent_at: Set(None),
         created_at: Set(at),
+        channel_id: Set(None),
+        purpose: Set(crate::domain::alert::AlertPurpose::Flip),
+        seq: Set(0),
         ..Default::default()
     });
     alerts::Entity::insert_many(rows)

@@ -176,6 +176,10 @@ pub async fn create(
         updated_at: now_ms,
         collector: new.collector,
         discovered_at: None,
+        channels: String::new(),
+        remind_every_secs: None,
+        remind_max: 0,
+        snoozed_until: None,
     };
     let txn = begin_write(db).await?;
     let m = m

@@ -139,6 +139,10 @@ pub(crate) fn new_model(new: NewService, now: DateTime<Utc>) -> Model {
         version: 0,
         created_at: now_ms,
         updated_at: now_ms,
+        channels: String::new(),
+        remind_every_secs: None,
+        remind_max: 0,
+        snoozed_until: None,
     }
 }
 

@@ -632,6 +632,10 @@ async fn ten_thousand_hosts_come_in_one_answer() {
                     updated_at: now,
                     collector: (i % 2 == 1).then(|| "odd".to_owned()),
                     discovered_at: None,
+                    channels: String::new(),
+                    remind_every_secs: None,
+                    remind_max: 0,
+                    snoozed_until: None,
                 }
                 .into_active_model()
             })

@@ -95,6 +95,13 @@ fn chinese(p: &Problem) -> String {
             "须为 1-64 个字母、数字、'.'、'_' 或 '-'：即 `hb-agent watch --collector` 的名称"
                 .to_owned()
         }
+        Problem::BadUrl => "须为 http:// 或 https:// 开头的网址".to_owned(),
+        Problem::BadTopic => "须为 1-64 个字母、数字、'-' 或 '_'".to_owned(),
+        Problem::BadHeader { name } => {
+            format!("请求头 '{name}' 无效：名称只能含字母、数字、'-' 和 '_'，值须在一行内")
+        }
+        Problem::ChannelNameTaken { name } => format!("已有名为 '{name}' 的通知渠道"),
+        Problem::UnknownChannel { id } => format!("没有 id 为 '{id}' 的通知渠道"),
     }
 }
 
