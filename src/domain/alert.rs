@@ -34,3 +34,10 @@ closed_set!(AlertPurpose, "alert purpose", {
     Flip => "flip",
     Reminder => "reminder",
 });
+
+/// Whether an alert (or a silence) is about a service or a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubjectKind {
+    Service,
+    Host,
+}

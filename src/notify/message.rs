@@ -8,12 +8,7 @@ use crate::domain::channel::{ChannelKind, ChannelSettings, MessageLang};
 use crate::domain::host::HostReason;
 use crate::domain::status::Reason;
 
-/// Whether the alert is about a service or a host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubjectKind {
-    Service,
-    Host,
-}
+pub use crate::domain::alert::SubjectKind;
 
 /// Why the message goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -352,6 +352,17 @@ pub struct Host {
     /// the default collector (the one started without `--collector`).
     #[serde(default)]
     pub collector: Option<String>,
+    /// Channel ids alerts go to, besides `notify`.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Remind every so many seconds while down (`null`: no reminders), at most `remind_max` times.
+    #[serde(default)]
+    pub remind_every: Option<i64>,
+    #[serde(default)]
+    pub remind_max: i32,
+    /// No alert goes out before this time; statuses still change.
+    #[serde(default)]
+    pub snoozed_until: Option<DateTime<Utc>>,
     /// The latest snapshot, on `GET /api/v1/hosts/{id}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest: Option<HostReport>,

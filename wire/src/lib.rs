@@ -67,6 +67,17 @@ pub mod api {
         pub down_at: Option<DateTime<Utc>>,
         pub created_at: DateTime<Utc>,
         pub ping_url: String,
+        /// Channel ids alerts go to, besides `notify`.
+        #[serde(default)]
+        pub channels: Vec<String>,
+        /// Remind every so many seconds while down (`null`: no reminders), at most `remind_max` times.
+        #[serde(default)]
+        pub remind_every: Option<i64>,
+        #[serde(default)]
+        pub remind_max: i32,
+        /// No alert goes out before this time; statuses still change.
+        #[serde(default)]
+        pub snoozed_until: Option<DateTime<Utc>>,
     }
 
     /// One stored ping.
