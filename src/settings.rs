@@ -41,6 +41,12 @@ pub struct Settings {
     /// Where mail goes when no SMTP server is configured.
     pub mail_dir: PathBuf,
     pub smtp_from: String,
+    /// Mail bursts to one `notify` address: this many alerts ready together (or sent within
+    /// the window) become one mail (`HB_MAIL_BURST_THRESHOLD`, 0: off).
+    pub mail_burst_threshold: u32,
+    pub mail_burst_window_secs: u32,
+    /// How long a chat robot or webhook may take to answer (`HB_CHANNEL_TIMEOUT_SECS`).
+    pub channel_timeout_secs: u32,
 }
 
 /// The default `HB_MAX_REPORT_BYTES`: 8 MiB, a thousand snapshots of 8 KiB.
@@ -115,6 +121,18 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "HB_AGENT_IDLE_SECS",
         "seconds without any frame (report or ping) after which a push agent's WebSocket is closed (default 30)",
+    ),
+    (
+        "HB_MAIL_BURST_THRESHOLD",
+        "alerts to one notify address that are ready together (or sent within the window) from which on they go out as one mail listing them; 0 turns grouping off (default 3)",
+    ),
+    (
+        "HB_MAIL_BURST_WINDOW_SECS",
+        "the window of HB_MAIL_BURST_THRESHOLD, seconds (default 60)",
+    ),
+    (
+        "HB_CHANNEL_TIMEOUT_SECS",
+        "seconds a chat robot, webhook, ntfy or Gotify server may take to answer before the alert is retried (default 10)",
     ),
     (
         "HB_DATA_DIR",
@@ -293,6 +311,28 @@ impl Settings {
             crate::app::presence::DEFAULT_GRACE_SECS,
         )?;
         let agent_idle_secs = agent_secs("HB_AGENT_IDLE_SECS", DEFAULT_AGENT_IDLE_SECS)?;
+        let mail_burst_threshold = match get("HB_MAIL_BURST_THRESHOLD") {
+            None => crate::domain::channel::DEFAULT_BURST_THRESHOLD,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= 1000)
+                .ok_or_else(|| anyhow::anyhow!("HB_MAIL_BURST_THRESHOLD: '{v}' must be 0-1000"))?,
+        };
+        let mail_burst_window_secs = agent_secs(
+            "HB_MAIL_BURST_WINDOW_SECS",
+            crate::domain::channel::DEFAULT_BURST_WINDOW_SECS,
+        )?;
+        let channel_timeout_secs = match get("HB_CHANNEL_TIMEOUT_SECS") {
+            None => 10,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=120).contains(n))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("HB_CHANNEL_TIMEOUT_SECS: '{v}' must be 1-120 seconds")
+                })?,
+        };
 
         let sqlite_synchronous = match get("HB_SQLITE_SYNCHRONOUS")
             .as_deref()
@@ -362,6 +402,9 @@ impl Settings {
             max_report_bytes,
             agent_grace_secs,
             agent_idle_secs,
+            mail_burst_threshold,
+            mail_burst_window_secs,
+            channel_timeout_secs,
             mail_dir: data_dir.join("mail"),
             data_dir,
             sqlite_synchronous,

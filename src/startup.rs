@@ -192,6 +192,13 @@ impl Application {
             self.state.outbox_notify.clone(),
             self.state.settings.base_url.clone(),
             self.state.settings.timezone,
+        )
+        .with_channel_timeout(std::time::Duration::from_secs(u64::from(
+            self.state.settings.channel_timeout_secs,
+        )))
+        .with_mail_burst(
+            self.state.settings.mail_burst_threshold,
+            self.state.settings.mail_burst_window_secs,
         ))
     }
 

@@ -89,6 +89,9 @@ impl MigrationTrait for Migration {
             "ALTER TABLE alerts ADD COLUMN seq INTEGER NOT NULL DEFAULT 0".to_owned(),
             // A channel's deliveries, newest first.
             "CREATE INDEX idx_alerts_channel ON alerts (channel_id, id)".to_owned(),
+            // A held recovery asks whether the outage it ends was told (by flip id).
+            "CREATE INDEX idx_alerts_flip ON alerts (flip_id)".to_owned(),
+            "CREATE INDEX idx_alerts_host_flip ON alerts (host_flip_id)".to_owned(),
         ]);
         let conn = manager.get_connection();
         for s in sql {
@@ -100,13 +103,16 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let backend = manager.get_database_backend();
         let conn = manager.get_connection();
-        let drop_index = match backend {
-            DatabaseBackend::MySql => "DROP INDEX idx_alerts_channel ON alerts",
-            _ => "DROP INDEX idx_alerts_channel",
+        let drop_index = |name: &str| match backend {
+            DatabaseBackend::MySql => format!("DROP INDEX {name} ON alerts"),
+            _ => format!("DROP INDEX {name}"),
         };
         let mut sql = vec![
             "DELETE FROM alerts WHERE channel_id IS NOT NULL OR purpose <> 'flip'".to_owned(),
-            drop_index.to_owned(),
+            "UPDATE alerts SET state = 'failed' WHERE state IN ('held', 'skipped')".to_owned(),
+            drop_index("idx_alerts_host_flip"),
+            drop_index("idx_alerts_flip"),
+            drop_index("idx_alerts_channel"),
             "ALTER TABLE alerts DROP COLUMN seq".to_owned(),
             "ALTER TABLE alerts DROP COLUMN purpose".to_owned(),
             "ALTER TABLE alerts DROP COLUMN channel_id".to_owned(),

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::closed_set;
 
-/// `pending` until delivered (`sent`) or given up on (`failed`).
+/// `pending` until delivered (`sent`) or given up on (`failed`). `held`: waiting for a
+/// snooze or maintenance window to end (then sent if what it is about still stands);
+/// `skipped`: not sent because it no longer stood (the service recovered meanwhile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, DeriveValueType)]
 #[serde(rename_all = "lowercase")]
 #[sea_orm(value_type = "String")]
@@ -12,13 +14,24 @@ pub enum AlertState {
     Pending,
     Sent,
     Failed,
+    Held,
+    Skipped,
 }
 
 closed_set!(AlertState, "alert state", {
     Pending => "pending",
     Sent => "sent",
     Failed => "failed",
+    Held => "held",
+    Skipped => "skipped",
 });
+
+impl AlertState {
+    /// Whether the outbox still has work to do for the alert.
+    pub fn is_open(self) -> bool {
+        matches!(self, AlertState::Pending | AlertState::Held)
+    }
+}
 
 /// Why an alert row exists: a flip's own message, or a reminder that something is still
 /// down (`alerts.seq` counts them, 1 for the first).

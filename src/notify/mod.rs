@@ -2,6 +2,7 @@
 //! webhooks (`chat`). The outbox job that decides what to send and when lives in
 //! `crate::jobs::outbox`.
 pub mod chat;
+pub mod digest;
 pub mod email;
 pub mod host_email;
 pub mod message;

@@ -71,6 +71,9 @@ impl fmt::Debug for Settings {
             smtp,
             mail_dir,
             smtp_from,
+            mail_burst_threshold,
+            mail_burst_window_secs,
+            channel_timeout_secs,
         } = self;
         f.debug_struct("Settings")
             .field("listen", listen)
@@ -92,6 +95,9 @@ impl fmt::Debug for Settings {
             .field("smtp", smtp)
             .field("mail_dir", mail_dir)
             .field("smtp_from", smtp_from)
+            .field("mail_burst_threshold", mail_burst_threshold)
+            .field("mail_burst_window_secs", mail_burst_window_secs)
+            .field("channel_timeout_secs", channel_timeout_secs)
             .finish()
     }
 }

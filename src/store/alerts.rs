@@ -12,6 +12,8 @@ use sea_orm::{
 
 use super::StoreResult;
 use crate::clock::to_ms;
+use crate::domain::alert::AlertPurpose;
+use crate::domain::channel::channels_from_column;
 use crate::domain::notify_from_column;
 use crate::domain::status::Flip;
 use crate::entity::{alerts, flips, services};
@@ -20,11 +22,18 @@ pub use crate::domain::alert::AlertState;
 pub const PENDING: AlertState = AlertState::Pending;
 pub const SENT: AlertState = AlertState::Sent;
 pub const FAILED: AlertState = AlertState::Failed;
+pub const HELD: AlertState = AlertState::Held;
+pub const SKIPPED: AlertState = AlertState::Skipped;
+
+/// The states the outbox still works on.
+fn open_states() -> [AlertState; 2] {
+    [PENDING, HELD]
+}
 
 /// How long a worker owns an alert it claimed; after that another worker may retry it.
 pub const CLAIM_LEASE: Duration = Duration::seconds(120);
 
-/// Store a flip and, when its reason alerts, one outbox row per recipient.
+/// Store a flip and, when its reason alerts, one outbox row per recipient and channel.
 /// Returns how many alerts were queued.
 #[tracing::instrument(level = "debug", skip_all, fields(service = %service.id))]
 pub async fn record_flip<C: ConnectionTrait>(
@@ -53,6 +62,7 @@ pub async fn record_flip<C: ConnectionTrait>(
         txn,
         Subject::Service(&service.id, row.id),
         &service.notify,
+        &service.channels,
         flip.at,
     )
     .await
@@ -65,15 +75,24 @@ pub enum Subject<'a> {
     Host(&'a str, i64),
 }
 
-/// Queue one alert per recipient in the `notify` column for a flip at `at`, in the
-/// writer's transaction. Returns how many.
+/// Queue one alert per recipient in the `notify` column and one per channel in the
+/// `channels` column for a flip at `at`, in the writer's transaction. Returns how many.
 pub async fn queue<C: ConnectionTrait>(
     txn: &C,
     subject: Subject<'_>,
     notify: &str,
+    channels: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<usize> {
-    let recipients = notify_from_column(notify);
+    let recipients: Vec<(String, Option<String>)> = notify_from_column(notify)
+        .into_iter()
+        .map(|to| (to, None))
+        .chain(
+            channels_from_column(channels)
+                .into_iter()
+                .map(|id| (id.clone(), Some(id))),
+        )
+        .collect();
     if recipients.is_empty() {
         return Ok(0);
     }
@@ -82,7 +101,7 @@ pub async fn queue<C: ConnectionTrait>(
         Subject::Service(id, flip) => (Some(flip), Some(id.to_owned()), None, None),
         Subject::Host(id, flip) => (None, None, Some(flip), Some(id.to_owned())),
     };
-    let rows = recipients.iter().map(|to| alerts::ActiveModel {
+    let rows = recipients.iter().map(|(to, channel)| alerts::ActiveModel {
         flip_id: Set(flip_id),
         service_id: Set(service_id.clone()),
         host_flip_id: Set(host_flip_id),
@@ -96,8 +115,8 @@ pub async fn queue<C: ConnectionTrait>(
         last_error: Set(None),
         sent_at: Set(None),
         created_at: Set(at),
-        channel_id: Set(None),
-        purpose: Set(crate::domain::alert::AlertPurpose::Flip),
+        channel_id: Set(channel.clone()),
+        purpose: Set(AlertPurpose::Flip),
         seq: Set(0),
         ..Default::default()
     });
@@ -116,7 +135,7 @@ pub async fn ready(
 ) -> StoreResult<Vec<alerts::Model>> {
     let now = to_ms(now);
     Ok(alerts::Entity::find()
-        .filter(alerts::Column::State.eq(PENDING))
+        .filter(alerts::Column::State.is_in(open_states()))
         .filter(alerts::Column::NextAttemptAt.lte(now))
         .filter(
             Condition::any()
@@ -150,7 +169,7 @@ pub async fn claim(db: &DatabaseConnection, ids: &[i64], now: DateTime<Utc>) -> 
         )
         .col_expr(alerts::Column::ClaimToken, Expr::val(token.clone()))
         .filter(alerts::Column::Id.is_in(ids.iter().copied()))
-        .filter(alerts::Column::State.eq(PENDING))
+        .filter(alerts::Column::State.is_in(open_states()))
         .filter(
             Condition::any()
                 .add(alerts::Column::ClaimedUntil.is_null())
@@ -160,7 +179,7 @@ pub async fn claim(db: &DatabaseConnection, ids: &[i64], now: DateTime<Utc>) -> 
         .await?;
     let alerts = alerts::Entity::find()
         .filter(alerts::Column::ClaimToken.eq(token.clone()))
-        .filter(alerts::Column::State.eq(PENDING))
+        .filter(alerts::Column::State.is_in(open_states()))
         .order_by_asc(alerts::Column::Id)
         .all(db)
         .await?;
@@ -219,7 +238,9 @@ pub async fn mark_failed(
         .col_expr(alerts::Column::ClaimedUntil, Expr::val(Option::<i64>::None))
         .col_expr(alerts::Column::LastError, Expr::val(error.to_owned()));
     update = match retry_at {
-        Some(at) => update.col_expr(alerts::Column::NextAttemptAt, Expr::val(to_ms(at))),
+        Some(at) => update
+            .col_expr(alerts::Column::NextAttemptAt, Expr::val(to_ms(at)))
+            .col_expr(alerts::Column::State, Expr::val(PENDING)),
         None => update.col_expr(alerts::Column::State, Expr::val(FAILED)),
     };
     update
@@ -341,7 +362,7 @@ pub async fn next_attempt(
         alerts::Entity::find()
             .select_only()
             .column_as(Expr::col(column).min(), "min")
-            .filter(alerts::Column::State.eq(PENDING))
+            .filter(alerts::Column::State.is_in(open_states()))
             .filter(if claimed {
                 Condition::all().add(live_claim)
             } else {
@@ -363,4 +384,108 @@ pub async fn next_attempt(
         .flatten()
         .min()
         .map(crate::clock::from_ms))
+}
+
+/// Put claimed alerts aside without an attempt: `Held` until a silence ends (sent then
+/// only if what they are about still stands), or `Pending` until `until` (a burst's
+/// messages wait for the channel's window). `note` says why, on the Alerts page.
+#[tracing::instrument(level = "debug", skip(db, ids, note), fields(alerts = ids.len()))]
+pub async fn set_aside(
+    db: &DatabaseConnection,
+    token: &str,
+    ids: &[i64],
+    state: AlertState,
+    until: DateTime<Utc>,
+    note: &str,
+) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    alerts::Entity::update_many()
+        .col_expr(alerts::Column::State, Expr::val(state))
+        .col_expr(alerts::Column::NextAttemptAt, Expr::val(to_ms(until)))
+        .col_expr(alerts::Column::ClaimedUntil, Expr::val(Option::<i64>::None))
+        .col_expr(alerts::Column::LastError, Expr::val(note.to_owned()))
+        .filter(alerts::Column::Id.is_in(ids.iter().copied()))
+        .filter(alerts::Column::ClaimToken.eq(token))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Close claimed alerts without sending them (`Skipped`), saying why.
+pub async fn skip(
+    db: &DatabaseConnection,
+    token: &str,
+    ids: &[i64],
+    note: &str,
+) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    alerts::Entity::update_many()
+        .col_expr(alerts::Column::State, Expr::val(SKIPPED))
+        .col_expr(alerts::Column::ClaimedUntil, Expr::val(Option::<i64>::None))
+        .col_expr(alerts::Column::LastError, Expr::val(note.to_owned()))
+        .filter(alerts::Column::Id.is_in(ids.iter().copied()))
+        .filter(alerts::Column::ClaimToken.eq(token))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Queue the next reminder after `after` (a flip's alert or the previous reminder, just
+/// sent): the same flip and destination, `seq` one more, due at `at`.
+pub async fn queue_reminders(
+    db: &DatabaseConnection,
+    next: &[(&alerts::Model, DateTime<Utc>)],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    if next.is_empty() {
+        return Ok(());
+    }
+    let rows = next.iter().map(|(after, at)| alerts::ActiveModel {
+        flip_id: Set(after.flip_id),
+        service_id: Set(after.service_id.clone()),
+        host_flip_id: Set(after.host_flip_id),
+        host_id: Set(after.host_id.clone()),
+        recipient: Set(after.recipient.clone()),
+        state: Set(PENDING),
+        attempts: Set(0),
+        next_attempt_at: Set(to_ms(*at)),
+        claimed_until: Set(None),
+        claim_token: Set(None),
+        last_error: Set(None),
+        sent_at: Set(None),
+        created_at: Set(to_ms(now)),
+        channel_id: Set(after.channel_id.clone()),
+        purpose: Set(AlertPurpose::Reminder),
+        seq: Set(after.seq + 1),
+        ..Default::default()
+    });
+    alerts::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Which of these (flip id, destination) pairs had an alert sent: a held recovery goes
+/// out only when the outage it ends was told.
+pub async fn sent_for(
+    db: &DatabaseConnection,
+    service_flips: &[i64],
+    host_flips: &[i64],
+) -> StoreResult<Vec<alerts::Model>> {
+    if service_flips.is_empty() && host_flips.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(alerts::Entity::find()
+        .filter(alerts::Column::State.eq(SENT))
+        .filter(
+            Condition::any()
+                .add(alerts::Column::FlipId.is_in(service_flips.iter().copied()))
+                .add(alerts::Column::HostFlipId.is_in(host_flips.iter().copied())),
+        )
+        .all(db)
+        .await?)
 }

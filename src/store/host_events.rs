@@ -56,6 +56,7 @@ pub async fn record_flip<C: ConnectionTrait>(
         txn,
         super::alerts::Subject::Host(&host.id, row.id),
         &host.notify,
+        &host.channels,
         flip.at,
     )
     .await

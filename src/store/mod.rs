@@ -10,6 +10,7 @@ pub mod host_live;
 pub mod host_overview;
 pub mod host_reports;
 pub mod hosts;
+pub mod outbox_context;
 pub mod pings;
 pub mod rollups;
 pub mod service_import;
@@ -54,6 +55,34 @@ pub async fn ping(db: &sea_orm::DatabaseConnection) -> StoreResult<()> {
     use sea_orm::ConnectionTrait;
     db.execute_unprepared("SELECT 1").await?;
     Ok(())
+}
+
+/// The newest row id per owner among `owners` (each service's or host's latest flip):
+/// one grouped read of an `(owner, id)` index.
+pub(crate) async fn latest_ids<E: sea_orm::EntityTrait>(
+    db: &sea_orm::DatabaseConnection,
+    id_column: E::Column,
+    owner_column: E::Column,
+    owners: Vec<String>,
+) -> StoreResult<std::collections::HashMap<String, i64>> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    if owners.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, Option<i64>)> = E::find()
+        .select_only()
+        .column(owner_column)
+        .column_as(Expr::col(id_column).max(), "latest")
+        .filter(owner_column.is_in(owners))
+        .group_by(owner_column)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(owner, id)| Some((owner, id?)))
+        .collect())
 }
 
 /// The id of the row just before `id` among the rows of `E` whose `owner` column is
