@@ -69,6 +69,8 @@ pub struct AlertView {
     pub data: Option<String>,
     pub service_url: String,
     pub base_url: String,
+    /// On recovery: how long the outage lasted (`2 h 05 min`).
+    pub outage: Option<String>,
 }
 
 impl AlertView {
@@ -116,7 +118,17 @@ impl AlertView {
             data: flip.data.clone().filter(|d| !d.is_empty()),
             service_url: service_url.to_string(),
             base_url: base_url.to_string(),
+            outage: None,
         }
+    }
+
+    /// Say how long the outage a recovery ends lasted.
+    pub fn with_outage(mut self, outage: Option<chrono::Duration>) -> Self {
+        self.outage = outage.map(super::digest::duration_en);
+        if let Some(d) = &self.outage {
+            self.summary = format!("{} is up again after {d} down.", self.service_name);
+        }
+        self
     }
 
     pub fn render(&self) -> Result<(String, String), MailError> {
@@ -319,11 +331,12 @@ impl Mailer {
         recipient: &str,
         flip: &flips::Model,
         answers: Option<i64>,
+        outage: Option<chrono::Duration>,
         tz: Tz,
         base_url: &Url,
         tag: &str,
     ) -> Result<(), MailError> {
-        let view = AlertView::new(flip, tz, base_url);
+        let view = AlertView::new(flip, tz, base_url).with_outage(outage);
         let (text, html) = view.render()?;
         let thread = Thread::of_flip("flip", flip.id, &flip.service_id, answers, base_url);
         let msg = message(

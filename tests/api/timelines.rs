@@ -63,6 +63,8 @@ async fn interval_timeline(b: Backend) {
     // answers the down mail, in the .eml files as over SMTP.
     let find = |needle: &str| mails.iter().find(|m| m.contains(needle)).unwrap();
     let (down, up) = (find("DOWN: nightly"), find("UP: nightly"));
+    // The recovery says how long the outage lasted: from the missed flip to the ping.
+    assert!(up.contains("Down for:   5 h 00 min"), "{up}");
     let down_id = crate::helpers::mail_header(down, "Message-ID").expect("a Message-ID");
     assert!(
         down_id.starts_with("<flip.") && down_id.contains(&id),

@@ -536,6 +536,7 @@ impl Outbox {
                 to,
                 flip,
                 cx.service_ends.get(&flip.id).copied(),
+                item.outage,
                 tz.unwrap_or(self.default_tz),
                 &self.base_url,
                 tag,
