@@ -89,10 +89,14 @@ impl MigrationTrait for Migration {
             "ALTER TABLE alerts ADD COLUMN seq INTEGER NOT NULL DEFAULT 0".to_owned(),
             // A channel's deliveries, newest first.
             "CREATE INDEX idx_alerts_channel ON alerts (channel_id, id)".to_owned(),
-            // A held recovery asks whether the outage it ends was told (by flip id).
-            "CREATE INDEX idx_alerts_flip ON alerts (flip_id)".to_owned(),
-            "CREATE INDEX idx_alerts_host_flip ON alerts (host_flip_id)".to_owned(),
         ]);
+        // A held recovery asks whether the outage it ends was told (by flip id). MySQL
+        // already indexes both columns for their foreign keys (and would then refuse to
+        // drop ours on the way down).
+        if backend != DatabaseBackend::MySql {
+            sql.push("CREATE INDEX idx_alerts_flip ON alerts (flip_id)".to_owned());
+            sql.push("CREATE INDEX idx_alerts_host_flip ON alerts (host_flip_id)".to_owned());
+        }
         let conn = manager.get_connection();
         for s in sql {
             conn.execute_unprepared(&s).await?;
@@ -110,13 +114,15 @@ impl MigrationTrait for Migration {
         let mut sql = vec![
             "DELETE FROM alerts WHERE channel_id IS NOT NULL OR purpose <> 'flip'".to_owned(),
             "UPDATE alerts SET state = 'failed' WHERE state IN ('held', 'skipped')".to_owned(),
-            drop_index("idx_alerts_host_flip"),
-            drop_index("idx_alerts_flip"),
             drop_index("idx_alerts_channel"),
             "ALTER TABLE alerts DROP COLUMN seq".to_owned(),
             "ALTER TABLE alerts DROP COLUMN purpose".to_owned(),
             "ALTER TABLE alerts DROP COLUMN channel_id".to_owned(),
         ];
+        if backend != DatabaseBackend::MySql {
+            sql.insert(2, drop_index("idx_alerts_flip"));
+            sql.insert(3, drop_index("idx_alerts_host_flip"));
+        }
         for t in ["services", "hosts"] {
             for c in [
                 "snoozed_until",

@@ -40,4 +40,5 @@ mod ui_helpers;
 mod ui_i18n;
 mod ui_zh_pages;
 mod upgrade;
+mod upgrade_channels;
 mod upgrade_collectors;
