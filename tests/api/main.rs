@@ -7,6 +7,8 @@ mod agent_push;
 mod agent_watch;
 mod alerts_page;
 mod auth;
+mod chat_senders;
+mod chat_server;
 mod config;
 mod full_disk;
 mod guessing;

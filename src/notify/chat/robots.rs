@@ -78,7 +78,7 @@ fn verdict(call: &Call<'_>, vendor: &str, body: &str) -> Result<(), SendError> {
         .unwrap_or("");
     let hint = match code {
         310000 | 19021 => "; check the signing secret and the server's clock",
-        130101 | 45009 | 9499 | 11232 => "; the robot is throttling messages, will retry",
+        130101 | 45009 | 11232 => "; the robot is throttling messages, will retry",
         _ => "; will retry",
     };
     Err(SendError::retry(cut(

@@ -28,14 +28,17 @@ fn template_for<'s>(call: &'s Call<'_>, msg: &Message) -> Option<&'s str> {
 }
 
 /// The body's type: a configured `Content-Type` header wins; else JSON for the default
-/// body and for a template that starts with `{` or `[`, plain text otherwise.
+/// body and for a template that starts with `{` or `[` (but not with a `{{variable}}`),
+/// plain text otherwise.
 pub fn content_type(configured: Option<&str>, template: Option<&str>) -> String {
     if let Some(c) = configured {
         return c.to_owned();
     }
     match template.map(str::trim_start) {
         None => "application/json".to_owned(),
-        Some(t) if t.starts_with('{') || t.starts_with('[') => "application/json".to_owned(),
+        Some(t) if (t.starts_with('{') && !t.starts_with("{{")) || t.starts_with('[') => {
+            "application/json".to_owned()
+        }
         Some(_) => "text/plain; charset=utf-8".to_owned(),
     }
 }
