@@ -69,7 +69,7 @@ impl Sender {
 struct Call<'a> {
     client: &'a reqwest::Client,
     target: &'a Target,
-    /// `dingtalk channel "ops" (oapi.dingtalk.com)`.
+    /// `dingtalk (oapi.dingtalk.com)`.
     what: String,
 }
 
@@ -152,7 +152,8 @@ fn cut(s: &str, max: usize) -> String {
     text::cut_chars(s, max)
 }
 
-/// How an error names a channel: kind, name and host, never the URL's path or query.
+/// How an error names a channel: kind and host (`dingtalk (oapi.dingtalk.com)`), never the
+/// URL's path or query, which may hold its credential.
 fn describe(target: &Target) -> String {
     let host = target
         .settings
@@ -166,7 +167,7 @@ fn describe(target: &Target) -> String {
             })
         })
         .unwrap_or_else(|| "no host".to_owned());
-    format!("{} channel \"{}\" ({host})", target.kind, target.name)
+    format!("{} ({host})", target.kind)
 }
 
 /// Every secret a target holds, long enough to be recognised in a text.
