@@ -326,6 +326,9 @@ impl Mailer {
     }
 
     /// Compose the mail for one flip and send it to `recipient`; `tag` as for [`Mailer::send`].
+    /// A service flip's mail; `answers` is the flip a recovery ends (its mail is answered),
+    /// `outage` how long that outage lasted.
+    #[allow(clippy::too_many_arguments)]
     pub async fn send_alert(
         &self,
         recipient: &str,
