@@ -5,6 +5,7 @@ pub mod cron;
 pub mod host;
 pub mod host_checks;
 pub mod host_status;
+pub mod maintenance;
 pub mod metrics;
 pub mod problem;
 pub mod role;

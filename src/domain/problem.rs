@@ -102,6 +102,18 @@ pub enum Problem {
     ChannelNameTaken { name: String },
     #[error("no channel with id '{id}'")]
     UnknownChannel { id: String },
+    #[error(
+        "must be a time: RFC 3339 (2026-12-06T02:00:00+08:00) or YYYY-MM-DDTHH:MM in the window's time zone"
+    )]
+    BadWindowTime,
+    #[error("must be after starts_at")]
+    EndsBeforeStart,
+    #[error("must be at most {max_days} days after starts_at")]
+    WindowTooLong { max_days: i64 },
+    #[error("give either `minutes` or `until`, not both")]
+    MinutesOrUntil,
+    #[error("must be between 1 minute and 30 days from now")]
+    SnoozeRange,
 }
 
 fn required_for(kind: ScheduleKind) -> &'static str {
@@ -185,6 +197,10 @@ impl Problem {
             Problem::BadHeader { .. } => "bad_header",
             Problem::ChannelNameTaken { .. } => "name_taken",
             Problem::UnknownChannel { .. } => "unknown_channel",
+            Problem::BadWindowTime => "bad_time",
+            Problem::EndsBeforeStart => "time_order",
+            Problem::WindowTooLong { .. } | Problem::SnoozeRange => "out_of_range",
+            Problem::MinutesOrUntil => "conflicting_fields",
         }
     }
 

@@ -102,6 +102,14 @@ fn chinese(p: &Problem) -> String {
         }
         Problem::ChannelNameTaken { name } => format!("已有名为 '{name}' 的通知渠道"),
         Problem::UnknownChannel { id } => format!("没有 id 为 '{id}' 的通知渠道"),
+        Problem::BadWindowTime => {
+            "须为时间：RFC 3339（2026-12-06T02:00:00+08:00）或该时段时区内的 YYYY-MM-DDTHH:MM"
+                .to_owned()
+        }
+        Problem::EndsBeforeStart => "须晚于开始时间".to_owned(),
+        Problem::WindowTooLong { max_days } => format!("结束时间最多在开始后 {max_days} 天"),
+        Problem::MinutesOrUntil => "请只填 minutes 或 until 其中之一".to_owned(),
+        Problem::SnoozeRange => "须在现在之后 1 分钟到 30 天之间".to_owned(),
     }
 }
 
