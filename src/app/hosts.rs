@@ -241,3 +241,42 @@ pub async fn dismiss(app: &App, actor: &Actor, name: &str) -> AppResult<()> {
     app.audit(actor, "host.dismiss", name, None).await;
     Ok(())
 }
+
+/// Silence the host's alerts for `minutes` or until `until` (1 minute to 30 days). Its
+/// status still changes and shows.
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn snooze(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    minutes: Option<i64>,
+    until: Option<&str>,
+) -> AppResult<Model> {
+    actor.require(Action::EditHosts)?;
+    snooze_checked(app, actor, id, minutes, until).await
+}
+
+async fn snooze_checked(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    minutes: Option<i64>,
+    until: Option<&str>,
+) -> AppResult<Model> {
+    let now = app.now();
+    let until = crate::domain::maintenance::snooze_until(now, minutes, until)?;
+    let row = hosts::set_snoozed_until(&app.db, id, Some(until), now).await?;
+    let detail = format!("until {}", until.to_rfc3339());
+    app.audit(actor, "host.snooze", &target(&row), Some(&detail))
+        .await;
+    Ok(row)
+}
+
+/// End the host's snooze: alerts go out again.
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn unsnooze(app: &App, actor: &Actor, id: &str) -> AppResult<Model> {
+    actor.require(Action::EditHosts)?;
+    let row = hosts::set_snoozed_until(&app.db, id, None, app.now()).await?;
+    app.audit(actor, "host.unsnooze", &target(&row), None).await;
+    Ok(row)
+}

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod host_metrics;
 pub mod hosts;
 pub mod keys;
+pub mod maintenance;
 pub mod presence;
 pub mod reports;
 pub mod services;

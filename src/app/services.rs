@@ -264,6 +264,59 @@ pub async fn delete(app: &App, actor: &Actor, id: &str) -> AppResult<Model> {
     Ok(row)
 }
 
+/// Silence the service's alerts for `minutes` or until `until` (1 minute to 30 days). Its
+/// status still changes and shows.
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn snooze(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    minutes: Option<i64>,
+    until: Option<&str>,
+) -> AppResult<Model> {
+    actor.require(Action::EditServices)?;
+    snooze_checked(app, actor, id, minutes, until).await
+}
+
+/// The ping URL's `…/snooze?minutes=30`: what a job's own credentials (a ping key) may do.
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn snooze_by_ping(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    minutes: Option<i64>,
+    until: Option<&str>,
+) -> AppResult<Model> {
+    actor.require(Action::Ping)?;
+    snooze_checked(app, actor, id, minutes, until).await
+}
+
+async fn snooze_checked(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    minutes: Option<i64>,
+    until: Option<&str>,
+) -> AppResult<Model> {
+    let now = app.now();
+    let until = crate::domain::maintenance::snooze_until(now, minutes, until)?;
+    let row = services::set_snoozed_until(&app.db, id, Some(until), now).await?;
+    let detail = format!("until {}", until.to_rfc3339());
+    app.audit(actor, "service.snooze", &target(&row), Some(&detail))
+        .await;
+    Ok(row)
+}
+
+/// End the service's snooze: alerts go out again.
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn unsnooze(app: &App, actor: &Actor, id: &str) -> AppResult<Model> {
+    actor.require(Action::EditServices)?;
+    let row = services::set_snoozed_until(&app.db, id, None, app.now()).await?;
+    app.audit(actor, "service.unsnooze", &target(&row), None)
+        .await;
+    Ok(row)
+}
+
 /// A grace or period in seconds as a form shows it: the largest unit that says it
 /// exactly (7200 → 2 h, 90 → 90 s).
 pub fn split_secs(secs: i64) -> (String, &'static str) {

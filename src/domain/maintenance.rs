@@ -172,6 +172,40 @@ impl Window {
     }
 }
 
+impl Window {
+    /// The draft this window validates from, for edits that change some fields only.
+    pub fn draft(&self) -> WindowDraft {
+        let mut d = WindowDraft {
+            name: self.name.clone(),
+            tags: self.tags.clone(),
+            applies_to: Some(self.applies_to.as_str().to_owned()),
+            repeat: self.repeat.kind().as_str().to_owned(),
+            timezone: Some(self.tz.name().to_owned()),
+            ..WindowDraft::default()
+        };
+        match &self.repeat {
+            Repeat::Once { starts_at, ends_at } => {
+                d.starts_at = Some(starts_at.to_rfc3339());
+                d.ends_at = Some(ends_at.to_rfc3339());
+            }
+            Repeat::Daily { start, duration } => {
+                d.start_time = Some(time_text(*start));
+                d.duration = Some(duration.num_seconds());
+            }
+            Repeat::Weekly {
+                days,
+                start,
+                duration,
+            } => {
+                d.days = days.iter().map(|d| day_name(*d).to_owned()).collect();
+                d.start_time = Some(time_text(*start));
+                d.duration = Some(duration.num_seconds());
+            }
+        }
+        d
+    }
+}
+
 /// When the silence that covers `at` ends, following windows that meet or overlap (a
 /// window ending at 04:00 and another starting at 04:00 make one silence). `None`: no
 /// window that applies is open at `at`.
@@ -470,13 +504,14 @@ pub fn parse_instant(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
     .and_then(|local| resolve(local, tz))
 }
 
-/// The end of a snooze asked for as `minutes` from `now` or as an instant `until`: one
-/// minute to 30 days ahead.
+/// The end of a snooze asked for as `minutes` from `now` or as an instant `until` (RFC
+/// 3339 or Unix seconds): one minute to 30 days ahead.
 pub fn snooze_until(
     now: DateTime<Utc>,
     minutes: Option<i64>,
-    until: Option<DateTime<Utc>>,
+    until: Option<&str>,
 ) -> Result<DateTime<Utc>, FieldError> {
+    let until = until.map(str::trim).filter(|s| !s.is_empty());
     match (minutes, until) {
         (Some(_), Some(_)) => Err(FieldError::new("until", Problem::MinutesOrUntil)),
         (None, None) => Err(FieldError::new("minutes", Problem::Required)),
@@ -493,7 +528,16 @@ pub fn snooze_until(
                 ))
             }
         }
-        (None, Some(t)) => {
+        (None, Some(text)) => {
+            let t = DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .ok()
+                .or_else(|| {
+                    text.parse::<i64>()
+                        .ok()
+                        .and_then(|s| DateTime::from_timestamp(s, 0))
+                })
+                .ok_or_else(|| FieldError::new("until", Problem::BadTime))?;
             let ahead = t - now;
             if ahead >= TimeDelta::minutes(1) && ahead <= TimeDelta::minutes(MAX_SNOOZE_MINUTES) {
                 Ok(t)

@@ -256,6 +256,10 @@ fn a_valid_draft_becomes_a_window() {
             duration: TimeDelta::hours(2),
         }
     );
+    assert_eq!(
+        w.draft().validate("abc".into(), chrono_tz::UTC),
+        Ok(w.clone())
+    );
     // Defaults: all subjects, the server's zone; fields another repeat uses are ignored.
     let d = WindowDraft {
         repeat: "once".into(),
@@ -267,6 +271,10 @@ fn a_valid_draft_becomes_a_window() {
     };
     let w = d.validate("abc".into(), SHANGHAI).unwrap();
     assert_eq!(w.applies_to, AppliesTo::All);
+    assert_eq!(
+        w.draft().validate("abc".into(), chrono_tz::UTC),
+        Ok(w.clone())
+    );
     assert_eq!(
         w.repeat,
         Repeat::Once {
@@ -389,8 +397,12 @@ fn snoozes_last_one_minute_to_thirty_days() {
         Ok(utc("2026-12-01 10:30:00"))
     );
     assert_eq!(
-        snooze_until(now, None, Some(utc("2026-12-31 10:00:00"))),
+        snooze_until(now, None, Some("2026-12-31T18:00:00+08:00")),
         Ok(utc("2026-12-31 10:00:00"))
+    );
+    assert_eq!(
+        snooze_until(now, None, Some("1796124000")),
+        Ok(utc("2026-12-01 11:20:00"))
     );
     let code = |r: Result<DateTime<Utc>, FieldError>| {
         let e = r.expect_err("refused");
@@ -406,15 +418,23 @@ fn snoozes_last_one_minute_to_thirty_days() {
     );
     assert_eq!(code(snooze_until(now, None, None)), ("minutes", "required"));
     assert_eq!(
-        code(snooze_until(now, None, Some(utc("2026-12-01 09:00:00")))),
+        code(snooze_until(now, None, Some(" "))),
+        ("minutes", "required")
+    );
+    assert_eq!(
+        code(snooze_until(now, None, Some("tomorrow"))),
+        ("until", "bad_time")
+    );
+    assert_eq!(
+        code(snooze_until(now, None, Some("2026-12-01T09:00:00Z"))),
         ("until", "out_of_range")
     );
     assert_eq!(
-        code(snooze_until(now, None, Some(utc("2026-12-31 10:00:01")))),
+        code(snooze_until(now, None, Some("2026-12-31T10:00:01Z"))),
         ("until", "out_of_range")
     );
     assert_eq!(
-        code(snooze_until(now, Some(5), Some(now))),
+        code(snooze_until(now, Some(5), Some("2026-12-01T12:00:00Z"))),
         ("until", "conflicting_fields")
     );
 }

@@ -602,3 +602,25 @@ pub async fn forget_discovery(db: &DatabaseConnection, id: &str) -> StoreResult<
     m.discovered_at = None;
     Ok(m)
 }
+
+/// Silence a host's alerts until `until`, or (`None`) end its snooze. Its status,
+/// deadlines and version are untouched.
+#[tracing::instrument(skip(db))]
+pub async fn set_snoozed_until(
+    db: &DatabaseConnection,
+    id: &str,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> StoreResult<Model> {
+    // Read first: MySQL counts an UPDATE that changes nothing as no row.
+    let mut m = get(db, id).await?;
+    Entity::update_many()
+        .col_expr(Column::SnoozedUntil, Expr::val(until.map(to_ms)))
+        .col_expr(Column::UpdatedAt, Expr::val(to_ms(now)))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    m.snoozed_until = until.map(to_ms);
+    m.updated_at = to_ms(now);
+    Ok(m)
+}

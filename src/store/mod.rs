@@ -10,6 +10,7 @@ pub mod host_live;
 pub mod host_overview;
 pub mod host_reports;
 pub mod hosts;
+pub mod maintenance;
 pub mod outbox_context;
 pub mod pings;
 pub mod rollups;
