@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod events;
 pub mod health;
 pub mod hosts;
+pub mod maintenance;
 pub mod pings;
 pub mod reports;
 pub mod schedule;
@@ -32,6 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource(["/api/pings", "/api/pings/"])
                 .route(web::get().to(pings::ping))
                 .route(web::post().to(pings::ping)),
+        )
+        .service(
+            web::resource("/api/pings/snooze")
+                .route(web::get().to(services::ping_snooze))
+                .route(web::post().to(services::ping_snooze)),
         )
         .service(
             web::scope("/api/v1")
@@ -67,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 // Before `hosts`: `/hosts/{id}` would take `/hosts/reports` too.
                 .configure(reports::configure)
                 .configure(hosts::configure)
+                .configure(maintenance::configure)
                 .configure(events::configure)
                 .configure(alerts::configure)
                 .configure(users::configure)

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{Caller, app_error_response, app_error_status};
 use heartbeats_wire::api;
+use heartbeats_wire::maintenance::{SnoozeAccepted, SnoozeInput};
 
 use crate::app::services::{Amount, ServiceDraft};
 use crate::app::{self, AppError};
@@ -33,6 +34,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/services/{id}/pause").route(web::post().to(pause)))
     .service(web::resource("/services/{id}/resume").route(web::post().to(resume)))
+    .service(
+        web::resource("/services/{id}/snooze")
+            .route(web::post().to(snooze))
+            .route(web::delete().to(unsnooze)),
+    )
     .service(web::resource("/services/{id}/pings").route(web::get().to(list_pings)))
     .service(web::resource("/services/{id}/flips").route(web::get().to(list_flips)));
 }
@@ -312,6 +318,82 @@ async fn resume(
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::resume(&state.app, &caller.0, &id).await?;
     Ok(HttpResponse::Ok().json(service_json(row, &state)))
+}
+
+async fn snooze(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<SnoozeInput>,
+) -> Result<HttpResponse, ServiceError> {
+    let body = body.into_inner();
+    let row = app::services::snooze(
+        &state.app,
+        &caller.0,
+        &id,
+        body.minutes,
+        body.until.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(service_json(row, &state)))
+}
+
+async fn unsnooze(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ServiceError> {
+    let row = app::services::unsnooze(&state.app, &caller.0, &id).await?;
+    Ok(HttpResponse::Ok().json(service_json(row, &state)))
+}
+
+/// `/api/pings/snooze` takes its values from the query string, as `/api/pings` does.
+#[derive(Debug, Deserialize)]
+pub struct PingSnoozeQuery {
+    pub service: Option<String>,
+    pub minutes: Option<String>,
+    pub until: Option<String>,
+}
+
+/// `GET|POST /api/pings/snooze?service=<id>&minutes=30`: a job silences its own service
+/// (before planned work) with the credentials it pings with.
+#[tracing::instrument(skip_all)]
+pub async fn ping_snooze(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<PingSnoozeQuery>,
+) -> Result<HttpResponse, ServiceError> {
+    let q = query.into_inner();
+    let service = q
+        .service
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(FieldError::new("service", Problem::Required))?;
+    let minutes = match q
+        .minutes
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(m) => Some(
+            m.parse::<i64>()
+                .map_err(|_| FieldError::new("minutes", Problem::NotANumber))?,
+        ),
+    };
+    let row =
+        app::services::snooze_by_ping(&state.app, &caller.0, service, minutes, q.until.as_deref())
+            .await?;
+    let until = row
+        .snoozed_until
+        .map(from_ms)
+        .unwrap_or_else(|| state.app.now());
+    Ok(HttpResponse::Ok().json(SnoozeAccepted {
+        ok: true,
+        service: row.id,
+        snoozed_until: until,
+    }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod agent;
 pub mod hosts;
+pub mod maintenance;
 
 /// Maximum ping data accepted by default (bytes); the server's limit is configurable.
 pub const DEFAULT_MAX_PING_DATA: usize = 100 * 1024;

@@ -45,6 +45,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/hosts/{id}/pause").route(web::post().to(pause)))
     .service(web::resource("/hosts/{id}/resume").route(web::post().to(resume)))
+    .service(
+        web::resource("/hosts/{id}/snooze")
+            .route(web::post().to(snooze))
+            .route(web::delete().to(unsnooze)),
+    )
     .service(web::resource("/hosts/{id}/flips").route(web::get().to(list_flips)));
 }
 
@@ -192,6 +197,33 @@ async fn resume(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::hosts::resume(&state.app, &caller.0, &id).await?;
+    Ok(HttpResponse::Ok().json(host_json(row, None)))
+}
+
+async fn snooze(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<heartbeats_wire::maintenance::SnoozeInput>,
+) -> Result<HttpResponse, ServiceError> {
+    let body = body.into_inner();
+    let row = app::hosts::snooze(
+        &state.app,
+        &caller.0,
+        &id,
+        body.minutes,
+        body.until.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(host_json(row, None)))
+}
+
+async fn unsnooze(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ServiceError> {
+    let row = app::hosts::unsnooze(&state.app, &caller.0, &id).await?;
     Ok(HttpResponse::Ok().json(host_json(row, None)))
 }
 
