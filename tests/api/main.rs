@@ -22,6 +22,7 @@ mod limits;
 mod list_helpers;
 mod list_sync;
 mod mail;
+mod maintenance;
 mod outage;
 mod paging;
 mod pause;
@@ -31,6 +32,7 @@ mod rollups;
 mod scale;
 mod services;
 mod sessions;
+mod snooze;
 // The agent's real-sshd helper, shared rather than copied.
 #[path = "../../agent/tests/agent/helpers.rs"]
 #[allow(dead_code)]
