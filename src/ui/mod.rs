@@ -16,6 +16,7 @@ pub mod list_cache;
 pub mod list_view;
 pub mod live;
 pub mod login;
+pub mod maintenance;
 pub mod page;
 pub mod preview;
 pub mod service;
@@ -81,12 +82,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/services/{id}/edit", web::post().to(service_form::update))
         .route("/services/{id}/pause", web::post().to(service::pause))
         .route("/services/{id}/resume", web::post().to(service::resume))
+        .route("/services/{id}/snooze", web::post().to(service::snooze))
+        .route(
+            "/services/{id}/snooze/clear",
+            web::post().to(service::unsnooze),
+        )
         .route(
             "/services/{id}/delete",
             web::get().to(service::confirm_delete),
         )
         .route("/services/{id}/delete", web::post().to(service::delete))
         .configure(hosts::configure)
+        .route("/maintenance", web::get().to(maintenance::page))
+        .route("/maintenance", web::post().to(maintenance::create))
+        .route(
+            "/maintenance/{id}/edit",
+            web::get().to(maintenance::edit_form),
+        )
+        .route(
+            "/maintenance/{id}/edit",
+            web::post().to(maintenance::update),
+        )
+        .route(
+            "/maintenance/{id}/delete",
+            web::post().to(maintenance::delete),
+        )
         .route("/alerts", web::get().to(alerts::page))
         .route("/alerts/test", web::post().to(alerts::send_test))
         .route("/users", web::get().to(users::page))

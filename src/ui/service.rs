@@ -12,6 +12,7 @@ use super::format::{self, ScheduleCols, When};
 use super::http::encode;
 use super::i18n::Lang;
 use super::login::CsrfForm;
+use super::maintenance::{SnoozeForm, SnoozeView};
 use super::page::{Chrome, InLang, UiResult};
 use super::session::SignedIn;
 use super::snippets::{self, Snippet};
@@ -79,6 +80,7 @@ struct ServicePage<'a> {
     older: Option<i64>,
     paged: bool,
     flips: Vec<FlipView>,
+    snooze: SnoozeView,
 }
 
 pub fn schedule_text(m: &Model, lang: Lang) -> String {
@@ -248,6 +250,14 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
             older,
             paged: q.before.is_some(),
             flips,
+            snooze: SnoozeView::new(
+                format!("/services/{}/snooze", m.id),
+                s.actor.may(Action::EditServices),
+                m.snoozed_until,
+                tz,
+                now,
+                lang,
+            ),
             svc: &m,
         },
     )
@@ -274,6 +284,23 @@ pub async fn pause(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>
 
 pub async fn resume(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>) -> UiResult {
     set_paused(s, &id, &form.csrf, false).await
+}
+
+pub async fn snooze(s: SignedIn, id: web::Path<String>, form: web::Form<SnoozeForm>) -> UiResult {
+    s.check_csrf(&form.csrf)?;
+    let minutes = form.minutes().lang(s.lang)?;
+    let m = app::services::snooze(&s.state.app, &s.actor, &id, Some(minutes), None)
+        .await
+        .lang(s.lang)?;
+    Ok(s.redirect(&format!("/services/{}", m.id), None))
+}
+
+pub async fn unsnooze(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>) -> UiResult {
+    s.check_csrf(&form.csrf)?;
+    let m = app::services::unsnooze(&s.state.app, &s.actor, &id)
+        .await
+        .lang(s.lang)?;
+    Ok(s.redirect(&format!("/services/{}", m.id), None))
 }
 
 #[derive(Template)]

@@ -56,6 +56,27 @@ pub async fn resume(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm
     set_paused(s, &id, &form.csrf, false).await
 }
 
+pub async fn snooze(
+    s: SignedIn,
+    id: web::Path<String>,
+    form: web::Form<crate::ui::maintenance::SnoozeForm>,
+) -> UiResult {
+    s.check_csrf(&form.csrf)?;
+    let minutes = form.minutes().lang(s.lang)?;
+    let m = app::hosts::snooze(&s.state.app, &s.actor, &id, Some(minutes), None)
+        .await
+        .lang(s.lang)?;
+    Ok(s.redirect(&format!("/hosts/{}", m.id), None))
+}
+
+pub async fn unsnooze(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>) -> UiResult {
+    s.check_csrf(&form.csrf)?;
+    let m = app::hosts::unsnooze(&s.state.app, &s.actor, &id)
+        .await
+        .lang(s.lang)?;
+    Ok(s.redirect(&format!("/hosts/{}", m.id), None))
+}
+
 /// Ask the host's collector for a new unit list with its next report.
 pub async fn refresh_units(
     s: SignedIn,

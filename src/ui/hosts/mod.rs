@@ -43,6 +43,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/hosts/{id}/edit", web::post().to(edit::update))
     .route("/hosts/{id}/pause", web::post().to(actions::pause))
     .route("/hosts/{id}/resume", web::post().to(actions::resume))
+    .route("/hosts/{id}/snooze", web::post().to(actions::snooze))
+    .route(
+        "/hosts/{id}/snooze/clear",
+        web::post().to(actions::unsnooze),
+    )
     .route(
         "/hosts/{id}/refresh-units",
         web::post().to(actions::refresh_units),

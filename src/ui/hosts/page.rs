@@ -82,6 +82,7 @@ struct HostPage<'a> {
     created: When,
     /// The discovered units: how many and when; `None`: none yet.
     units_found: Option<(usize, Option<When>)>,
+    snooze: crate::ui::maintenance::SnoozeView,
 }
 
 fn rule(t: Threshold, lang: Lang, unit: &str) -> String {
@@ -248,6 +249,14 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<HostQuery>) 
             interval: lang.duration(m.interval_secs),
             ssh,
             created: snapshot::created(&m, lang, tz, now),
+            snooze: crate::ui::maintenance::SnoozeView::new(
+                format!("/hosts/{}/snooze", m.id),
+                s.actor.may(crate::domain::role::Action::EditHosts),
+                m.snoozed_until,
+                tz,
+                now,
+                lang,
+            ),
             host: &m,
         },
     )
