@@ -343,3 +343,122 @@ async fn a_stored_window_that_no_longer_parses_is_skipped(b: Backend) {
     // It can still be deleted.
     assert_eq!(app.delete("/api/v1/maintenance/broken").await.status(), 204);
 }
+
+#[tokio::test]
+async fn the_page_adds_edits_and_deletes_windows_in_both_languages() {
+    use crate::ui_helpers::Browser;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut b = Browser::signed_in(&app).await;
+    let page = b.get("/maintenance").await;
+    assert_eq!(page.status, 200);
+    page.assert_contains("No maintenance windows yet.");
+    page.assert_contains("href=\"/maintenance\" aria-current=\"page\"");
+    // A weekly window, Sunday 02:00 for 2 h, in Shanghai.
+    let form = [
+        ("name", "Sunday patching"),
+        ("repeat", "weekly"),
+        ("days", "sun"),
+        ("days", "sat"),
+        ("start_time", "02:00"),
+        ("duration", "2"),
+        ("duration_unit", "h"),
+        ("timezone", "Asia/Shanghai"),
+        ("applies_to", "hosts"),
+        ("tags", "room:725, gpu"),
+        ("starts_at", ""),
+        ("ends_at", ""),
+    ];
+    let resp = b.submit("/maintenance", "/maintenance", &form).await;
+    assert_eq!(resp.status, 303, "{}", resp.body);
+    let page = b.get("/maintenance").await;
+    page.assert_contains("Sunday patching");
+    page.assert_contains("Sat, Sun 02:00 · 2 h (Asia/Shanghai)");
+    // Monday 00:00 UTC: next is Saturday 02:00 local.
+    page.assert_contains("Next: <time datetime=\"2026-11-06T18:00:00Z\"");
+    let list: Vec<Window> = app.get("/api/v1/maintenance").await.json().await.unwrap();
+    assert_eq!(list.len(), 1);
+    let w = &list[0];
+    assert_eq!(
+        (w.days.clone(), w.duration),
+        (vec!["sat".to_owned(), "sun".to_owned()], Some(7200))
+    );
+    assert_eq!(w.tags, ["room:725", "gpu"]);
+
+    // Refusals come back next to their fields, with what was typed.
+    let bad = [
+        ("name", ""),
+        ("repeat", "weekly"),
+        ("start_time", "2:00"),
+        ("duration", "two"),
+        ("duration_unit", "h"),
+        ("timezone", "Asia/Shanghai"),
+    ];
+    let resp = b.submit("/maintenance", "/maintenance", &bad).await;
+    assert_eq!(resp.status, 422);
+    resp.assert_contains("id=\"duration-err\">must be a whole number");
+    let resp = b
+        .submit(
+            "/maintenance",
+            "/maintenance",
+            &[
+                ("name", "x"),
+                ("repeat", "weekly"),
+                ("start_time", "2:00"),
+                ("duration", "2"),
+                ("duration_unit", "h"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status, 422);
+    resp.assert_contains("id=\"start_time-err\"");
+    resp.assert_contains("id=\"days-err\"");
+    resp.assert_contains("value=\"2:00\"");
+
+    // Edit: the form is filled in; a one-off window in local time.
+    let edit = format!("/maintenance/{}/edit", w.id);
+    let page = b.get(&edit).await;
+    assert_eq!(page.status, 200);
+    page.assert_contains("Edit window");
+    page.assert_contains("id=\"day-sun\" checked");
+    let resp = b
+        .submit(
+            &edit,
+            &edit,
+            &[
+                ("name", "Airport move"),
+                ("repeat", "once"),
+                ("starts_at", "2026-11-02T09:00"),
+                ("ends_at", "2026-11-02T18:00"),
+                ("timezone", "Asia/Shanghai"),
+                ("applies_to", "all"),
+                ("tags", ""),
+                ("duration", "2"),
+                ("duration_unit", "h"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status, 303, "{}", resp.body);
+    app.advance(Duration::hours(2));
+    let page = b.get("/maintenance").await;
+    page.assert_contains("Airport move");
+    page.assert_contains("2026-11-02 09:00 → 2026-11-02 18:00 (Asia/Shanghai)");
+    page.assert_contains("Active now, until");
+
+    // In Chinese.
+    b.set_cookie("hb_lang", "zh");
+    let page = b.get("/maintenance").await;
+    page.assert_contains("维护时段");
+    page.assert_contains("进行中，直到");
+    page.assert_contains("添加维护时段");
+
+    let resp = b
+        .submit(
+            "/maintenance",
+            &format!("/maintenance/{}/delete", w.id),
+            &[],
+        )
+        .await;
+    assert_eq!(resp.status, 303);
+    let list: Vec<Window> = app.get("/api/v1/maintenance").await.json().await.unwrap();
+    assert!(list.is_empty());
+}

@@ -323,3 +323,67 @@ async fn a_host_is_snoozed_and_unsnoozed_through_the_api(b: Backend) {
         .collect();
     assert_eq!(actions, ["host.unsnooze"]);
 }
+
+#[tokio::test]
+async fn the_service_and_host_pages_snooze_and_unsnooze() {
+    use crate::ui_helpers::Browser;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let id = app.interval_service("backup", 3600, 300).await;
+    let host = app.create_host(json!({"name": "gpu-01"})).await;
+    let mut b = Browser::signed_in(&app).await;
+    for (page_path, api) in [
+        (format!("/services/{id}"), format!("/api/v1/services/{id}")),
+        (
+            format!("/hosts/{}", host.id),
+            format!("/api/v1/hosts/{}", host.id),
+        ),
+    ] {
+        let page = b.get(&page_path).await;
+        assert_eq!(page.status, 200);
+        page.assert_contains("name=\"minutes\" value=\"30\"");
+        assert!(!page.contains("Snoozed until"), "not snoozed yet");
+        let resp = b
+            .submit(
+                &page_path,
+                &format!("{page_path}/snooze"),
+                &[("minutes", "240")],
+            )
+            .await;
+        assert_eq!(resp.status, 303, "{}", resp.body);
+        let page = b.get(&page_path).await;
+        page.assert_contains("Snoozed until");
+        page.assert_contains("id=\"unsnooze\"");
+        let v: Value = app.get(&api).await.json().await.unwrap();
+        assert_eq!(
+            v["snoozed_until"].as_str().map(utc),
+            Some(app.now() + Duration::hours(4))
+        );
+        let resp = b
+            .submit(&page_path, &format!("{page_path}/snooze/clear"), &[])
+            .await;
+        assert_eq!(resp.status, 303);
+        let v: Value = app.get(&api).await.json().await.unwrap();
+        assert_eq!(v["snoozed_until"], Value::Null);
+        // Without the CSRF token nothing changes.
+        let resp = b
+            .post(&format!("{page_path}/snooze"), &[("minutes", "30")])
+            .await;
+        assert_ne!(resp.status, 303);
+        b.set_cookie("hb_lang", "zh");
+        b.submit(
+            &page_path,
+            &format!("{page_path}/snooze"),
+            &[("minutes", "30")],
+        )
+        .await;
+        b.get(&page_path).await.assert_contains("静默至");
+        b.set_cookie("hb_lang", "en");
+    }
+    // A snooze that has ended is not shown.
+    app.advance(Duration::minutes(31));
+    assert!(
+        !b.get(&format!("/services/{id}"))
+            .await
+            .contains("Snoozed until")
+    );
+}
