@@ -364,6 +364,28 @@ describe("Accessibility (axe-core)", { timeout: 600_000 }, () => {
       },
     },
     {
+      name: "maintenance page (a window listed, delete confirmation open)",
+      async visit() {
+        await page.goto(`${server.base}/maintenance`);
+        if ((await page.locator("table.maintenance").count()) === 0) {
+          await page.locator("#name").fill("Sunday patching");
+          await page.locator("#repeat").selectOption("weekly");
+          await submit('form[action="/maintenance"]');
+          await page.locator("table.maintenance").waitFor();
+        }
+        await page.locator("details.confirm summary").first().click();
+      },
+    },
+    {
+      name: "maintenance page, new window refused",
+      async visit() {
+        await page.locator("#name").fill("");
+        await page.locator("#duration").fill("two");
+        await submit('form[action="/maintenance"]');
+        await page.locator(".field.invalid").first().waitFor();
+      },
+    },
+    {
       name: "hosts overview (down, degraded, GPUs folded out, the inbox notice)",
       async visit() {
         await page.goto(`${server.base}/hosts`);
