@@ -172,9 +172,11 @@ impl Outbox {
         let cx = outbox_context::load(&self.db, &claim.alerts)
             .await
             .context("cannot read what the alerts are about")?;
-        // MAINT-MERGE: the windows from store::maintenance once it lands.
-        let silenced = |_: crate::domain::alert::SubjectKind, _: &[String], _: DateTime<Utc>| {
-            Option::<DateTime<Utc>>::None
+        let windows = crate::store::maintenance::all_windows(&self.db)
+            .await
+            .context("cannot read the maintenance windows")?;
+        let silenced = |subject, tags: &[String], at| {
+            crate::domain::maintenance::silenced_until(&windows, subject, tags, at)
         };
         let now = self.clock.now();
         let inputs = Inputs {
