@@ -69,6 +69,8 @@ async fn main() -> anyhow::Result<()> {
             grace_secs: 60,
             tags: Tags::default(),
             notify: notify.clone(),
+            channels: Some(Vec::new()),
+            reminders: Default::default(),
         };
         let row = services::create(&db, new, clock.now()).await?;
         app.state

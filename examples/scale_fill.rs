@@ -92,6 +92,8 @@ fn service(i: usize, now: DateTime<Utc>) -> anyhow::Result<(NewService, Tracking
         grace_secs: grace.num_seconds(),
         tags: Tags::parse(&tags)?,
         notify: parse_notify(&["ops@example.com"])?,
+        channels: Some(Vec::new()),
+        reminders: Default::default(),
     };
     let timing = Timing {
         schedule: &schedule,

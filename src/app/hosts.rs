@@ -3,11 +3,14 @@
 pub mod agent;
 mod validate;
 
+use super::channels::{parse_reminders, with_list};
+use super::services::Amount;
 use super::{Actor, App, AppResult, Check};
 use crate::domain::host::{Checks, HostDefaults};
 use crate::domain::role::Action;
 use crate::domain::{Tags, parse_name, parse_notify};
 use crate::entity::hosts::Model;
+use crate::store::channels::Reminders;
 use crate::store::host_inbox;
 use crate::store::hosts::{self, HostPatch, NewHost, Ssh};
 pub use validate::{
@@ -32,6 +35,20 @@ pub struct HostDraft {
     /// The `hb-agent watch` instance that collects the host; `Some(None)` (or an empty
     /// text): the default collector.
     pub collector: Option<Option<String>>,
+    /// Channel ids; on create `None` takes the channels marked "default for new" and an
+    /// empty list none.
+    pub channels: Option<Vec<String>>,
+    /// `Some(None)` (or 0, or an empty form field) turns reminders off.
+    pub remind_every: Option<Option<Amount>>,
+    pub remind_max: Option<i64>,
+}
+
+/// A stored row's reminders.
+pub fn reminders_of(m: &Model) -> Reminders {
+    Reminders {
+        every_secs: m.remind_every_secs,
+        max: m.remind_max,
+    }
 }
 
 impl HostDraft {
@@ -69,6 +86,13 @@ impl HostDraft {
             Some(d) => merge_checks(&defaults.checks, d, &mut check),
             None => defaults.checks.clone(),
         };
+        let reminders = parse_reminders(
+            self.remind_every.as_ref(),
+            self.remind_max,
+            Reminders::default(),
+            &mut check,
+        )
+        .unwrap_or_default();
         check.finish()?;
         match (name, interval, tags, notify, ssh) {
             (Some(name), Some(interval_secs), Some(tags), Some(notify), Some(ssh)) => Ok(NewHost {
@@ -81,6 +105,8 @@ impl HostDraft {
                 ssh,
                 checks,
                 collector,
+                channels: self.channels.clone(),
+                reminders,
             }),
             _ => Err(anyhow::anyhow!("a checked draft lost a value").into()),
         }
@@ -126,6 +152,12 @@ impl HostDraft {
                 None => Some(None),
             };
         }
+        patch.reminders = parse_reminders(
+            self.remind_every.as_ref(),
+            self.remind_max,
+            reminders_of(current),
+            &mut check,
+        );
         check.finish()?;
         Ok(patch)
     }
@@ -151,7 +183,11 @@ fn target(m: &Model) -> String {
 pub async fn create(app: &App, actor: &Actor, draft: &HostDraft) -> AppResult<Model> {
     actor.require(Action::EditHosts)?;
     let defaults = hosts::defaults(&app.db).await?;
-    let new = draft.validate_new(&defaults)?;
+    let checked = draft.validate_new(&defaults);
+    let (mut new, channels) = with_list(app, checked, draft.channels.as_deref()).await?;
+    if channels.is_some() {
+        new.channels = channels;
+    }
     let row = hosts::create(&app.db, new, app.now()).await?;
     tracing::info!(id = %row.id, name = %row.name, "host created");
     app.audit(actor, "host.create", &target(&row), None).await;
@@ -162,7 +198,9 @@ pub async fn create(app: &App, actor: &Actor, draft: &HostDraft) -> AppResult<Mo
 pub async fn update(app: &App, actor: &Actor, id: &str, draft: &HostDraft) -> AppResult<Model> {
     actor.require(Action::EditHosts)?;
     let current = hosts::get(&app.db, id).await?;
-    let patch = draft.validate_patch(&current)?;
+    let checked = draft.validate_patch(&current);
+    let (mut patch, channels) = with_list(app, checked, draft.channels.as_deref()).await?;
+    patch.channels = channels;
     let row = hosts::update(&app.db, id, patch, app.now()).await?;
     app.host_deadlines_changed();
     app.audit(actor, "host.update", &target(&row), None).await;

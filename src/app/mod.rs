@@ -5,6 +5,7 @@
 //! Errors carry the field and a [`Problem`](crate::domain::Problem) with a stable code:
 //! the API shows them as JSON, the UI translates them, the CLI prints them.
 pub mod audit;
+pub mod channels;
 pub mod host_metrics;
 pub mod hosts;
 pub mod keys;

@@ -1,12 +1,22 @@
 //! Services: create, update, pause, resume, delete.
 use chrono_tz::Tz;
 
+use super::channels::{parse_reminders, with_list};
 use super::{Actor, App, AppResult, Check};
 use crate::domain::role::Action;
 use crate::domain::schedule::{Schedule, ScheduleKind, parse_timezone};
 use crate::domain::{FieldError, Problem, Tags, parse_duration_secs, parse_name, parse_notify};
 use crate::entity::services::Model;
+use crate::store::channels::Reminders;
 use crate::store::services::{self, NewService, ServicePatch};
+
+/// A stored row's reminders.
+pub fn reminders_of(m: &Model) -> Reminders {
+    Reminders {
+        every_secs: m.remind_every_secs,
+        max: m.remind_max,
+    }
+}
 
 /// A length of time as it arrives: seconds from the API, or a number and a unit as a
 /// form has them (`"90"`, `"min"`).
@@ -20,7 +30,7 @@ pub enum Amount {
 pub const UNITS: [(&str, i64); 4] = [("s", 1), ("min", 60), ("h", 3600), ("d", 86_400)];
 
 impl Amount {
-    fn secs(&self, field: &'static str) -> Result<i64, FieldError> {
+    pub(crate) fn secs(&self, field: &'static str) -> Result<i64, FieldError> {
         let secs = match self {
             Amount::Secs(s) => *s,
             Amount::Text { value, unit } => {
@@ -55,6 +65,12 @@ pub struct ServiceDraft {
     pub grace: Option<Amount>,
     pub tags: Option<Vec<String>>,
     pub notify: Option<Vec<String>>,
+    /// Channel ids; on create `None` takes the channels marked "default for new" and an
+    /// empty list none.
+    pub channels: Option<Vec<String>>,
+    /// `Some(None)` (or 0, or an empty form field) turns reminders off.
+    pub remind_every: Option<Option<Amount>>,
+    pub remind_max: Option<i64>,
 }
 
 pub const DEFAULT_GRACE_SECS: i64 = 300;
@@ -149,6 +165,13 @@ impl ServiceDraft {
         );
         let tags = check.take(self.tags().unwrap_or(Ok(Tags::default())));
         let notify = check.take(self.notify().unwrap_or(Ok(Vec::new())));
+        let reminders = parse_reminders(
+            self.remind_every.as_ref(),
+            self.remind_max,
+            Reminders::default(),
+            &mut check,
+        )
+        .unwrap_or_default();
         check.finish()?;
         match (name, schedule, timezone, grace, tags, notify) {
             (
@@ -165,6 +188,8 @@ impl ServiceDraft {
                 grace_secs,
                 tags,
                 notify,
+                channels: self.channels.clone(),
+                reminders,
             }),
             _ => Err(anyhow::anyhow!("a checked draft lost a value").into()),
         }
@@ -192,6 +217,12 @@ impl ServiceDraft {
         if let Some(notify) = self.notify() {
             patch.notify = check.take(notify);
         }
+        patch.reminders = parse_reminders(
+            self.remind_every.as_ref(),
+            self.remind_max,
+            reminders_of(current),
+            &mut check,
+        );
         check.finish()?;
         // Only what changed: an unchanged schedule keeps its due times as they are.
         if patch.schedule.as_ref() == services::schedule_of(current).ok().as_ref() {
@@ -214,7 +245,11 @@ fn target(m: &Model) -> String {
 #[tracing::instrument(skip_all, fields(actor = %actor.name, name = ?draft.name))]
 pub async fn create(app: &App, actor: &Actor, draft: &ServiceDraft) -> AppResult<Model> {
     actor.require(Action::EditServices)?;
-    let new = draft.validate_new(app.default_tz)?;
+    let checked = draft.validate_new(app.default_tz);
+    let (mut new, channels) = with_list(app, checked, draft.channels.as_deref()).await?;
+    if channels.is_some() {
+        new.channels = channels;
+    }
     let row = services::create(&app.db, new, app.now()).await?;
     tracing::info!(id = %row.id, name = %row.name, "service created");
     app.audit(actor, "service.create", &target(&row), None)
@@ -226,7 +261,9 @@ pub async fn create(app: &App, actor: &Actor, draft: &ServiceDraft) -> AppResult
 pub async fn update(app: &App, actor: &Actor, id: &str, draft: &ServiceDraft) -> AppResult<Model> {
     actor.require(Action::EditServices)?;
     let current = services::get(&app.db, id).await?;
-    let patch = draft.validate_patch(&current)?;
+    let checked = draft.validate_patch(&current);
+    let (mut patch, channels) = with_list(app, checked, draft.channels.as_deref()).await?;
+    patch.channels = channels;
     let row = services::update(&app.db, id, patch, app.now()).await?;
     app.deadlines_changed();
     app.audit(actor, "service.update", &target(&row), None)

@@ -3,6 +3,7 @@
 pub mod agent_hosts;
 pub mod agent_ws;
 pub mod alerts;
+pub mod channels;
 pub mod events;
 pub mod health;
 pub mod hosts;
@@ -76,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(maintenance::configure)
                 .configure(events::configure)
                 .configure(alerts::configure)
+                .configure(channels::configure)
                 .configure(users::configure)
                 .configure(timeseries::configure)
                 .configure(agent_hosts::configure)

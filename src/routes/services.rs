@@ -100,6 +100,12 @@ pub struct ServiceInput {
     pub grace: Option<i64>,
     pub tags: Option<ListOrString>,
     pub notify: Option<ListOrString>,
+    /// Channel ids; on create, left out: the channels marked "default for new".
+    pub channels: Option<ListOrString>,
+    /// Seconds; `null` or 0: no reminders.
+    #[serde(default, deserialize_with = "super::hosts::json::double")]
+    pub remind_every: Option<Option<i64>>,
+    pub remind_max: Option<i64>,
 }
 
 /// A stored service as the API shows it.
@@ -151,6 +157,9 @@ impl ServiceInput {
             grace: self.grace.map(Amount::Secs),
             tags: self.tags.map(|t| t.items()),
             notify: self.notify.map(|n| n.items()),
+            channels: self.channels.map(|c| c.items()),
+            remind_every: self.remind_every.map(|r| r.map(Amount::Secs)),
+            remind_max: self.remind_max,
         }
     }
 }

@@ -8,6 +8,7 @@ use sea_orm::{
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, sea_query::OnConflict,
 };
 
+use super::channels::{ChannelChoice, Reminders};
 use super::services::begin_write;
 use super::{StoreError, StoreResult, host_events};
 use crate::clock::{from_ms, to_ms};
@@ -37,6 +38,9 @@ pub struct NewHost {
     pub ssh: Ssh,
     pub checks: Checks,
     pub collector: Option<String>,
+    /// `None`: the channels marked "default for new".
+    pub channels: ChannelChoice,
+    pub reminders: Reminders,
 }
 
 /// A validated partial update; `None` leaves a field as it is (`Some(None)` clears it).
@@ -51,6 +55,8 @@ pub struct HostPatch {
     pub ssh: Option<Ssh>,
     pub checks: Option<Checks>,
     pub collector: Option<Option<String>>,
+    pub channels: Option<Vec<String>>,
+    pub reminders: Option<Reminders>,
 }
 
 /// The key names sort and are unique by.
@@ -177,11 +183,15 @@ pub async fn create(
         collector: new.collector,
         discovered_at: None,
         channels: String::new(),
-        remind_every_secs: None,
-        remind_max: 0,
+        remind_every_secs: new.reminders.every_secs,
+        remind_max: new.reminders.max,
         snoozed_until: None,
     };
     let txn = begin_write(db).await?;
+    let m = Model {
+        channels: super::channels::chosen(&txn, &new.channels).await?,
+        ..m
+    };
     let m = m
         .into_active_model()
         .reset_all()
@@ -267,6 +277,13 @@ pub async fn update(
     }
     if let Some(collector) = patch.collector {
         m.collector = collector;
+    }
+    if let Some(channels) = patch.channels {
+        m.channels = crate::domain::channel::channels_to_column(&channels);
+    }
+    if let Some(r) = patch.reminders {
+        m.remind_every_secs = r.every_secs;
+        m.remind_max = r.max;
     }
     if let Some(interval) = patch.interval_secs
         && interval != m.interval_secs

@@ -2,6 +2,7 @@
 pub mod agent_presence;
 pub mod alerts;
 pub mod audit;
+pub mod channels;
 pub mod failure;
 pub mod host_events;
 pub mod host_inbox;

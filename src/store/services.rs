@@ -8,6 +8,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
+use super::channels::{ChannelChoice, Reminders};
 use super::{StoreError, StoreResult, service_index};
 use crate::clock::{from_ms, to_ms};
 use crate::domain::schedule::{Schedule, ScheduleKind};
@@ -24,6 +25,9 @@ pub struct NewService {
     pub grace_secs: i64,
     pub tags: Tags,
     pub notify: Vec<EmailAddress>,
+    /// `None`: the channels marked "default for new".
+    pub channels: ChannelChoice,
+    pub reminders: Reminders,
 }
 
 /// A validated partial update; `None` leaves a field as it is.
@@ -35,6 +39,8 @@ pub struct ServicePatch {
     pub grace_secs: Option<i64>,
     pub tags: Option<Tags>,
     pub notify: Option<Vec<EmailAddress>>,
+    pub channels: Option<Vec<String>>,
+    pub reminders: Option<Reminders>,
 }
 
 /// The schedule's columns: kind, period, at, cron.
@@ -139,9 +145,13 @@ pub(crate) fn new_model(new: NewService, now: DateTime<Utc>) -> Model {
         version: 0,
         created_at: now_ms,
         updated_at: now_ms,
-        channels: String::new(),
-        remind_every_secs: None,
-        remind_max: 0,
+        channels: new
+            .channels
+            .as_deref()
+            .map(crate::domain::channel::channels_to_column)
+            .unwrap_or_default(),
+        remind_every_secs: new.reminders.every_secs,
+        remind_max: new.reminders.max,
         snoozed_until: None,
     }
 }
@@ -153,8 +163,11 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> StoreResult<Model> {
     let name = new.name.clone();
-    let row = new_model(new, now).into_active_model().reset_all();
     let txn = begin_write(db).await?;
+    let channels = super::channels::chosen(&txn, &new.channels).await?;
+    let mut row = new_model(new, now);
+    row.channels = channels;
+    let row = row.into_active_model().reset_all();
     let m = row
         .insert(&txn)
         .await
@@ -248,6 +261,13 @@ pub async fn update(
     }
     if let Some(notify) = patch.notify {
         m.notify = notify_to_column(&notify);
+    }
+    if let Some(channels) = patch.channels {
+        m.channels = crate::domain::channel::channels_to_column(&channels);
+    }
+    if let Some(r) = patch.reminders {
+        m.remind_every_secs = r.every_secs;
+        m.remind_max = r.max;
     }
     if timing_changed {
         let tracking = with_timing(&m, |t| status::reschedule(&tracking_of(&m), t, now))?;

@@ -99,6 +99,9 @@ impl ServiceForm {
             }),
             tags: Some(list(&self.tags)),
             notify: Some(list(&self.notify)),
+            channels: None,
+            remind_every: None,
+            remind_max: None,
         }
     }
 }

@@ -143,6 +143,8 @@ pub fn seeded(
         grace_secs: grace.num_seconds(),
         tags: Tags::parse(tags).expect("tags"),
         notify: parse_notify(&["ops@example.com"]).expect("address"),
+        channels: Some(Vec::new()),
+        reminders: Default::default(),
     };
     (new, tracking)
 }

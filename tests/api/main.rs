@@ -7,6 +7,7 @@ mod agent_push;
 mod agent_watch;
 mod alerts_page;
 mod auth;
+mod channels;
 mod chat_senders;
 mod chat_server;
 mod config;

@@ -23,6 +23,8 @@ async fn many_up_services(app: &TestApp, n: usize) -> Vec<String> {
             grace_secs: 60,
             tags: Tags::default(),
             notify: heartbeats::domain::parse_notify(&["ops@example.com"]).unwrap(),
+            channels: Some(Vec::new()),
+            reminders: Default::default(),
         };
         ids.push(services::create(&app.db, new, app.now()).await.unwrap().id);
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod agent;
+pub mod channels;
 pub mod hosts;
 pub mod maintenance;
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::super::services::ListOrString;
 use crate::app::hosts::{ChecksDraft, HostDraft, SshDraft, ThresholdDraft};
+use crate::app::services::Amount;
 use crate::clock::from_ms;
 use crate::domain::host::{Checks, HostDefaults, RequiredProcess, Threshold};
 use crate::domain::{Tags, notify_from_column};
@@ -13,7 +14,7 @@ use crate::entity::hosts::Model;
 use crate::store::hosts::{checks_of, problems_of, ssh_of};
 
 /// `null` (`Some(None)`: clear or turn off) apart from absent (`None`: leave as it is).
-fn double<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+pub(crate) fn double<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
@@ -130,6 +131,12 @@ pub struct HostInput {
     /// `null` or `""`: the default collector.
     #[serde(default, deserialize_with = "double")]
     pub collector: Option<Option<String>>,
+    /// Channel ids; on create, left out: the channels marked "default for new".
+    pub channels: Option<ListOrString>,
+    /// Seconds; `null` or 0: no reminders.
+    #[serde(default, deserialize_with = "double")]
+    pub remind_every: Option<Option<i64>>,
+    pub remind_max: Option<i64>,
 }
 
 impl HostInput {
@@ -148,6 +155,9 @@ impl HostInput {
             }),
             checks: self.checks.map(ChecksInput::draft),
             collector: self.collector,
+            channels: self.channels.map(|c| c.items()),
+            remind_every: self.remind_every.map(|r| r.map(Amount::Secs)),
+            remind_max: self.remind_max,
         }
     }
 }

@@ -474,6 +474,9 @@ impl HostForm {
             }),
             checks: Some(checks),
             collector: Some(Some(self.collector.clone())),
+            channels: None,
+            remind_every: None,
+            remind_max: None,
         };
         (draft, refused)
     }

@@ -570,6 +570,8 @@ async fn the_overview_of_1000_hosts_is_fast() {
             ssh: Default::default(),
             checks: defaults.checks.clone(),
             collector: None,
+            channels: Some(Vec::new()),
+            reminders: Default::default(),
         };
         store_hosts::create(&app.db, new, app.now()).await.unwrap();
     }
