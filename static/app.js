@@ -306,3 +306,17 @@
   const summary = document.getElementById("error-summary");
   if (summary) summary.focus();
 })();
+
+// The channel form: show only the fields the chosen kind uses (without the script, every
+// field shows and the server drops what the kind does not use).
+(() => {
+  const kind = document.querySelector("select[data-channel-kind]");
+  if (!kind) return;
+  const show = () => {
+    for (const field of document.querySelectorAll("[data-kinds]")) {
+      field.hidden = !field.dataset.kinds.split(" ").includes(kind.value);
+    }
+  };
+  kind.addEventListener("change", show);
+  show();
+})();

@@ -49,11 +49,13 @@ pub enum Delivery {
 pub struct AlertFilter {
     pub delivery: Option<Delivery>,
     pub service_id: Option<String>,
+    /// One channel's deliveries (services' and hosts'), through `idx_alerts_channel`.
+    pub channel_id: Option<String>,
     /// Created at or after this time (Unix ms).
     pub since_ms: Option<i64>,
 }
 
-/// A page of services' alerts, newest first, each with the flip that produced it.
+/// A page of services' alerts (or of one channel's, hosts' included), newest first, each with the flip that produced it.
 #[tracing::instrument(skip_all)]
 pub async fn alerts_page(
     db: &DatabaseConnection,
@@ -61,7 +63,11 @@ pub async fn alerts_page(
     before: Option<i64>,
     limit: u64,
 ) -> StoreResult<Vec<(alerts::Model, Option<flips::Model>)>> {
-    let mut q = alerts::Entity::find().filter(alerts::Column::ServiceId.is_not_null());
+    let mut q = alerts::Entity::find();
+    q = match &filter.channel_id {
+        Some(channel) => q.filter(alerts::Column::ChannelId.eq(channel.as_str())),
+        None => q.filter(alerts::Column::ServiceId.is_not_null()),
+    };
     if let Some(before) = before {
         q = q.filter(alerts::Column::Id.lt(before));
     }

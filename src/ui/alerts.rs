@@ -104,8 +104,11 @@ pub fn alert_state(a: &Alert, tz: Tz, now: DateTime<Utc>, lang: Lang) -> AlertSt
 
 pub struct AlertRow {
     pub created: When,
-    pub service_id: String,
+    /// The service's or host's page.
+    pub href: String,
     pub service_name: String,
+    /// A reminder's number (`reminder #2`); empty for a flip's alert.
+    pub purpose: String,
     pub reason: &'static str,
     pub reason_key: &'static str,
     /// What the job reported, for an error.
@@ -121,6 +124,7 @@ pub struct AlertsQuery {
     state: String,
     service: String,
     since: String,
+    channel: String,
 }
 
 /// The choices of the time filter, in hours.
@@ -139,6 +143,9 @@ impl AlertsQuery {
         AlertFilter {
             delivery,
             service_id: ServiceId::parse(service).ok().map(|id| id.to_string()),
+            channel_id: Some(self.channel.trim())
+                .filter(|c| !c.is_empty() && c.len() <= 16)
+                .map(str::to_owned),
             since_ms: SINCE
                 .iter()
                 .find(|(k, _)| *k == self.since)
@@ -153,6 +160,7 @@ impl AlertsQuery {
             ("state", &self.state),
             ("service", &self.service),
             ("since", &self.since),
+            ("channel", &self.channel),
         ] {
             if !v.trim().is_empty() {
                 parts.push(format!("{k}={}", super::http::encode(v.trim())));
@@ -179,6 +187,8 @@ struct AlertsPage<'a> {
     keep: String,
     states: [(&'static str, &'static str); 4],
     since: [(&'static str, &'static str); 3],
+    /// The channel filter's choices: id and `name (kind)`.
+    channels: Vec<(String, String)>,
 }
 
 impl AlertsPage<'_> {
@@ -222,6 +232,21 @@ async fn render(
     let zones = views::service_zones(db, &ids).await.lang(lang)?;
     let mut tz_cache: HashMap<String, Tz> = HashMap::new();
     let default_tz = s.state.settings.timezone;
+    let channels: Vec<(String, String)> = crate::app::channels::list(&s.state.app, &s.actor)
+        .await
+        .lang(lang)?
+        .into_iter()
+        .map(|m| {
+            let label = format!("{} ({})", m.name, super::channels::kind_label(m.kind, t));
+            (m.id, label)
+        })
+        .collect();
+    let channel_label = |id: &str| {
+        channels
+            .iter()
+            .find(|(c, _)| c == id)
+            .map_or_else(|| id.to_owned(), |(_, l)| l.clone())
+    };
     let rows = page
         .iter()
         .map(|(a, flip)| {
@@ -233,20 +258,33 @@ async fn render(
                     .unwrap_or(default_tz)
             });
             let reason = flip.as_ref().map(|f| f.reason);
+            let mut state = alert_state(a, tz, now, lang);
+            if let Some(channel) = &a.channel_id {
+                state.recipient = channel_label(channel);
+            }
+            let (href, fallback_name) = match &a.host_id {
+                Some(host) if a.service_id.is_none() => (format!("/hosts/{host}"), host.clone()),
+                _ => (format!("/services/{service_id}"), service_id.clone()),
+            };
             AlertRow {
                 created: When::from_ms(a.created_at, tz, now, lang),
                 service_name: flip
                     .as_ref()
                     .map(|f| f.service_name.clone())
-                    .unwrap_or_else(|| service_id.clone()),
-                service_id,
+                    .unwrap_or(fallback_name),
+                href,
+                purpose: if a.purpose == crate::domain::alert::AlertPurpose::Reminder {
+                    format!("{} #{}", t.reminder_no, a.seq)
+                } else {
+                    String::new()
+                },
                 reason: reason.map_or("", |r| lang.reason(r)),
                 reason_key: reason.map_or("", Reason::as_str),
                 data: flip
                     .as_ref()
                     .and_then(|f| f.data.clone())
                     .filter(|d| !d.is_empty()),
-                state: alert_state(a, tz, now, lang),
+                state,
             }
         })
         .collect();
@@ -281,6 +319,7 @@ async fn render(
                 ("failed", t.state_failed),
             ],
             since: [("24h", t.last_24h), ("7d", t.last_7d), ("30d", t.last_30d)],
+            channels,
         },
     )
 }

@@ -6,6 +6,7 @@ pub mod account;
 pub mod alerts;
 pub mod assets;
 pub mod audit;
+pub mod channels;
 pub mod cron_words;
 pub mod format;
 pub mod hosts;
@@ -109,6 +110,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/alerts", web::get().to(alerts::page))
         .route("/alerts/test", web::post().to(alerts::send_test))
+        .route("/channels", web::get().to(channels::page))
+        .route("/channels/new", web::get().to(channels::new_form))
+        .route("/channels/new", web::post().to(channels::create))
+        .route("/channels/{id}", web::get().to(channels::edit_form))
+        .route("/channels/{id}", web::post().to(channels::update))
+        .route("/channels/{id}/test", web::post().to(channels::test))
+        .route("/channels/{id}/delete", web::post().to(channels::delete))
         .route("/users", web::get().to(users::page))
         .route("/users", web::post().to(users::add))
         .route("/users/{name}/role", web::post().to(users::set_role))

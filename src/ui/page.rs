@@ -56,6 +56,8 @@ pub fn flash_from_code(code: &str, lang: Lang) -> Option<Flash> {
             "host_resumed" => ok(t.host_resumed_flash),
             "adopted" => ok(t.adopted_flash),
             "units_refresh" => ok(t.units_refresh_flash),
+            "channel_created" => ok(t.channel_created_flash),
+            "channel_deleted" => ok(t.channel_deleted_flash),
             _ => None,
         },
     }

@@ -10,6 +10,7 @@ use askama::Template;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use super::channels::{self, ChannelFields, ChannelInputs, PICK_PREFIX};
 use super::format::COMMON_ZONES;
 use super::i18n::Lang;
 use super::page::{Chrome, InLang, UiResult};
@@ -38,6 +39,13 @@ pub struct ServiceForm {
     pub grace_unit: String,
     pub tags: String,
     pub notify: String,
+    pub channels_offered: String,
+    pub remind_every: String,
+    pub remind_every_unit: String,
+    pub remind_max: String,
+    /// The rest: the channel checkboxes (`channel.<id>`).
+    #[serde(flatten)]
+    pub rest: BTreeMap<String, String>,
 }
 
 pub type Errors = BTreeMap<&'static str, String>;
@@ -71,7 +79,42 @@ impl ServiceForm {
             grace_unit: grace_unit.into(),
             tags: Tags::from_column(&m.tags).as_slice().join(", "),
             notify: notify_from_column(&m.notify).join(", "),
+            ..Default::default()
         }
+        .with_channels(&ChannelInputs::of(
+            &m.channels,
+            m.remind_every_secs,
+            m.remind_max,
+        ))
+    }
+
+    fn with_channels(mut self, ch: &ChannelInputs) -> Self {
+        self.channels_offered = if ch.offered {
+            "1".into()
+        } else {
+            String::new()
+        };
+        self.remind_every = ch.remind_every.clone();
+        self.remind_every_unit = ch.remind_unit.clone();
+        self.remind_max = ch.remind_max.clone();
+        self.rest = ch
+            .picked
+            .iter()
+            .map(|id| (format!("{PICK_PREFIX}{id}"), "1".to_owned()))
+            .collect();
+        self
+    }
+
+    /// The channel checkboxes and reminder inputs.
+    pub fn channel_inputs(&self) -> ChannelInputs {
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("channels_offered", &self.channels_offered),
+            ("remind_every", &self.remind_every),
+            ("remind_every_unit", &self.remind_every_unit),
+            ("remind_max", &self.remind_max),
+        ];
+        pairs.extend(self.rest.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        ChannelInputs::from_pairs(pairs)
     }
 }
 
@@ -83,6 +126,7 @@ impl ServiceForm {
         let list = |s: &str| vec![s.to_owned()];
         let kind = self.kind.trim();
         let kind = if kind.is_empty() { "interval" } else { kind };
+        let (channels, remind_every, remind_max) = self.channel_inputs().draft();
         ServiceDraft {
             name: Some(self.name.clone()),
             kind: Some(kind.to_owned()),
@@ -99,9 +143,9 @@ impl ServiceForm {
             }),
             tags: Some(list(&self.tags)),
             notify: Some(list(&self.notify)),
-            channels: None,
-            remind_every: None,
-            remind_max: None,
+            channels,
+            remind_every,
+            remind_max,
         }
     }
 }
@@ -135,6 +179,7 @@ struct FormPage<'a> {
     common_zones: &'static [&'static str],
     all_zones: &'static [&'static str],
     preview: Preview,
+    ch: ChannelFields,
 }
 
 impl FormPage<'_> {
@@ -185,13 +230,17 @@ impl FormPage<'_> {
     }
 }
 
-fn render_form(
+async fn render_form(
     s: &SignedIn,
     status: StatusCode,
     id: Option<&str>,
     form: &ServiceForm,
     errors: &Errors,
 ) -> UiResult {
+    let ch = form
+        .channel_inputs()
+        .fields(s, |f| errors.get(f).cloned())
+        .await?;
     let c = s.chrome("services");
     s.render(
         status,
@@ -203,23 +252,29 @@ fn render_form(
             common_zones: COMMON_ZONES,
             all_zones: all_zones(),
             preview: preview(form, s.now(), s.lang),
+            ch,
         },
     )
 }
 
 pub async fn new_form(s: SignedIn) -> UiResult {
     s.actor.require(Action::EditServices).lang(s.lang)?;
-    let form = ServiceForm::blank(s.state.settings.timezone);
-    render_form(&s, StatusCode::OK, None, &form, &Errors::new())
+    let defaults = ChannelInputs {
+        offered: true,
+        picked: channels::default_ids(&s).await?,
+        ..Default::default()
+    };
+    let form = ServiceForm::blank(s.state.settings.timezone).with_channels(&defaults);
+    render_form(&s, StatusCode::OK, None, &form, &Errors::new()).await
 }
 
 /// Show the form again with what was refused, or fail the page for anything else.
-fn refused(s: &SignedIn, id: Option<&str>, form: &ServiceForm, e: AppError) -> UiResult {
+async fn refused(s: &SignedIn, id: Option<&str>, form: &ServiceForm, e: AppError) -> UiResult {
     if e.fields().is_empty() {
         return Err(e).lang(s.lang);
     }
     let errors = field_errors(&e, s.lang);
-    render_form(s, StatusCode::UNPROCESSABLE_ENTITY, id, form, &errors)
+    render_form(s, StatusCode::UNPROCESSABLE_ENTITY, id, form, &errors).await
 }
 
 #[tracing::instrument(skip_all, fields(user = %s.user.name))]
@@ -231,7 +286,7 @@ pub async fn create(s: SignedIn, form: web::Form<ServiceForm>) -> UiResult {
             s.state.ui.list_cache.clear();
             Ok(s.redirect(&format!("/services/{}", m.id), Some("created")))
         }
-        Err(e) => refused(&s, None, &form, e),
+        Err(e) => refused(&s, None, &form, e).await,
     }
 }
 
@@ -239,7 +294,7 @@ pub async fn edit_form(s: SignedIn, id: web::Path<String>) -> UiResult {
     s.actor.require(Action::EditServices).lang(s.lang)?;
     let m = services::get(&s.state.db, &id).await.lang(s.lang)?;
     let form = ServiceForm::from_model(&m);
-    render_form(&s, StatusCode::OK, Some(&m.id), &form, &Errors::new())
+    render_form(&s, StatusCode::OK, Some(&m.id), &form, &Errors::new()).await
 }
 
 #[tracing::instrument(skip_all, fields(id = %id, user = %s.user.name))]
@@ -251,7 +306,7 @@ pub async fn update(s: SignedIn, id: web::Path<String>, form: web::Form<ServiceF
             s.state.ui.list_cache.clear();
             Ok(s.redirect(&format!("/services/{}", m.id), Some("saved")))
         }
-        Err(e) => refused(&s, Some(&id), &form, e),
+        Err(e) => refused(&s, Some(&id), &form, e).await,
     }
 }
 

@@ -13,6 +13,7 @@ use crate::domain::host::ThresholdKind;
 use crate::domain::role::Action;
 use crate::entity::hosts::Model;
 use crate::store::hosts;
+use crate::ui::channels::{self, ChannelFields, ChannelInputs};
 use crate::ui::format::When;
 use crate::ui::i18n::Lang;
 use crate::ui::page::{Chrome, InLang, UiError, UiResult};
@@ -42,6 +43,7 @@ struct FormPage<'a> {
     thresholds: Vec<ThresholdRow<'a>>,
     /// When the offered units were discovered (`None`: never, or a new list is asked for).
     units_found: Option<When>,
+    ch: ChannelFields,
 }
 
 /// A host's discovered units as the form offers them.
@@ -116,7 +118,7 @@ fn threshold_rows(f: &HostForm, lang: Lang) -> Vec<ThresholdRow<'_>> {
         .collect()
 }
 
-fn render_form(
+async fn render_form(
     s: &SignedIn,
     status: StatusCode,
     editing: Option<(&str, &str)>,
@@ -124,6 +126,13 @@ fn render_form(
     errors: &Errors,
     d: &Discovery,
 ) -> UiResult {
+    let err = |field: &str| {
+        errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.clone())
+    };
+    let ch = f.ch.fields(s, err).await?;
     let c = s.chrome("hosts");
     let f = f.clone().offer_units(&d.units, &d.stored).with_blank_rows();
     let units_found =
@@ -137,6 +146,7 @@ fn render_form(
             errors,
             thresholds: threshold_rows(&f, s.lang),
             units_found,
+            ch,
         },
     )
 }
@@ -155,7 +165,7 @@ fn errors(fields: &[FieldError], lang: Lang) -> Errors {
 }
 
 /// Show the form again with what was refused, or fail the page for anything else.
-fn refused(
+async fn refused(
     s: &SignedIn,
     editing: Option<(&str, &str)>,
     f: &HostForm,
@@ -177,12 +187,20 @@ fn refused(
         &errors(&fields, s.lang),
         d,
     )
+    .await
 }
 
 pub async fn new_form(s: SignedIn) -> UiResult {
     s.actor.require(Action::EditHosts).lang(s.lang)?;
     let d = hosts::defaults(&s.state.db).await.lang(s.lang)?;
-    let f = HostForm::with_checks(d.interval_secs, &d.checks);
+    let f = HostForm {
+        ch: ChannelInputs {
+            offered: true,
+            picked: channels::default_ids(&s).await?,
+            ..Default::default()
+        },
+        ..HostForm::with_checks(d.interval_secs, &d.checks)
+    };
     render_form(
         &s,
         StatusCode::OK,
@@ -191,6 +209,7 @@ pub async fn new_form(s: SignedIn) -> UiResult {
         &Errors::new(),
         &Discovery::default(),
     )
+    .await
 }
 
 pub async fn create(s: SignedIn, pairs: web::Form<Vec<(String, String)>>) -> UiResult {
@@ -202,11 +221,11 @@ pub async fn create(s: SignedIn, pairs: web::Form<Vec<(String, String)>>) -> UiR
         // Show what else is wrong as well, without creating anything.
         let d = hosts::defaults(&s.state.db).await.lang(s.lang)?;
         let e = draft.validate_new(&d).err();
-        return refused(&s, None, &f, unread, e, &Discovery::default());
+        return refused(&s, None, &f, unread, e, &Discovery::default()).await;
     }
     match actions::create(&s, &draft).await {
         Ok(m) => Ok(s.redirect(&format!("/hosts/{}", m.id), Some("host_created"))),
-        Err(e) => refused(&s, None, &f, Vec::new(), Some(e), &Discovery::default()),
+        Err(e) => refused(&s, None, &f, Vec::new(), Some(e), &Discovery::default()).await,
     }
 }
 
@@ -223,6 +242,7 @@ pub async fn edit_form(s: SignedIn, id: web::Path<String>) -> UiResult {
         &Errors::new(),
         &d,
     )
+    .await
 }
 
 pub async fn update(
@@ -238,13 +258,13 @@ pub async fn update(
     let (draft, unread) = f.draft();
     if !unread.is_empty() {
         let d = discovery(&s, &m).await?;
-        return refused(&s, editing, &f, unread, draft.validate_patch(&m).err(), &d);
+        return refused(&s, editing, &f, unread, draft.validate_patch(&m).err(), &d).await;
     }
     match actions::update(&s, &m.id, &draft).await {
         Ok(m) => Ok(s.redirect(&format!("/hosts/{}", m.id), Some("saved"))),
         Err(e) => {
             let d = discovery(&s, &m).await?;
-            refused(&s, editing, &f, Vec::new(), Some(e), &d)
+            refused(&s, editing, &f, Vec::new(), Some(e), &d).await
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::domain::host::{Checks, RequiredProcess, Threshold, ThresholdKind};
 use crate::domain::{FieldError, Problem, Tags, notify_from_column};
 use crate::entity::hosts::Model;
 use crate::store::hosts::{checks_of, ssh_of};
+use crate::ui::channels::ChannelInputs;
 
 /// The thresholds the form shows, in order: input name, the use case's field, kind.
 pub const THRESHOLDS: [(&str, &str, ThresholdKind); 8] = [
@@ -133,6 +134,8 @@ pub struct HostForm {
     pub choices: Vec<UnitChoice>,
     /// The `hb-agent watch` instance that collects the host; empty: the default one.
     pub collector: String,
+    /// The channel checkboxes and the reminder inputs.
+    pub ch: ChannelInputs,
 }
 
 /// A unit offered as a checkbox.
@@ -231,6 +234,7 @@ impl HostForm {
             ssh_port: ssh.port.map(|p| p.to_string()).unwrap_or_default(),
             ssh_key: ssh.key.unwrap_or_default(),
             collector: m.collector.clone().unwrap_or_default(),
+            ch: ChannelInputs::of(&m.channels, m.remind_every_secs, m.remind_max),
             ..Self::with_checks(m.interval_secs, &checks_of(m))
         }
     }
@@ -318,6 +322,7 @@ impl HostForm {
         f.units = one("units").replace("\r\n", "\n");
         f.picked = all("unit").into_iter().map(str::to_owned).collect();
         f.collector = one("collector");
+        f.ch = ChannelInputs::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         for (i, (name, _, _)) in THRESHOLDS.iter().enumerate() {
             f.thresholds[i] = ThresholdInput {
                 limit: one(name),
@@ -460,6 +465,7 @@ impl HostForm {
         let mut units = self.picked.clone();
         units.extend(split_units(&self.units));
         checks.units = Some(units);
+        let (channels, remind_every, remind_max) = self.ch.draft();
         let draft = HostDraft {
             name: Some(self.name.clone()),
             address: Some(Some(self.address.clone())),
@@ -474,9 +480,9 @@ impl HostForm {
             }),
             checks: Some(checks),
             collector: Some(Some(self.collector.clone())),
-            channels: None,
-            remind_every: None,
-            remind_max: None,
+            channels,
+            remind_every,
+            remind_max,
         };
         (draft, refused)
     }
