@@ -342,6 +342,27 @@ describe("Accessibility (axe-core)", { timeout: 600_000 }, () => {
       },
     },
     {
+      name: "channels page",
+      async visit() {
+        await page.goto(`${server.base}/channels/new`);
+        await page.locator("#name").fill("ops group");
+        await page.locator("#kind").selectOption("dingtalk");
+        await page.locator("#url").fill("http://127.0.0.1:9/robot/send?access_token=0123456789abcdef");
+        await submit('form[action="/channels/new"]');
+        await page.locator("#send-test").waitFor();
+        await page.goto(`${server.base}/channels`);
+      },
+    },
+    {
+      name: "channel form, refused",
+      async visit() {
+        await page.goto(`${server.base}/channels/new`);
+        await page.locator("#kind").selectOption("telegram");
+        await submit('form[action="/channels/new"]');
+        await page.locator(".field.invalid").first().waitFor();
+      },
+    },
+    {
       name: "users page",
       async visit() {
         await page.goto(`${server.base}/users`);
