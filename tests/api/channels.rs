@@ -403,7 +403,7 @@ async fn services_and_hosts_get_the_default_channels_unless_they_choose(b: Backe
     let chosen = app
         .create_service(json!({"name": "dev job", "period": 3600, "channels": [dev.id, dev.id]}))
         .await;
-    assert_eq!(chosen.channels, [dev.id.clone()]);
+    assert_eq!(chosen.channels, vec![dev.id.clone()]);
     let resp = app
         .post_json(
             "/api/v1/services",
@@ -431,7 +431,7 @@ async fn services_and_hosts_get_the_default_channels_unless_they_choose(b: Backe
         .await;
     assert_eq!(resp.status(), 200);
     let patched: Service = resp.json().await.unwrap();
-    assert_eq!(patched.channels, [dev.id.clone()]);
+    assert_eq!(patched.channels, vec![dev.id.clone()]);
     let resp = app
         .patch_json(
             &format!("/api/v1/services/{}", none.id),
@@ -471,19 +471,19 @@ async fn services_and_hosts_get_the_default_channels_unless_they_choose(b: Backe
             .status(),
         204
     );
-    assert_eq!(app.service(&s.id).await.channels, [all.id.clone()]);
-    assert_eq!(app.service(&chosen.id).await.channels, [dev.id.clone()]);
+    assert_eq!(app.service(&s.id).await.channels, vec![all.id.clone()]);
+    assert_eq!(app.service(&chosen.id).await.channels, vec![dev.id.clone()]);
     let host: Host = app
         .get(&format!("/api/v1/hosts/{}", host.id))
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(host.channels, [all.id.clone()]);
+    assert_eq!(host.channels, vec![all.id.clone()]);
     let s2 = app
         .create_service(json!({"name": "later", "period": 3600}))
         .await;
-    assert_eq!(s2.channels, [all.id.clone()]);
+    assert_eq!(s2.channels, vec![all.id.clone()]);
 }
 
 async fn reminders_are_checked_and_stored(b: Backend) {
