@@ -62,7 +62,10 @@ async fn service(app: &TestApp, name: &str, channels: &[&str], extra: Value) -> 
 fn dingtalk_text(r: &crate::chat_server::Request) -> String {
     let v = r.json();
     assert_eq!(v["msgtype"], "markdown", "{v}");
-    v["markdown"]["text"].as_str().expect("markdown text").to_owned()
+    v["markdown"]["text"]
+        .as_str()
+        .expect("markdown text")
+        .to_owned()
 }
 
 async fn a_burst_is_one_message_per_destination(b: Backend) {
@@ -84,7 +87,10 @@ async fn a_burst_is_one_message_per_destination(b: Backend) {
     // The switch dies: all five miss their pings at once.
     app.advance(Duration::minutes(66));
     let r = app.run_scheduler().await;
-    assert_eq!(r.alerts_queued, 10, "one per service for the robot and the address");
+    assert_eq!(
+        r.alerts_queued, 10,
+        "one per service for the robot and the address"
+    );
     let d = app.deliver().await;
     assert_eq!((d.sent, d.failed, d.retrying), (10, 0, 0));
     let seen = server.requests_to("/robot/send");
@@ -96,7 +102,11 @@ async fn a_burst_is_one_message_per_destination(b: Backend) {
     }
     let mails = app.mail_files();
     assert_eq!(mails.len(), 1, "one mail for the burst");
-    assert!(mails[0].contains("Subject: [Heartbeats] 5 down"), "{}", mails[0]);
+    assert!(
+        mails[0].contains("Subject: [Heartbeats] 5 down"),
+        "{}",
+        mails[0]
+    );
     for i in 0..5 {
         assert!(mails[0].contains(&format!("switch-{i}")), "{}", mails[0]);
     }
@@ -109,7 +119,7 @@ async fn a_burst_is_one_message_per_destination(b: Backend) {
     let text = dingtalk_text(&seen[1]);
     assert!(text.contains("switch-0"), "{text}");
     assert!(!text.contains("switch-1"), "{text}");
-    assert!(text.contains("15 min"), "the outage lasted 15 min: {text}");
+    assert!(text.contains("10 min"), "the outage lasted 10 min: {text}");
 }
 
 async fn reminders_repeat_while_down_up_to_the_maximum(b: Backend) {
@@ -143,7 +153,10 @@ async fn reminders_repeat_while_down_up_to_the_maximum(b: Backend) {
         .iter()
         .find(|m| m.contains("STILL DOWN: nightly-backup"))
         .expect("a reminder mail");
-    let down = mails.iter().find(|m| m.contains("DOWN: nightly-backup (missed)")).unwrap();
+    let down = mails
+        .iter()
+        .find(|m| m.contains("DOWN: nightly-backup (missed)"))
+        .unwrap();
     assert_eq!(
         crate::helpers::mail_header(reminder, "In-Reply-To"),
         crate::helpers::mail_header(down, "Message-ID"),
@@ -160,14 +173,23 @@ async fn reminders_repeat_while_down_up_to_the_maximum(b: Backend) {
     let seen = server.requests_to("/robot/send");
     assert_eq!(seen.len(), 4);
     let text = dingtalk_text(&seen[3]);
-    assert!(text.contains("5 h 01 min") || text.contains("5 h 1 min"), "{text}");
+    assert!(
+        text.contains("5 h 01 min") || text.contains("5 h 1 min"),
+        "{text}"
+    );
 }
 
 async fn a_recovery_cancels_the_pending_reminder(b: Backend) {
     let server = ChatServer::start().await;
     let app = TestApp::spawn(b).await;
     let ch = webhook(&app, &server, "/hook").await;
-    let id = service(&app, "etl", &[&ch], json!({"remind_every": 600, "remind_max": 5})).await;
+    let id = service(
+        &app,
+        "etl",
+        &[&ch],
+        json!({"remind_every": 600, "remind_max": 5}),
+    )
+    .await;
     app.ping(&id, "exit 1").await;
     app.deliver().await;
     app.advance(Duration::minutes(5));
@@ -176,7 +198,11 @@ async fn a_recovery_cancels_the_pending_reminder(b: Backend) {
     assert_eq!(server.requests_to("/hook").len(), 2, "down and up");
     app.advance(Duration::minutes(20));
     let d = app.deliver().await;
-    assert_eq!((d.sent, d.skipped), (0, 1), "the reminder is not sent after the recovery");
+    assert_eq!(
+        (d.sent, d.skipped),
+        (0, 1),
+        "the reminder is not sent after the recovery"
+    );
     assert_eq!(server.requests_to("/hook").len(), 2);
 }
 
@@ -188,7 +214,10 @@ async fn a_snooze_holds_alerts_and_lets_out_what_is_still_down(b: Backend) {
     let flaps = service(&app, "flaps", &[&ch], json!({})).await;
     for id in [&stays, &flaps] {
         let r = app
-            .post_json(&format!("/api/v1/services/{id}/snooze"), &json!({"minutes": 30}))
+            .post_json(
+                &format!("/api/v1/services/{id}/snooze"),
+                &json!({"minutes": 30}),
+            )
             .await;
         assert_eq!(r.status(), 200);
     }
@@ -271,13 +300,22 @@ async fn a_refusing_robot_is_retried_and_delivered_once(b: Backend) {
     app.ping(&id, "exit 2").await;
     assert_eq!(app.deliver().await.retrying, 1);
     let alerts = app.alerts().await;
-    assert!(alerts[0].last_error.as_deref().unwrap_or("").contains("500"));
+    assert!(
+        alerts[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("500")
+    );
     app.advance(Duration::seconds(31));
     assert_eq!(app.deliver().await.retrying, 1);
     let alerts = app.alerts().await;
     let err = alerts[0].last_error.clone().unwrap_or_default();
     assert!(err.contains("310000"), "{err}");
-    assert!(!err.contains("t0ken0123456789") && !err.contains(SECRET), "{err}");
+    assert!(
+        !err.contains("t0ken0123456789") && !err.contains(SECRET),
+        "{err}"
+    );
     app.advance(Duration::seconds(61));
     assert_eq!(app.deliver().await.sent, 1);
     app.advance(Duration::hours(2));
@@ -288,7 +326,59 @@ async fn a_refusing_robot_is_retried_and_delivered_once(b: Backend) {
     assert!(dingtalk_text(&seen[2]).contains("billing"));
 }
 
+async fn a_silent_host_tells_its_feishu_group_in_chinese(b: Backend) {
+    let server = ChatServer::start().await;
+    let app = TestApp::spawn(b).await;
+    let path = "/open-apis/bot/v2/hook/0a1b2c3d";
+    server.play(
+        path,
+        Vendor::Feishu {
+            secret: Some(SECRET.into()),
+        },
+    );
+    let ch = create_channel(
+        &app,
+        json!({"name": "运维群", "kind": "feishu", "url": server.url(path), "secret": SECRET,
+               "lang": "zh", "burst_threshold": 0}),
+    )
+    .await;
+    let h = app
+        .create_host(
+            json!({"name": "gpu-07", "channels": [ch], "remind_every": 1800,
+                            "remind_max": 1}),
+        )
+        .await;
+    app.report_ok(&json!({"name": "gpu-07", "cpu_pct": 10}))
+        .await;
+    app.advance(Duration::seconds(125));
+    assert_eq!(app.run_staleness().await.alerts_queued, 1);
+    assert_eq!(app.deliver().await.sent, 1);
+    let seen = server.requests_to(path);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].problem, None, "signed as Feishu checks it");
+    let body = seen[0].text();
+    assert!(body.contains("gpu-07") && body.contains("故障"), "{body}");
+    assert!(
+        body.contains(&format!("/hosts/{}", h.id)),
+        "links to the host: {body}"
+    );
+    // One reminder after half an hour, then none.
+    app.advance(Duration::minutes(30));
+    assert_eq!(app.deliver().await.sent, 1);
+    app.advance(Duration::hours(2));
+    assert_eq!(app.deliver().await.sent, 0);
+    // Back: the recovery says how long it was down, in Chinese.
+    app.report_ok(&json!({"name": "gpu-07", "cpu_pct": 10}))
+        .await;
+    app.deliver().await;
+    let seen = server.requests_to(path);
+    assert_eq!(seen.len(), 3);
+    let body = seen[2].text();
+    assert!(body.contains("恢复") && body.contains("故障持续"), "{body}");
+}
+
 on_every_backend!(
+    a_silent_host_tells_its_feishu_group_in_chinese,
     a_burst_is_one_message_per_destination,
     reminders_repeat_while_down_up_to_the_maximum,
     a_recovery_cancels_the_pending_reminder,

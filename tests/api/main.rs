@@ -5,6 +5,7 @@ mod agent_e2e;
 mod agent_hosts;
 mod agent_push;
 mod agent_watch;
+mod alert_timelines;
 mod alerts_page;
 mod auth;
 mod channels;

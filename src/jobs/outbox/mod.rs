@@ -42,6 +42,8 @@ pub struct DeliveryReport {
     /// Alerts put aside: held by a snooze or window, or waiting to be grouped.
     pub held: usize,
     pub skipped: usize,
+    /// Alerts put back for the next round (more messages than one claim may send).
+    pub requeued: usize,
 }
 
 pub struct Outbox {
@@ -68,7 +70,7 @@ pub fn backoff(attempts: i32) -> Duration {
 
 /// Alerts read per round. A destination's ready alerts are claimed together, so a burst
 /// of up to this many becomes one message.
-const BATCH: u64 = 1000;
+const BATCH: u64 = 5000;
 
 enum Attempt {
     Sent,
@@ -156,6 +158,12 @@ impl Outbox {
         self
     }
 
+    /// Single alerts claimed per round: four rounds of connections, so that even if every
+    /// message waits out its timeout the lease covers the round.
+    fn round_width(&self) -> usize {
+        self.concurrency.max(1) * 4
+    }
+
     pub fn mailer(&self) -> &Mailer {
         &self.mailer
     }
@@ -201,7 +209,19 @@ impl Outbox {
         let sendable = self
             .drop_untold_recoveries(sendable, &cx, &mut skipped)
             .await?;
-        let (outgoing, waiting) = self.group(sendable, &cx, now);
+        let (mut outgoing, mut waiting) = self.group(sendable, &cx, now);
+        // A claim's lease must cover its sending even when every message runs into its
+        // timeouts: messages past a round's share go back, ready at once, for the next round.
+        let share = self.round_width();
+        if outgoing.len() > share {
+            let rest: Vec<i64> = outgoing
+                .split_off(share)
+                .into_iter()
+                .flat_map(|o| o.alerts.into_iter().map(|a| a.id))
+                .collect();
+            report.requeued += rest.len();
+            waiting.push((now, "next round".to_owned(), rest));
+        }
         let outcomes: Vec<(Outgoing, Attempt)> = futures::stream::iter(outgoing)
             .map(|out| {
                 let cx = &cx;
@@ -227,7 +247,9 @@ impl Outbox {
         report.sent += sent_ids.len();
         self.queue_reminders(&sent, &cx, now).await;
         for (until, note, ids) in waiting {
-            report.held += ids.len();
+            if until > now {
+                report.held += ids.len();
+            }
             alerts::set_aside(
                 &self.db,
                 &claim.token,
@@ -548,10 +570,9 @@ impl Outbox {
     }
 }
 
-/// The ready alerts in claim rounds: a destination's alerts together (a burst is one
-/// message, so its lease covers one send), the rest a round of connections at a time, so
-/// that a claim's lease covers the sending it stands for even when every message runs
-/// into its timeouts.
+/// The ready alerts in claim rounds: a destination's alerts together (they may become one
+/// burst message; `deliver` puts back what one round may not send), the rest `width` at a
+/// time.
 fn claim_rounds(ready: Vec<alert_rows::Model>, width: usize) -> Vec<Vec<i64>> {
     let mut by_dest: BTreeMap<Destination, Vec<i64>> = BTreeMap::new();
     for a in &ready {
@@ -580,13 +601,14 @@ impl Job for Outbox {
                 break;
             }
             let full = ready.len() as u64 == BATCH;
-            for ids in claim_rounds(ready, self.concurrency.max(1)) {
+            let requeued = report.requeued;
+            for ids in claim_rounds(ready, self.round_width()) {
                 let claim = alerts::claim(&self.db, &ids, self.clock.now())
                     .await
                     .context("cannot claim alerts")?;
                 self.deliver(claim, &mut report).await?;
             }
-            if !full {
+            if !full && report.requeued == requeued {
                 break;
             }
         }
