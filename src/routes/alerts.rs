@@ -18,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct AlertQuery {
     pub service: Option<String>,
     pub host: Option<String>,
+    pub channel: Option<String>,
     pub limit: Option<u64>,
 }
 
@@ -27,16 +28,24 @@ async fn list_alerts(
     q: web::Query<AlertQuery>,
 ) -> Result<HttpResponse, ServiceError> {
     caller.may(Action::Read)?;
-    let of = match (q.service.as_deref(), q.host.as_deref()) {
-        (Some(service), _) => AlertsOf::Service(service),
-        (None, Some(host)) => AlertsOf::Host(host),
-        (None, None) => AlertsOf::All,
+    let of = match (
+        q.service.as_deref(),
+        q.host.as_deref(),
+        q.channel.as_deref(),
+    ) {
+        (Some(service), _, _) => AlertsOf::Service(service),
+        (None, Some(host), _) => AlertsOf::Host(host),
+        (None, None, Some(channel)) => AlertsOf::Channel(channel),
+        (None, None, None) => AlertsOf::All,
     };
     let rows = alerts::list(&state.db, of, q.limit.unwrap_or(100).clamp(1, 5000)).await?;
     let body: Vec<api::Alert> = rows
         .into_iter()
         .map(|a| api::Alert {
-            next_attempt_at: (a.state == alerts::PENDING).then(|| from_ms(a.next_attempt_at)),
+            next_attempt_at: a.state.is_open().then(|| from_ms(a.next_attempt_at)),
+            channel_id: a.channel_id,
+            purpose: a.purpose.to_string(),
+            seq: a.seq,
             id: a.id,
             flip_id: a.flip_id.or(a.host_flip_id).unwrap_or_default(),
             service_id: a.service_id,

@@ -317,6 +317,7 @@ pub enum AlertsOf<'a> {
     All,
     Service(&'a str),
     Host(&'a str),
+    Channel(&'a str),
 }
 
 /// Newest first, for everything, one service or one host.
@@ -330,6 +331,7 @@ pub async fn list(
         AlertsOf::All => {}
         AlertsOf::Service(id) => q = q.filter(alerts::Column::ServiceId.eq(id)),
         AlertsOf::Host(id) => q = q.filter(alerts::Column::HostId.eq(id)),
+        AlertsOf::Channel(id) => q = q.filter(alerts::Column::ChannelId.eq(id)),
     }
     Ok(q.order_by_desc(alerts::Column::Id)
         .limit(limit)

@@ -320,6 +320,20 @@ async fn a_refusing_robot_is_retried_and_delivered_once(b: Backend) {
     assert_eq!(app.deliver().await.sent, 1);
     app.advance(Duration::hours(2));
     assert_eq!(app.deliver().await.sent, 0);
+    // The channel's deliveries, through its index.
+    let of_channel: Vec<heartbeats_wire::api::Alert> = app
+        .get(&format!("/api/v1/alerts?channel={ch}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(of_channel.len(), 1);
+    assert_eq!(of_channel[0].channel_id.as_deref(), Some(ch.as_str()));
+    assert_eq!(
+        (of_channel[0].state.as_str(), of_channel[0].attempts),
+        ("sent", 3)
+    );
+    assert_eq!(of_channel[0].purpose, "flip");
     let seen = server.requests_to("/robot/send");
     assert_eq!(seen.len(), 3, "two refusals, then delivered once");
     assert!(seen[2].problem.is_none() && !seen[2].scripted);

@@ -91,7 +91,8 @@ async fn services_hosts_and_alerts_of_the_previous_release_survive_the_channels_
         let db = migrate_until(&database.url, "m20261202_000011_channels").await;
         old_rows(&db, backend).await;
         // Up, down (the tables and columns go, the rows stay), up again.
-        Migrator::up(&db, None).await.expect("up");
+        // Only this migration: later ones come back when the application starts.
+        Migrator::up(&db, Some(1)).await.expect("up");
         Migrator::down(&db, Some(1)).await.expect("down");
         for (table, n) in [("services", 1), ("hosts", 1), ("flips", 1), ("alerts", 2)] {
             assert_eq!(count(&db, table).await, n, "{backend:?} {table}");

@@ -121,7 +121,8 @@ async fn hosts_of_the_previous_release_survive_the_collectors_migration() {
         let db = migrate_until(&database.url, "m20261201_000010_host_collectors").await;
         old_hosts(&db).await;
         // Up, down (the columns and the index go, the rows stay), up again.
-        Migrator::up(&db, None).await.expect("up");
+        // Only this migration: later ones come back when the application starts.
+        Migrator::up(&db, Some(1)).await.expect("up");
         Migrator::down(&db, Some(1)).await.expect("down");
         assert_eq!(count_hosts(&db).await, 2, "{backend:?}");
         let gone = db

@@ -117,8 +117,18 @@ pub mod api {
         /// The host it is about; `None` for a service's alert.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub host_id: Option<String>,
+        /// The address, or for a channel's alert the channel's id.
         pub recipient: String,
-        /// `pending`, `sent` or `failed`.
+        /// The channel it goes to; `None` for a `notify` address.
+        #[serde(default)]
+        pub channel_id: Option<String>,
+        /// `flip` (the flip's own message) or `reminder` (number `seq`).
+        #[serde(default)]
+        pub purpose: String,
+        #[serde(default)]
+        pub seq: i32,
+        /// `pending`, `sent`, `failed`, `held` (waiting for a snooze or maintenance window
+        /// to end) or `skipped` (no longer true when it was due; `last_error` says why).
         pub state: String,
         pub attempts: i32,
         pub next_attempt_at: Option<DateTime<Utc>>,
