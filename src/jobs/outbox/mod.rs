@@ -158,6 +158,29 @@ impl Outbox {
         self
     }
 
+    /// The destinations among `ready` that group bursts (a threshold above 0).
+    async fn grouping(&self, ready: &[alert_rows::Model]) -> anyhow::Result<HashSet<Destination>> {
+        let channels: Vec<String> = ready
+            .iter()
+            .filter_map(|a| a.channel_id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let targets = outbox_context::targets(&self.db, channels)
+            .await
+            .context("cannot read the channels of the alerts")?;
+        Ok(ready
+            .iter()
+            .map(destination)
+            .filter(|d| match d {
+                Destination::Mail(_) => self.mail_burst.0 > 0,
+                Destination::Channel(id) => targets
+                    .get(id)
+                    .is_some_and(|t| t.settings.burst_threshold() > 0),
+            })
+            .collect())
+    }
+
     /// Single alerts claimed per round: four rounds of connections, so that even if every
     /// message waits out its timeout the lease covers the round.
     fn round_width(&self) -> usize {
@@ -570,15 +593,23 @@ impl Outbox {
     }
 }
 
-/// The ready alerts in claim rounds: a destination's alerts together (they may become one
-/// burst message; `deliver` puts back what one round may not send), the rest `width` at a
-/// time.
-fn claim_rounds(ready: Vec<alert_rows::Model>, width: usize) -> Vec<Vec<i64>> {
+/// The ready alerts in claim rounds: the alerts of a destination that groups bursts
+/// together (they may become one message; `deliver` puts back what one round may not
+/// send), the rest `width` at a time.
+fn claim_rounds(
+    ready: Vec<alert_rows::Model>,
+    width: usize,
+    grouping: &HashSet<Destination>,
+) -> Vec<Vec<i64>> {
     let mut by_dest: BTreeMap<Destination, Vec<i64>> = BTreeMap::new();
     for a in &ready {
         by_dest.entry(destination(a)).or_default().push(a.id);
     }
-    let (many, single): (Vec<_>, Vec<_>) = by_dest.into_values().partition(|ids| ids.len() > 1);
+    let (many, single): (Vec<_>, Vec<_>) = by_dest
+        .into_iter()
+        .partition(|(dest, ids)| ids.len() > 1 && grouping.contains(dest));
+    let many: Vec<Vec<i64>> = many.into_iter().map(|(_, ids)| ids).collect();
+    let single: Vec<Vec<i64>> = single.into_iter().map(|(_, ids)| ids).collect();
     let mut rounds = many;
     let singles: Vec<i64> = single.into_iter().flatten().collect();
     rounds.extend(singles.chunks(width).map(<[i64]>::to_vec));
@@ -602,7 +633,8 @@ impl Job for Outbox {
             }
             let full = ready.len() as u64 == BATCH;
             let requeued = report.requeued;
-            for ids in claim_rounds(ready, self.round_width()) {
+            let grouping = self.grouping(&ready).await?;
+            for ids in claim_rounds(ready, self.round_width(), &grouping) {
                 let claim = alerts::claim(&self.db, &ids, self.clock.now())
                     .await
                     .context("cannot claim alerts")?;
