@@ -11,8 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::StoreResult;
 use crate::clock::from_ms;
-use crate::domain::channel::ChannelSettings;
-use crate::entity::{alerts, channels, flips, host_flips, hosts, services};
+use crate::entity::{alerts, flips, host_flips, hosts, services};
 use crate::notify::message::Target;
 
 #[derive(Default)]
@@ -109,40 +108,8 @@ pub async fn load(db: &DatabaseConnection, batch: &[alerts::Model]) -> StoreResu
         .await?;
     }
     let channel_ids = unique(batch.iter().filter_map(|a| a.channel_id.clone()));
-    cx.targets = targets(db, channel_ids).await?;
+    cx.targets = super::channels::targets(db, &channel_ids).await?;
     Ok(cx)
-}
-
-/// The channels with these ids, ready to send to (settings unmasked). A channel whose
-/// settings no longer parse is left out, as if deleted.
-pub async fn targets(
-    db: &DatabaseConnection,
-    ids: Vec<String>,
-) -> StoreResult<HashMap<String, Target>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(channels::Entity::find()
-        .filter(channels::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|c| {
-            let settings: ChannelSettings = serde_json::from_str(&c.settings)
-                .inspect_err(|e| tracing::warn!(channel = %c.id, error = %e, "channel settings do not parse"))
-                .ok()?;
-            Some((
-                c.id.clone(),
-                Target {
-                    id: c.id,
-                    name: c.name,
-                    kind: c.kind,
-                    lang: c.lang,
-                    settings,
-                },
-            ))
-        })
-        .collect())
 }
 
 fn unique(ids: impl Iterator<Item = String>) -> Vec<String> {

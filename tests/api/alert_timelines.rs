@@ -391,7 +391,30 @@ async fn a_silent_host_tells_its_feishu_group_in_chinese(b: Backend) {
     assert!(body.contains("恢复") && body.contains("故障持续"), "{body}");
 }
 
+async fn an_email_channel_mails_each_of_its_addresses(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ch = create_channel(
+        &app,
+        json!({"name": "on-call", "kind": "email", "to": ["a@example.com", "b@example.com"]}),
+    )
+    .await;
+    let id = service(&app, "payroll", &[&ch], json!({})).await;
+    app.ping(&id, "exit 4").await;
+    assert_eq!(app.deliver().await.sent, 1, "one alert for the channel");
+    let mails = app.mail_files();
+    assert_eq!(mails.len(), 2, "a mail to each address");
+    for to in ["a@example.com", "b@example.com"] {
+        assert!(
+            mails
+                .iter()
+                .any(|m| m.contains(&format!("To: {to}")) && m.contains("DOWN: payroll")),
+            "{mails:?}"
+        );
+    }
+}
+
 on_every_backend!(
+    an_email_channel_mails_each_of_its_addresses,
     a_silent_host_tells_its_feishu_group_in_chinese,
     a_burst_is_one_message_per_destination,
     reminders_repeat_while_down_up_to_the_maximum,

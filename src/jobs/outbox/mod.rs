@@ -166,7 +166,7 @@ impl Outbox {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let targets = outbox_context::targets(&self.db, channels)
+        let targets = crate::store::channels::targets(&self.db, &channels)
             .await
             .context("cannot read the channels of the alerts")?;
         Ok(ready
@@ -518,8 +518,9 @@ impl Outbox {
         tag: &str,
     ) -> Attempt {
         if target.kind == crate::domain::channel::ChannelKind::Email {
-            for to in &target.settings.to {
-                let attempt = self.mail(to, out, cx, tag).await;
+            for (i, to) in target.settings.to.iter().enumerate() {
+                // One `.eml` file per address, even within one millisecond.
+                let attempt = self.mail(to, out, cx, &format!("{tag}-{i}")).await;
                 if !matches!(attempt, Attempt::Sent) {
                     return attempt;
                 }
