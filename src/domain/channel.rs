@@ -337,8 +337,10 @@ impl ChannelSettings {
                 if !["POST", "PUT", "PATCH", "GET"].contains(&method.as_str()) {
                     errors.push(FieldError::new(
                         "method",
-                        Problem::UnknownKind {
+                        super::UnknownValue {
+                            what: "method",
                             value: method.clone(),
+                            allowed: "POST, PUT, PATCH, GET".into(),
                         },
                     ));
                 }
