@@ -232,19 +232,19 @@ impl Outbox {
         let sendable = self
             .drop_untold_recoveries(sendable, &cx, &mut skipped)
             .await?;
-        let (mut outgoing, mut waiting) = self.group(sendable, &cx, now);
-        // A claim's lease must cover its sending even when every message runs into its
-        // timeouts: messages past a round's share go back, ready at once, for the next round.
-        let share = self.round_width();
-        if outgoing.len() > share {
-            let rest: Vec<i64> = outgoing
-                .split_off(share)
-                .into_iter()
-                .flat_map(|o| o.alerts.into_iter().map(|a| a.id))
-                .collect();
-            report.requeued += rest.len();
-            waiting.push((now, "next round".to_owned(), rest));
-        }
+        // Alerts that were held stay held when they are put aside again, so that the checks
+        // a held alert gets (does it still stand?) are not lost.
+        let was_held: HashSet<i64> = sendable
+            .iter()
+            .filter(|(a, _)| a.state == AlertState::Held)
+            .map(|(a, _)| a.id)
+            .collect();
+        let (outgoing, waiting) = self.group(sendable, &cx, now);
+        report.requeued += waiting
+            .iter()
+            .filter(|(until, _, _)| *until <= now)
+            .map(|(_, _, ids)| ids.len())
+            .sum::<usize>();
         let outcomes: Vec<(Outgoing, Attempt)> = futures::stream::iter(outgoing)
             .map(|out| {
                 let cx = &cx;
@@ -273,16 +273,16 @@ impl Outbox {
             if until > now {
                 report.held += ids.len();
             }
-            alerts::set_aside(
-                &self.db,
-                &claim.token,
-                &ids,
-                AlertState::Pending,
-                until,
-                &note,
-            )
-            .await
-            .context("cannot put the alerts of a burst aside")?;
+            let (held_ids, pending_ids): (Vec<i64>, Vec<i64>) =
+                ids.into_iter().partition(|id| was_held.contains(id));
+            for (ids, state) in [
+                (held_ids, AlertState::Held),
+                (pending_ids, AlertState::Pending),
+            ] {
+                alerts::set_aside(&self.db, &claim.token, &ids, state, until, &note)
+                    .await
+                    .context("cannot put the alerts of a burst aside")?;
+            }
         }
         for (id, until, note) in held {
             report.held += 1;
@@ -418,7 +418,16 @@ impl Outbox {
         }
         let mut outgoing = Vec::new();
         let mut waiting = Vec::new();
-        for (dest, items) in by_dest {
+        // A claim's lease must cover its sending even when every message runs into its
+        // timeouts: messages past a round's share go back, ready at once, for the next round
+        // (and are not counted as sent to their destination).
+        let share = self.round_width();
+        let mut next_round: Vec<i64> = Vec::new();
+        for (dest, mut items) in by_dest {
+            if outgoing.len() >= share {
+                next_round.extend(items.iter().map(|(a, _)| a.id));
+                continue;
+            }
             let (threshold, window) = match &dest {
                 Destination::Channel(id) => cx.targets.get(id).map_or((0, 60), |t| {
                     (t.settings.burst_threshold(), t.settings.burst_window_secs())
@@ -431,6 +440,10 @@ impl Outbox {
                 .plan(&key, items.len(), threshold, window, now)
             {
                 Plan::Each => {
+                    let room = share - outgoing.len();
+                    if items.len() > room {
+                        next_round.extend(items.split_off(room).iter().map(|(a, _)| a.id));
+                    }
                     self.throttle.record(&key, now, items.len());
                     for (alert, item) in items {
                         outgoing.push(Outgoing {
@@ -457,6 +470,9 @@ impl Outbox {
                 }
             }
         }
+        if !next_round.is_empty() {
+            waiting.push((now, "next round".to_owned(), next_round));
+        }
         (outgoing, waiting)
     }
 
@@ -477,7 +493,11 @@ impl Outbox {
                     }
                     (None, Some(f)) => {
                         let flip = cx.host_flips.get(&f)?;
-                        flip.reason.alerts().then_some(())?;
+                        // Not after a recovery, even one into `degraded`.
+                        use crate::domain::host::HostReason;
+                        let recovery =
+                            matches!(flip.reason, HostReason::Recovered | HostReason::Cleared);
+                        (flip.reason.alerts() && !recovery).then_some(())?;
                         (flip.to_status != crate::domain::host::HostStatus::Up)
                             .then(|| crate::clock::from_ms(flip.at))?
                     }
