@@ -33,6 +33,8 @@ use chrono::{
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::zone::gap_end;
+
 /// How far ahead [`CronExpr::next_after`] looks before concluding that an expression
 /// never fires (e.g. `0 0 30 2 *`). Five years covers every leap day.
 const SEARCH_DAYS: u64 = 5 * 366;
@@ -460,26 +462,6 @@ fn utc_offset(tz: Tz, at: DateTime<Utc>) -> i32 {
     tz.offset_from_utc_datetime(&at.naive_utc())
         .fix()
         .local_minus_utc()
-}
-
-/// The instant a DST gap containing the non-existent wall-clock time `local` ends: the
-/// first second whose wall-clock time is past `local`. Transition instants are not
-/// exposed by chrono-tz, so bisect; offsets never exceed a day, which bounds the search.
-fn gap_end(local: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
-    let guess = local.and_utc().timestamp();
-    let (mut before, mut after) = (guess - 86_400, guess + 86_400);
-    while after - before > 1 {
-        let mid = before + (after - before) / 2;
-        let wall = DateTime::from_timestamp(mid, 0)?
-            .with_timezone(&tz)
-            .naive_local();
-        if wall < local {
-            before = mid;
-        } else {
-            after = mid;
-        }
-    }
-    DateTime::from_timestamp(after, 0)
 }
 
 #[cfg(test)]

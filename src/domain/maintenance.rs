@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alert::SubjectKind;
 use super::schedule::{LocalTime, ScheduleError, parse_timezone};
+use super::zone::gap_end;
 use super::{FieldError, Problem, Tags, UnknownValue, closed_set, parse_name};
 
 /// Shortest repeating window, and the longest of each kind.
@@ -241,25 +242,6 @@ pub fn resolve(local: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
         MappedLocalTime::Ambiguous(a, b) => Some(a.min(b).with_timezone(&Utc)),
         MappedLocalTime::None => gap_end(local, tz),
     }
-}
-
-/// The first second whose wall-clock time is past `local`, which falls in a gap. Offsets
-/// never exceed a day, which bounds the bisection.
-fn gap_end(local: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
-    let guess = local.and_utc().timestamp();
-    let (mut before, mut after) = (guess - 86_400, guess + 86_400);
-    while after - before > 1 {
-        let mid = before + (after - before) / 2;
-        let wall = DateTime::from_timestamp(mid, 0)?
-            .with_timezone(&tz)
-            .naive_local();
-        if wall < local {
-            before = mid;
-        } else {
-            after = mid;
-        }
-    }
-    DateTime::from_timestamp(after, 0)
 }
 
 /// `mon` … `sun`, the stored and wire form of a weekday.

@@ -1,7 +1,7 @@
 //! Times as people read them: local wall-clock time with an offset that says which zone
 //! it is in. Abbreviations are ambiguous (`CST` is China, US Central and Cuba), so the
 //! offset is written out: `UTC+8`, `UTC-3:30`, `UTC`.
-use chrono::{DateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// `UTC+8` for Shanghai, `UTC+5:30` for Kolkata, `UTC` for UTC.
@@ -27,6 +27,26 @@ pub fn local_stamp(t: DateTime<Utc>, tz: Tz) -> String {
         local.format("%Y-%m-%d %H:%M:%S"),
         offset_label(&local)
     )
+}
+
+/// The instant a DST gap containing the non-existent wall-clock time `local` ends: the
+/// first second whose wall-clock time is past `local`. Transition instants are not
+/// exposed by chrono-tz, so bisect; offsets never exceed a day, which bounds the search.
+pub fn gap_end(local: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
+    let guess = local.and_utc().timestamp();
+    let (mut before, mut after) = (guess - 86_400, guess + 86_400);
+    while after - before > 1 {
+        let mid = before + (after - before) / 2;
+        let wall = DateTime::from_timestamp(mid, 0)?
+            .with_timezone(&tz)
+            .naive_local();
+        if wall < local {
+            before = mid;
+        } else {
+            after = mid;
+        }
+    }
+    DateTime::from_timestamp(after, 0)
 }
 
 #[cfg(test)]
