@@ -71,18 +71,20 @@ async fn main() -> anyhow::Result<()> {
             notify: notify.clone(),
             channels: Some(Vec::new()),
             reminders: Default::default(),
+            slug: None,
+            max_run_secs: None,
+            min_run_secs: None,
+            fail_after: 1,
         };
         let row = services::create(&db, new, clock.now()).await?;
         app.state
             .writer
-            .submit(PingRecord {
-                service_id: row.id,
-                kind: PingKind::Success,
-                data: String::new(),
-                source: None,
-                user_agent: None,
-                at: clock.now(),
-            })
+            .submit(PingRecord::by_id(
+                &row.id,
+                PingKind::Success,
+                String::new(),
+                clock.now(),
+            ))
             .await?;
     }
     if let Some(url) = &webhook {

@@ -94,6 +94,10 @@ fn service(i: usize, now: DateTime<Utc>) -> anyhow::Result<(NewService, Tracking
         notify: parse_notify(&["ops@example.com"])?,
         channels: Some(Vec::new()),
         reminders: Default::default(),
+        slug: None,
+        max_run_secs: None,
+        min_run_secs: None,
+        fail_after: 1,
     };
     let timing = Timing {
         schedule: &schedule,

@@ -19,6 +19,7 @@ mod m20261201_000008_hosts;
 mod m20261201_000009_host_rollups;
 mod m20261201_000010_host_collectors;
 mod m20261202_000011_channels;
+mod m20261203_000012_runs;
 
 mod sql;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_host_rollups::Migration),
             Box::new(m20261201_000010_host_collectors::Migration),
             Box::new(m20261202_000011_channels::Migration),
+            Box::new(m20261203_000012_runs::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@ use chrono_tz::Tz;
 use super::channels::{parse_reminders, with_list};
 use super::{Actor, App, AppResult, Check};
 use crate::domain::role::Action;
+use crate::domain::runs::{parse_fail_after, parse_slug};
 use crate::domain::schedule::{Schedule, ScheduleKind, parse_timezone};
 use crate::domain::{FieldError, Problem, Tags, parse_duration_secs, parse_name, parse_notify};
 use crate::entity::services::Model;
@@ -71,6 +72,34 @@ pub struct ServiceDraft {
     /// `Some(None)` (or 0, or an empty form field) turns reminders off.
     pub remind_every: Option<Option<Amount>>,
     pub remind_max: Option<i64>,
+    /// On create `None` makes one from the name.
+    pub slug: Option<String>,
+    /// `Some(None)` (or 0, or an empty form field) removes the bound.
+    pub max_run: Option<Option<Amount>>,
+    pub min_run: Option<Option<Amount>>,
+    /// Go down at this many failures in a row (1–100; default 1).
+    pub fail_after: Option<i64>,
+}
+
+/// A run-time bound as given: `None` not given, `Some(None)` removed.
+fn run_bound(
+    given: &Option<Option<Amount>>,
+    field: &'static str,
+) -> Option<Result<Option<i64>, FieldError>> {
+    given.as_ref().map(|b| match b {
+        None | Some(Amount::Secs(0)) => Ok(None),
+        Some(Amount::Text { value, .. }) if value.trim().is_empty() => Ok(None),
+        Some(a) => a.secs(field).map(Some),
+    })
+}
+
+/// The bounds after the change; the minimum may not be above the maximum.
+fn check_bounds(check: &mut Check, min: Option<i64>, max: Option<i64>) {
+    if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        check.refuse(FieldError::new("min_run", Problem::MinAboveMax));
+    }
 }
 
 pub const DEFAULT_GRACE_SECS: i64 = 300;
@@ -172,6 +201,21 @@ impl ServiceDraft {
             &mut check,
         )
         .unwrap_or_default();
+        let slug = match blank_to_none(&self.slug) {
+            Some(s) => check.take(parse_slug(s)),
+            None => None,
+        };
+        let max_run = check
+            .take(run_bound(&self.max_run, "max_run").unwrap_or(Ok(None)))
+            .flatten();
+        let min_run = check
+            .take(run_bound(&self.min_run, "min_run").unwrap_or(Ok(None)))
+            .flatten();
+        check_bounds(&mut check, min_run, max_run);
+        let fail_after = self
+            .fail_after
+            .map_or(Some(1), |n| check.take(parse_fail_after(n)))
+            .unwrap_or(1);
         check.finish()?;
         match (name, schedule, timezone, grace, tags, notify) {
             (
@@ -190,6 +234,10 @@ impl ServiceDraft {
                 notify,
                 channels: self.channels.clone(),
                 reminders,
+                slug,
+                max_run_secs: max_run,
+                min_run_secs: min_run,
+                fail_after,
             }),
             _ => Err(anyhow::anyhow!("a checked draft lost a value").into()),
         }
@@ -223,7 +271,27 @@ impl ServiceDraft {
             reminders_of(current),
             &mut check,
         );
+        if let Some(slug) = &self.slug {
+            patch.slug = check.take(parse_slug(slug));
+        }
+        if let Some(b) = run_bound(&self.max_run, "max_run") {
+            patch.max_run_secs = check.take(b);
+        }
+        if let Some(b) = run_bound(&self.min_run, "min_run") {
+            patch.min_run_secs = check.take(b);
+        }
+        check_bounds(
+            &mut check,
+            patch.min_run_secs.unwrap_or(current.min_run_secs),
+            patch.max_run_secs.unwrap_or(current.max_run_secs),
+        );
+        if let Some(n) = self.fail_after {
+            patch.fail_after = check.take(parse_fail_after(n));
+        }
         check.finish()?;
+        if patch.slug.as_deref() == Some(current.slug.as_str()) {
+            patch.slug = None;
+        }
         // Only what changed: an unchanged schedule keeps its due times as they are.
         if patch.schedule.as_ref() == services::schedule_of(current).ok().as_ref() {
             patch.schedule = None;
@@ -285,6 +353,16 @@ pub async fn resume(app: &App, actor: &Actor, id: &str) -> AppResult<Model> {
     let row = services::set_paused(&app.db, id, false, app.now()).await?;
     app.deadlines_changed();
     app.audit(actor, "service.resume", &target(&row), None)
+        .await;
+    Ok(row)
+}
+
+/// Give a service a new ping UUID; its old `/ping/<uuid>` URLs stop working.
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn regenerate_ping_uuid(app: &App, actor: &Actor, id: &str) -> AppResult<Model> {
+    actor.require(Action::EditServices)?;
+    let row = services::regenerate_ping_uuid(&app.db, id, app.now()).await?;
+    app.audit(actor, "service.ping_uuid", &target(&row), None)
         .await;
     Ok(row)
 }

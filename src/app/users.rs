@@ -133,6 +133,15 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Give a user a new ping key: their `/ping/<ping-key>/<slug>` URLs change at once.
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn regenerate_ping_key(app: &App, actor: &Actor, name: &str) -> AppResult<Model> {
+    let user = subject(app, actor, name, Action::OwnAccount).await?;
+    let user = users::regenerate_ping_key(&app.db, &user.name).await?;
+    app.audit(actor, "user.ping_key", &user.name, None).await;
+    Ok(user)
+}
+
 /// Refuse to leave the server without an admin.
 async fn keep_an_admin(app: &App, user: &Model, field: &'static str) -> AppResult<()> {
     if user.role == Role::Admin && users::count_admins(&app.db).await? <= 1 {

@@ -9,6 +9,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod problem;
 pub mod role;
+pub mod runs;
 pub mod schedule;
 pub mod status;
 pub mod user;

@@ -114,6 +114,14 @@ pub enum Problem {
     MinutesOrUntil,
     #[error("must be between 1 minute and 30 days from now")]
     SnoozeRange,
+    #[error("must be a UUID (e.g. 5bf66975-d4c7-4e4f-9c4b-7b5e8c8b1a2c)")]
+    BadRid,
+    #[error("may contain only lower-case letters a-z, digits, '-' and '_'")]
+    BadSlug,
+    #[error("the slug '{slug}' is taken by another service")]
+    SlugTaken { slug: String },
+    #[error("must not be more than the maximum run time")]
+    MinAboveMax,
 }
 
 fn required_for(kind: ScheduleKind) -> &'static str {
@@ -201,6 +209,10 @@ impl Problem {
             Problem::EndsBeforeStart => "time_order",
             Problem::WindowTooLong { .. } | Problem::SnoozeRange => "out_of_range",
             Problem::MinutesOrUntil => "conflicting_fields",
+            Problem::BadRid => "bad_rid",
+            Problem::BadSlug => "bad_slug",
+            Problem::SlugTaken { .. } => "slug_taken",
+            Problem::MinAboveMax => "min_above_max",
         }
     }
 
@@ -212,6 +224,7 @@ impl Problem {
                 | Problem::UserNameTaken { .. }
                 | Problem::HostNameTaken { .. }
                 | Problem::ChannelNameTaken { .. }
+                | Problem::SlugTaken { .. }
         )
     }
 }

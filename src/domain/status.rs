@@ -34,12 +34,19 @@ closed_set!(Status, "status", {
 #[sea_orm(value_type = "String")]
 pub enum PingKind {
     Success,
+    /// A failure: native `data=`, `/fail`, an exit status 1–255.
     Error,
+    /// A run started.
+    Start,
+    /// A message that changes nothing.
+    Log,
 }
 
 closed_set!(PingKind, "ping kind", {
     Success => "success",
     Error => "error",
+    Start => "start",
+    Log => "log",
 });
 
 impl PingKind {
@@ -71,6 +78,10 @@ pub enum Reason {
     Paused,
     /// Someone resumed it.
     Resumed,
+    /// A run stayed open past the maximum run time.
+    Hung,
+    /// A run finished sooner than the minimum or later than the maximum run time.
+    RunTime,
 }
 
 closed_set!(Reason, "reason", {
@@ -81,11 +92,16 @@ closed_set!(Reason, "reason", {
     Back => "back",
     Paused => "paused",
     Resumed => "resumed",
+    Hung => "hung",
+    RunTime => "run_time",
 });
 
 impl Reason {
     pub fn alerts(self) -> bool {
-        matches!(self, Reason::Missed | Reason::Error | Reason::Recovered)
+        matches!(
+            self,
+            Reason::Missed | Reason::Error | Reason::Recovered | Reason::Hung | Reason::RunTime
+        )
     }
 }
 
@@ -179,6 +195,8 @@ pub fn on_ping(
             });
             (next, flip)
         }
+        // TODO(issue 13, runs): a start opens a run, a log changes nothing.
+        PingKind::Start | PingKind::Log => (current.clone(), None),
         PingKind::Success => {
             let flip = match current.status {
                 Status::Down => Some(flip(Status::Up, Reason::Recovered, None)),

@@ -13,6 +13,10 @@ pub struct Model {
     pub data: String,
     pub source: Option<String>,
     pub user_agent: Option<String>,
+    /// The run id the client sent (`?rid=`), lower-case.
+    pub rid: Option<String>,
+    /// The job's exit status (`/ping/<uuid>/<0-255>`, `exit=`).
+    pub exit_status: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

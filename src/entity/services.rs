@@ -37,6 +37,28 @@ pub struct Model {
     pub remind_max: i32,
     /// No alert goes out before this time (Unix ms); statuses still change.
     pub snoozed_until: Option<i64>,
+    /// The secret of `/ping/<uuid>` (a random v4 UUID, lower-case).
+    #[sea_orm(unique)]
+    pub ping_uuid: String,
+    /// For `/ping/<ping-key>/<slug>`: lower-case ASCII letters, digits, `-` and `_`.
+    #[sea_orm(unique)]
+    pub slug: String,
+    /// A run open longer than this is hung (the service goes down); a run that took
+    /// longer failed.
+    pub max_run_secs: Option<i64>,
+    /// A run that took less than this failed.
+    pub min_run_secs: Option<i64>,
+    /// Go down at this many failures in a row (1: at the first).
+    pub fail_after: i32,
+    /// Failures in a row so far; a success sets it to 0.
+    pub fail_streak: i32,
+    /// Runs started and not yet finished (younger than 72 h).
+    pub open_runs: i32,
+    /// The oldest open run not yet reported hung (Unix ms): the hung deadline is this
+    /// plus `max_run_secs`.
+    pub run_started_at: Option<i64>,
+    /// The duration of the last finished run, ms.
+    pub last_run_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

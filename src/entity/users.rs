@@ -14,6 +14,9 @@ pub struct Model {
     pub created_at: i64,
     pub password_changed_at: i64,
     pub role: Role,
+    /// The first part of slug ping URLs, `/ping/<ping_key>/<slug>`.
+    #[sea_orm(unique)]
+    pub ping_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -88,6 +88,19 @@ impl AlertView {
                 "the job reported an error",
                 format!("{} reported an error.", flip.service_name),
             ),
+            Reason::Hung => (
+                "DOWN",
+                "hung: a run is still going past the maximum run time",
+                format!("{} is hung: a run has not finished.", flip.service_name),
+            ),
+            Reason::RunTime => (
+                "DOWN",
+                "a run took too long or too short a time",
+                format!(
+                    "{}: a run took longer or shorter than it may.",
+                    flip.service_name
+                ),
+            ),
             _ => (
                 "DOWN",
                 "missed: no ping arrived before the grace time ran out",

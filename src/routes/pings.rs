@@ -11,7 +11,7 @@ use crate::domain::role::Action;
 use crate::domain::status::PingKind;
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::store::pings::PingRecord;
+use crate::store::pings::{PingRecord, PingTarget};
 
 #[derive(Debug, Default, Deserialize)]
 struct PingParams {
@@ -221,7 +221,9 @@ pub async fn ping(
     let kind = PingKind::from_data(&data);
     let at = state.clock.now();
     let record = PingRecord {
-        service_id: service.to_string(),
+        target: PingTarget::Id(service.to_string()),
+        rid: None,
+        exit_status: None,
         kind,
         data,
         source: req.peer_addr().map(|a| a.ip().to_string()),

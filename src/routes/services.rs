@@ -106,6 +106,13 @@ pub struct ServiceInput {
     #[serde(default, deserialize_with = "super::hosts::json::double")]
     pub remind_every: Option<Option<i64>>,
     pub remind_max: Option<i64>,
+    pub slug: Option<String>,
+    /// Seconds; `null` or 0: no bound.
+    #[serde(default, deserialize_with = "super::hosts::json::double")]
+    pub max_run: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::hosts::json::double")]
+    pub min_run: Option<Option<i64>>,
+    pub fail_after: Option<i64>,
 }
 
 /// A stored service as the API shows it.
@@ -119,7 +126,22 @@ pub fn service_json(m: Model, state: &AppState) -> api::Service {
         state.settings.base_url.path().trim_end_matches('/')
     ));
     ping_url.set_query(Some(&format!("service={}", m.id)));
+    let mut uuid_ping_url = state.settings.base_url.clone();
+    uuid_ping_url.set_path(&format!(
+        "{}/ping/{}",
+        state.settings.base_url.path().trim_end_matches('/'),
+        m.ping_uuid
+    ));
     api::Service {
+        uuid_ping_url: uuid_ping_url.to_string(),
+        ping_uuid: m.ping_uuid,
+        slug: m.slug,
+        max_run: m.max_run_secs,
+        min_run: m.min_run_secs,
+        fail_after: m.fail_after,
+        fail_streak: m.fail_streak,
+        open_runs: m.open_runs,
+        last_duration_ms: m.last_run_ms,
         tags: Tags::from_column(&m.tags).into_vec(),
         notify: notify_from_column(&m.notify),
         last_ping_at: m.last_ping_at.map(from_ms),
@@ -160,6 +182,10 @@ impl ServiceInput {
             channels: self.channels.map(|c| c.items()),
             remind_every: self.remind_every.map(|r| r.map(Amount::Secs)),
             remind_max: self.remind_max,
+            slug: self.slug,
+            max_run: self.max_run.map(|r| r.map(Amount::Secs)),
+            min_run: self.min_run.map(|r| r.map(Amount::Secs)),
+            fail_after: self.fail_after,
         }
     }
 }
@@ -430,6 +456,8 @@ async fn list_pings(
             data: p.data,
             source: p.source,
             user_agent: p.user_agent,
+            rid: p.rid,
+            exit_status: p.exit_status,
         })
         .collect();
     Ok(HttpResponse::Ok().json(body))

@@ -18,20 +18,53 @@ use crate::clock::to_ms;
 use crate::domain::status::{PingKind, Status, on_ping};
 use crate::entity::{pings, services};
 
+/// Which service a ping is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PingTarget {
+    /// The service id (`/api/pings?service=`, slug URLs once resolved).
+    Id(String),
+    /// The ping UUID of `/ping/<uuid>` and `/api/push/<uuid>`, lower-case.
+    Uuid(String),
+}
+
 /// One ping as received.
 #[derive(Debug, Clone)]
 pub struct PingRecord {
-    pub service_id: String,
+    pub target: PingTarget,
     pub kind: PingKind,
+    /// The ping's data: a failure's message, or the output a healthchecks client sent
+    /// (which does not make a success a failure).
     pub data: String,
     pub source: Option<String>,
     pub user_agent: Option<String>,
     pub at: DateTime<Utc>,
+    /// The run id that pairs a start with its finish, lower-case.
+    pub rid: Option<String>,
+    /// The job's exit status, when the client sent one.
+    pub exit_status: Option<i32>,
+}
+
+impl PingRecord {
+    /// A ping of `kind` for service `id`, with nothing else said.
+    pub fn by_id(id: &str, kind: PingKind, data: String, at: DateTime<Utc>) -> Self {
+        Self {
+            target: PingTarget::Id(id.to_owned()),
+            kind,
+            data,
+            source: None,
+            user_agent: None,
+            at,
+            rid: None,
+            exit_status: None,
+        }
+    }
 }
 
 /// What storing a ping did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PingOutcome {
+    /// The service's id (resolved from the UUID when pinged by one).
+    pub service_id: String,
     pub status: Status,
     pub alerts_queued: usize,
     pub next_check_at: Option<DateTime<Utc>>,
@@ -158,18 +191,38 @@ pub async fn write_batch(
     records: &[PingRecord],
 ) -> Result<Vec<StoreResult<PingOutcome>>, sea_orm::DbErr> {
     let txn = begin_write(db).await?;
-    let mut ids: Vec<&str> = records.iter().map(|r| r.service_id.as_str()).collect();
+    let mut ids: Vec<&str> = Vec::new();
+    let mut uuids: Vec<&str> = Vec::new();
+    for r in records {
+        match &r.target {
+            PingTarget::Id(id) => ids.push(id),
+            PingTarget::Uuid(u) => uuids.push(u),
+        }
+    }
     ids.sort_unstable();
     ids.dedup();
+    uuids.sort_unstable();
+    uuids.dedup();
+    let wanted = match (ids.is_empty(), uuids.is_empty()) {
+        (false, true) => services::Column::Id.is_in(ids),
+        (true, false) => services::Column::PingUuid.is_in(uuids),
+        _ => services::Column::Id
+            .is_in(ids)
+            .or(services::Column::PingUuid.is_in(uuids)),
+    };
     // Sorted ids lock rows in one order in every process: no deadlocks between writers.
     let mut rows: BTreeMap<String, (services::Model, bool)> = services::Entity::find()
-        .filter(services::Column::Id.is_in(ids))
+        .filter(wanted)
         .order_by_asc(services::Column::Id)
         .lock_exclusive()
         .all(&txn)
         .await?
         .into_iter()
         .map(|m| (m.id.clone(), (m, false)))
+        .collect();
+    let by_uuid: std::collections::HashMap<String, String> = rows
+        .values()
+        .map(|(m, _)| (m.ping_uuid.clone(), m.id.clone()))
         .collect();
     let before: BTreeMap<String, Status> = rows
         .iter()
@@ -179,7 +232,11 @@ pub async fn write_batch(
     let mut results = Vec::with_capacity(records.len());
     let mut ping_rows = Vec::with_capacity(records.len());
     for record in records {
-        let Some((model, dirty)) = rows.get_mut(&record.service_id) else {
+        let id = match &record.target {
+            PingTarget::Id(id) => Some(id),
+            PingTarget::Uuid(u) => by_uuid.get(u),
+        };
+        let Some((model, dirty)) = id.and_then(|id| rows.get_mut(id)) else {
             results.push(Err(StoreError::NotFound("service")));
             continue;
         };
@@ -206,15 +263,18 @@ pub async fn write_batch(
             None => 0,
         };
         ping_rows.push(pings::ActiveModel {
-            service_id: Set(record.service_id.clone()),
+            service_id: Set(model.id.clone()),
             at: Set(to_ms(record.at)),
             kind: Set(record.kind),
             data: Set(record.data.clone()),
             source: Set(record.source.clone()),
             user_agent: Set(record.user_agent.clone()),
+            rid: Set(record.rid.clone()),
+            exit_status: Set(record.exit_status),
             ..Default::default()
         });
         results.push(Ok(PingOutcome {
+            service_id: model.id.clone(),
             status: next.status,
             alerts_queued,
             next_check_at: next.next_check_at,

@@ -6,6 +6,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, IntoActiveModel};
 
 use super::services::{NewService, apply_tracking, begin_write, new_model};
 use super::{StoreError, StoreResult, service_index};
+use crate::domain::runs::slugify;
 use crate::domain::status::Tracking;
 use crate::domain::{FieldError, Problem};
 use crate::entity::services::{Entity, Model};
@@ -21,11 +22,30 @@ pub async fn import(
     items: Vec<(NewService, Tracking)>,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<Model>> {
+    // Slugs as `create` makes them, kept apart within the import; a clash with a stored
+    // service is refused like a name's.
+    let mut slugs = std::collections::HashSet::new();
     let models: Vec<Model> = items
         .into_iter()
         .map(|(new, tracking)| {
+            let given = new.slug.clone();
             let mut m = new_model(new, now);
             apply_tracking(&mut m, &tracking);
+            let base = given.unwrap_or_else(|| {
+                let s = slugify(&m.name);
+                if s.is_empty() {
+                    m.id.to_ascii_lowercase()
+                } else {
+                    s
+                }
+            });
+            let mut slug = base.clone();
+            let mut n = 2;
+            while !slugs.insert(slug.clone()) {
+                slug = format!("{base}-{n}");
+                n += 1;
+            }
+            m.slug = slug;
             m
         })
         .collect();

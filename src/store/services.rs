@@ -11,6 +11,7 @@ use sea_orm::{
 use super::channels::{ChannelChoice, Reminders};
 use super::{StoreError, StoreResult, service_index};
 use crate::clock::{from_ms, to_ms};
+use crate::domain::runs::{PingUuid, SLUG_MAX, slugify};
 use crate::domain::schedule::{Schedule, ScheduleKind};
 use crate::domain::status::{self, Status, Timing, Tracking};
 use crate::domain::{EmailAddress, FieldError, Problem, ServiceId, Tags, notify_to_column};
@@ -28,6 +29,11 @@ pub struct NewService {
     /// `None`: the channels marked "default for new".
     pub channels: ChannelChoice,
     pub reminders: Reminders,
+    /// `None`: made from the name (or the id), with `-2`, `-3`… when taken.
+    pub slug: Option<String>,
+    pub max_run_secs: Option<i64>,
+    pub min_run_secs: Option<i64>,
+    pub fail_after: i32,
 }
 
 /// A validated partial update; `None` leaves a field as it is.
@@ -41,6 +47,11 @@ pub struct ServicePatch {
     pub notify: Option<Vec<EmailAddress>>,
     pub channels: Option<Vec<String>>,
     pub reminders: Option<Reminders>,
+    pub slug: Option<String>,
+    /// `Some(None)` removes the bound.
+    pub max_run_secs: Option<Option<i64>>,
+    pub min_run_secs: Option<Option<i64>>,
+    pub fail_after: Option<i32>,
 }
 
 /// The schedule's columns: kind, period, at, cron.
@@ -153,7 +164,76 @@ pub(crate) fn new_model(new: NewService, now: DateTime<Utc>) -> Model {
         remind_every_secs: new.reminders.every_secs,
         remind_max: new.reminders.max,
         snoozed_until: None,
+        ping_uuid: PingUuid::generate().to_string(),
+        slug: new.slug.unwrap_or_default(),
+        max_run_secs: new.max_run_secs,
+        min_run_secs: new.min_run_secs,
+        fail_after: new.fail_after,
+        fail_streak: 0,
+        open_runs: 0,
+        run_started_at: None,
+        last_run_ms: None,
     }
+}
+
+fn slug_taken(slug: String) -> FieldError {
+    FieldError::new("slug", Problem::SlugTaken { slug })
+}
+
+/// Whether another service than `except` has `slug`.
+async fn has_slug<C: ConnectionTrait>(db: &C, slug: &str, except: &str) -> StoreResult<bool> {
+    Ok(Entity::find()
+        .filter(Column::Slug.eq(slug))
+        .filter(Column::Id.ne(except))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// A free slug for a new service: its name's, else its id's, with `-2`, `-3`… when taken.
+async fn free_slug<C: ConnectionTrait>(db: &C, name: &str, id: &str) -> StoreResult<String> {
+    let mut base = slugify(name);
+    if base.is_empty() {
+        base = id.to_ascii_lowercase();
+    }
+    // Room for the suffix within the limit.
+    base.truncate(SLUG_MAX - 8);
+    let base = base.trim_end_matches('-').to_owned();
+    let mut slug = base.clone();
+    let mut n = 2;
+    while has_slug(db, &slug, id).await? {
+        slug = format!("{base}-{n}");
+        n += 1;
+    }
+    Ok(slug)
+}
+
+/// The service with ping UUID `uuid`, if any.
+pub async fn by_ping_uuid<C: ConnectionTrait>(db: &C, uuid: &str) -> StoreResult<Option<Model>> {
+    Ok(Entity::find()
+        .filter(Column::PingUuid.eq(uuid))
+        .one(db)
+        .await?)
+}
+
+/// The service with slug `slug`, if any.
+pub async fn by_slug<C: ConnectionTrait>(db: &C, slug: &str) -> StoreResult<Option<Model>> {
+    Ok(Entity::find().filter(Column::Slug.eq(slug)).one(db).await?)
+}
+
+/// Give a service a new ping UUID: the old ping URLs stop working at once.
+pub async fn regenerate_ping_uuid(
+    db: &DatabaseConnection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Model> {
+    let txn = begin_write(db).await?;
+    let mut m = get_for_update(&txn, id).await?;
+    m.ping_uuid = PingUuid::generate().to_string();
+    let m = save(&txn, m, now).await?;
+    txn.commit().await?;
+    service_index::touched();
+    Ok(m)
 }
 
 #[tracing::instrument(skip(db, new), fields(name = %new.name))]
@@ -165,8 +245,16 @@ pub async fn create(
     let name = new.name.clone();
     let txn = begin_write(db).await?;
     let channels = super::channels::chosen(&txn, &new.channels).await?;
+    let given_slug = new.slug.clone();
     let mut row = new_model(new, now);
     row.channels = channels;
+    row.slug = match given_slug {
+        Some(slug) if has_slug(&txn, &slug, &row.id).await? => {
+            return Err(StoreError::Conflict(slug_taken(slug)));
+        }
+        Some(slug) => slug,
+        None => free_slug(&txn, &row.name, &row.id).await?,
+    };
     let row = row.into_active_model().reset_all();
     let m = row
         .insert(&txn)
@@ -268,6 +356,21 @@ pub async fn update(
     if let Some(r) = patch.reminders {
         m.remind_every_secs = r.every_secs;
         m.remind_max = r.max;
+    }
+    if let Some(slug) = patch.slug {
+        if has_slug(&txn, &slug, &m.id).await? {
+            return Err(StoreError::Conflict(slug_taken(slug)));
+        }
+        m.slug = slug;
+    }
+    if let Some(max) = patch.max_run_secs {
+        m.max_run_secs = max;
+    }
+    if let Some(min) = patch.min_run_secs {
+        m.min_run_secs = min;
+    }
+    if let Some(n) = patch.fail_after {
+        m.fail_after = n;
     }
     if timing_changed {
         let tracking = with_timing(&m, |t| status::reschedule(&tracking_of(&m), t, now))?;

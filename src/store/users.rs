@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::{StoreError, StoreResult};
 use crate::clock::to_ms;
 use crate::domain::role::{KeyScope, Role};
+use crate::domain::runs::generate_ping_key;
 use crate::domain::{FieldError, Problem};
 use crate::entity::{api_keys, users};
 
@@ -33,6 +34,7 @@ pub async fn create(
         password_hash: Set(password_hash),
         created_at: Set(to_ms(now)),
         password_changed_at: Set(to_ms(now)),
+        ping_key: Set(Some(generate_ping_key())),
         ..Default::default()
     }
     .insert(db)
@@ -64,6 +66,29 @@ pub async fn find_by_name(
         .filter(users::Column::Name.eq(name))
         .one(db)
         .await?)
+}
+
+/// The user whose ping key is `key`.
+#[tracing::instrument(skip_all)]
+pub async fn find_by_ping_key(
+    db: &DatabaseConnection,
+    key: &str,
+) -> StoreResult<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::PingKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// Give a user a new ping key (their slug ping URLs change); returns the user.
+#[tracing::instrument(skip(db))]
+pub async fn regenerate_ping_key(db: &DatabaseConnection, name: &str) -> StoreResult<users::Model> {
+    let user = find_by_name(db, name)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+    let mut active = user.into_active_model();
+    active.ping_key = Set(Some(generate_ping_key()));
+    Ok(active.update(db).await?)
 }
 
 /// Replace a user's password hash; returns the user.

@@ -146,6 +146,8 @@ impl ServiceForm {
             channels,
             remind_every,
             remind_max,
+            // TODO(issue 13, UI): slug, run-time bounds and failures in a row on the form.
+            ..ServiceDraft::default()
         }
     }
 }

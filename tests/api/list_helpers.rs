@@ -145,6 +145,10 @@ pub fn seeded(
         notify: parse_notify(&["ops@example.com"]).expect("address"),
         channels: Some(Vec::new()),
         reminders: Default::default(),
+        slug: None,
+        max_run_secs: None,
+        min_run_secs: None,
+        fail_after: 1,
     };
     (new, tracking)
 }

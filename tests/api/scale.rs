@@ -25,19 +25,21 @@ async fn many_up_services(app: &TestApp, n: usize) -> Vec<String> {
             notify: heartbeats::domain::parse_notify(&["ops@example.com"]).unwrap(),
             channels: Some(Vec::new()),
             reminders: Default::default(),
+            slug: None,
+            max_run_secs: None,
+            min_run_secs: None,
+            fail_after: 1,
         };
         ids.push(services::create(&app.db, new, app.now()).await.unwrap().id);
     }
     let now = app.now();
     let pings = ids.iter().map(|id| {
-        app.state.writer.submit(PingRecord {
-            service_id: id.clone(),
-            kind: PingKind::Success,
-            data: String::new(),
-            source: None,
-            user_agent: None,
-            at: now,
-        })
+        app.state.writer.submit(PingRecord::by_id(
+            &id.clone(),
+            PingKind::Success,
+            String::new(),
+            now,
+        ))
     });
     for r in join_all(pings).await {
         r.unwrap();

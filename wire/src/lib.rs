@@ -80,6 +80,47 @@ pub mod api {
         /// No alert goes out before this time; statuses still change.
         #[serde(default)]
         pub snoozed_until: Option<DateTime<Utc>>,
+        /// The secret of the healthchecks-compatible URL `/ping/<uuid>`.
+        #[serde(default)]
+        pub ping_uuid: String,
+        /// `<base>/ping/<ping_uuid>`, for healthchecks clients.
+        #[serde(default)]
+        pub uuid_ping_url: String,
+        /// For `/ping/<ping-key>/<slug>`.
+        #[serde(default)]
+        pub slug: String,
+        /// Seconds: a run open longer is hung, a run that took longer failed.
+        #[serde(default)]
+        pub max_run: Option<i64>,
+        /// Seconds: a run that took less failed.
+        #[serde(default)]
+        pub min_run: Option<i64>,
+        /// Go down at this many failures in a row.
+        #[serde(default)]
+        pub fail_after: i32,
+        /// Failures in a row so far.
+        #[serde(default)]
+        pub fail_streak: i32,
+        /// Runs started and not finished.
+        #[serde(default)]
+        pub open_runs: i32,
+        /// How long the last finished run took, milliseconds.
+        #[serde(default)]
+        pub last_duration_ms: Option<i64>,
+    }
+
+    /// One run of a job: a start and the finish paired with it.
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct Run {
+        pub id: i64,
+        pub rid: Option<String>,
+        pub started_at: DateTime<Utc>,
+        pub ended_at: Option<DateTime<Utc>>,
+        pub duration_ms: Option<i64>,
+        pub exit_status: Option<i32>,
+        /// `running`, `hung`, `success`, `failure`, `too_short`, `too_long` or `abandoned`.
+        pub outcome: String,
+        pub output: String,
     }
 
     /// One stored ping.
@@ -92,6 +133,10 @@ pub mod api {
         pub data: String,
         pub source: Option<String>,
         pub user_agent: Option<String>,
+        #[serde(default)]
+        pub rid: Option<String>,
+        #[serde(default)]
+        pub exit_status: Option<i32>,
     }
 
     /// A status change and why.

@@ -168,6 +168,11 @@ pub fn reason(cause: Cause, lang: MessageLang) -> &'static str {
             Reason::Back => ("pinged again", "已重新报到"),
             Reason::Paused => ("was paused", "已暂停"),
             Reason::Resumed => ("was resumed", "已恢复监控"),
+            Reason::Hung => (
+                "is hung: a run did not finish in time",
+                "卡住：运行超过最长时间仍未结束",
+            ),
+            Reason::RunTime => ("had a run of the wrong length", "运行时长超出范围"),
         },
         Cause::Host(r) => match r {
             HostReason::Offline => ("is offline: no report in time", "离线：未按时上报"),

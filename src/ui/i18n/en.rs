@@ -548,4 +548,8 @@ pub static EN: Tr = Tr {
     kind_telegram: "Telegram",
     kind_ntfy: "ntfy",
     kind_gotify: "Gotify",
+    reason_hung: "hung: a run is still going past the maximum run time",
+    reason_run_time: "a run took longer or shorter than it may",
+    kind_start: "start",
+    kind_log: "log",
 };

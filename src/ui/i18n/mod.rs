@@ -244,6 +244,8 @@ impl Lang {
             Reason::Back => t.reason_back,
             Reason::Paused => t.reason_paused,
             Reason::Resumed => t.reason_resumed,
+            Reason::Hung => t.reason_hung,
+            Reason::RunTime => t.reason_run_time,
         }
     }
 
@@ -252,6 +254,8 @@ impl Lang {
         match kind {
             PingKind::Success => t.kind_success,
             PingKind::Error => t.kind_error,
+            PingKind::Start => t.kind_start,
+            PingKind::Log => t.kind_log,
         }
     }
 

@@ -110,6 +110,10 @@ fn chinese(p: &Problem) -> String {
         Problem::WindowTooLong { max_days } => format!("结束时间最多在开始后 {max_days} 天"),
         Problem::MinutesOrUntil => "请只填 minutes 或 until 其中之一".to_owned(),
         Problem::SnoozeRange => "须在现在之后 1 分钟到 30 天之间".to_owned(),
+        Problem::BadRid => "须为 UUID（例如 5bf66975-d4c7-4e4f-9c4b-7b5e8c8b1a2c）".to_owned(),
+        Problem::BadSlug => "只能含小写字母 a-z、数字、'-' 和 '_'".to_owned(),
+        Problem::SlugTaken { slug } => format!("短名 '{slug}' 已被另一个服务使用"),
+        Problem::MinAboveMax => "不能超过最长运行时间".to_owned(),
     }
 }
 

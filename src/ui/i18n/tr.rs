@@ -560,4 +560,8 @@ pub struct Tr {
     pub kind_telegram: &'static str,
     pub kind_ntfy: &'static str,
     pub kind_gotify: &'static str,
+    pub reason_hung: &'static str,
+    pub reason_run_time: &'static str,
+    pub kind_start: &'static str,
+    pub kind_log: &'static str,
 }

@@ -548,4 +548,8 @@ pub static ZH: Tr = Tr {
     kind_telegram: "Telegram",
     kind_ntfy: "ntfy",
     kind_gotify: "Gotify",
+    reason_hung: "卡住：运行超过最长时间仍未结束",
+    reason_run_time: "运行时长超出允许范围",
+    kind_start: "开始",
+    kind_log: "日志",
 };
