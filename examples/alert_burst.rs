@@ -75,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
             max_run_secs: None,
             min_run_secs: None,
             fail_after: 1,
+            description: String::new(),
         };
         let row = services::create(&db, new, clock.now()).await?;
         app.state

@@ -98,6 +98,7 @@ fn service(i: usize, now: DateTime<Utc>) -> anyhow::Result<(NewService, Tracking
         max_run_secs: None,
         min_run_secs: None,
         fail_after: 1,
+        description: String::new(),
     };
     let timing = Timing {
         schedule: &schedule,

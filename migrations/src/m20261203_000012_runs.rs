@@ -9,6 +9,7 @@
 //!   `fail_after` (alert after this many failures in a row) with the current
 //!   `fail_streak`, and what the ping writer keeps about runs: `open_runs`,
 //!   `run_started_at` (the oldest open run not yet reported hung) and `last_run_ms`.
+//! - `services` gains `description` (free text, as healthchecks' `desc`).
 //! - `users` gains `ping_key` (the first part of slug ping URLs).
 //! - `pings` gains `rid` and `exit_status`.
 //! - `instance_secrets` holds server-wide secrets: `badge_key` signs badge URLs.
@@ -91,6 +92,11 @@ impl MigrationTrait for Migration {
             ),
             _ => ("INTEGER PRIMARY KEY AUTOINCREMENT", "TEXT", ""),
         };
+        // MySQL gives TEXT columns no default; a VARCHAR may have one.
+        let desc = match backend {
+            DatabaseBackend::MySql => "VARCHAR(2000)",
+            _ => "TEXT",
+        };
         let mut sql = vec![
             format!(
                 "CREATE TABLE runs (\
@@ -131,6 +137,7 @@ impl MigrationTrait for Migration {
             "ALTER TABLE services ADD COLUMN open_runs INTEGER NOT NULL DEFAULT 0".to_owned(),
             "ALTER TABLE services ADD COLUMN run_started_at BIGINT NULL".to_owned(),
             "ALTER TABLE services ADD COLUMN last_run_ms BIGINT NULL".to_owned(),
+            format!("ALTER TABLE services ADD COLUMN description {desc} NOT NULL DEFAULT ''"),
             format!("UPDATE services SET ping_uuid = {}", uuid_sql(backend)),
             "ALTER TABLE users ADD COLUMN ping_key VARCHAR(64) NULL".to_owned(),
             format!("UPDATE users SET ping_key = {}", key_sql(backend)),
@@ -225,6 +232,7 @@ impl MigrationTrait for Migration {
             "ALTER TABLE users DROP COLUMN ping_key".to_owned(),
         ];
         for c in [
+            "description",
             "last_run_ms",
             "run_started_at",
             "open_runs",

@@ -79,6 +79,24 @@ pub struct ServiceDraft {
     pub min_run: Option<Option<Amount>>,
     /// Go down at this many failures in a row (1–100; default 1).
     pub fail_after: Option<i64>,
+    /// Free text about the job, at most 2,000 characters.
+    pub description: Option<String>,
+}
+
+/// The longest description.
+pub const DESCRIPTION_MAX: usize = 2000;
+
+fn parse_description(d: &str) -> Result<String, FieldError> {
+    let d = d.trim();
+    if d.chars().count() > DESCRIPTION_MAX {
+        return Err(FieldError::new(
+            "description",
+            Problem::TooLong {
+                max: DESCRIPTION_MAX,
+            },
+        ));
+    }
+    Ok(d.replace('\0', ""))
 }
 
 /// A run-time bound as given: `None` not given, `Some(None)` removed.
@@ -216,6 +234,11 @@ impl ServiceDraft {
             .fail_after
             .map_or(Some(1), |n| check.take(parse_fail_after(n)))
             .unwrap_or(1);
+        let description = self
+            .description
+            .as_deref()
+            .map_or(Some(String::new()), |d| check.take(parse_description(d)))
+            .unwrap_or_default();
         check.finish()?;
         match (name, schedule, timezone, grace, tags, notify) {
             (
@@ -238,6 +261,7 @@ impl ServiceDraft {
                 max_run_secs: max_run,
                 min_run_secs: min_run,
                 fail_after,
+                description,
             }),
             _ => Err(anyhow::anyhow!("a checked draft lost a value").into()),
         }
@@ -287,6 +311,9 @@ impl ServiceDraft {
         );
         if let Some(n) = self.fail_after {
             patch.fail_after = check.take(parse_fail_after(n));
+        }
+        if let Some(d) = &self.description {
+            patch.description = check.take(parse_description(d));
         }
         check.finish()?;
         if patch.slug.as_deref() == Some(current.slug.as_str()) {

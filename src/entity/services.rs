@@ -59,6 +59,8 @@ pub struct Model {
     pub run_started_at: Option<i64>,
     /// The duration of the last finished run, ms.
     pub last_run_ms: Option<i64>,
+    /// Free text about the job (healthchecks' `desc`), at most 2,000 characters.
+    pub description: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -113,6 +113,7 @@ pub struct ServiceInput {
     #[serde(default, deserialize_with = "super::hosts::json::double")]
     pub min_run: Option<Option<i64>>,
     pub fail_after: Option<i64>,
+    pub description: Option<String>,
 }
 
 /// A stored service as the API shows it.
@@ -142,6 +143,7 @@ pub fn service_json(m: Model, state: &AppState) -> api::Service {
         fail_streak: m.fail_streak,
         open_runs: m.open_runs,
         last_duration_ms: m.last_run_ms,
+        description: m.description,
         tags: Tags::from_column(&m.tags).into_vec(),
         notify: notify_from_column(&m.notify),
         last_ping_at: m.last_ping_at.map(from_ms),
@@ -186,6 +188,7 @@ impl ServiceInput {
             max_run: self.max_run.map(|r| r.map(Amount::Secs)),
             min_run: self.min_run.map(|r| r.map(Amount::Secs)),
             fail_after: self.fail_after,
+            description: self.description,
         }
     }
 }

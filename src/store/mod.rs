@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod outbox_context;
 pub mod pings;
 pub mod rollups;
+pub mod runs;
 pub mod service_import;
 pub mod service_index;
 pub mod service_list;

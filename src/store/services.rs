@@ -34,6 +34,7 @@ pub struct NewService {
     pub max_run_secs: Option<i64>,
     pub min_run_secs: Option<i64>,
     pub fail_after: i32,
+    pub description: String,
 }
 
 /// A validated partial update; `None` leaves a field as it is.
@@ -52,6 +53,7 @@ pub struct ServicePatch {
     pub max_run_secs: Option<Option<i64>>,
     pub min_run_secs: Option<Option<i64>>,
     pub fail_after: Option<i32>,
+    pub description: Option<String>,
 }
 
 /// The schedule's columns: kind, period, at, cron.
@@ -173,6 +175,7 @@ pub(crate) fn new_model(new: NewService, now: DateTime<Utc>) -> Model {
         open_runs: 0,
         run_started_at: None,
         last_run_ms: None,
+        description: new.description,
     }
 }
 
@@ -371,6 +374,9 @@ pub async fn update(
     }
     if let Some(n) = patch.fail_after {
         m.fail_after = n;
+    }
+    if let Some(d) = patch.description {
+        m.description = d;
     }
     if timing_changed {
         let tracking = with_timing(&m, |t| status::reschedule(&tracking_of(&m), t, now))?;

@@ -149,6 +149,7 @@ pub fn seeded(
         max_run_secs: None,
         min_run_secs: None,
         fail_after: 1,
+        description: String::new(),
     };
     (new, tracking)
 }

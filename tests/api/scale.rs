@@ -29,6 +29,7 @@ async fn many_up_services(app: &TestApp, n: usize) -> Vec<String> {
             max_run_secs: None,
             min_run_secs: None,
             fail_after: 1,
+            description: String::new(),
         };
         ids.push(services::create(&app.db, new, app.now()).await.unwrap().id);
     }

@@ -107,6 +107,8 @@ pub mod api {
         /// How long the last finished run took, milliseconds.
         #[serde(default)]
         pub last_duration_ms: Option<i64>,
+        #[serde(default)]
+        pub description: String,
     }
 
     /// One run of a job: a start and the finish paired with it.
