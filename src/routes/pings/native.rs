@@ -5,10 +5,10 @@ use futures::StreamExt;
 use heartbeats_wire::{ErrorBody, PingAccepted};
 use serde::Deserialize;
 
-use super::{Caller, error_body};
 use crate::domain::ServiceId;
 use crate::domain::role::Action;
 use crate::domain::status::PingKind;
+use crate::routes::{Caller, error_body};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::pings::{PingRecord, PingTarget};
@@ -100,7 +100,7 @@ impl PingError {
 
 /// Read the body, refusing to buffer more than `body_limit` bytes; a refusal names the data
 /// limit `limit`, the only one a client knows.
-async fn read_body(
+pub(super) async fn read_body(
     mut payload: web::Payload,
     body_limit: usize,
     limit: usize,
