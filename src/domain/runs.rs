@@ -54,6 +54,32 @@ impl RunOutcome {
     }
 }
 
+/// The longest output kept with a run (its last characters).
+pub const OUTPUT_MAX: usize = 10_000;
+
+/// The last [`OUTPUT_MAX`] characters of a finishing ping's data.
+pub fn run_output(data: &str) -> &str {
+    match data.char_indices().rev().nth(OUTPUT_MAX - 1) {
+        Some((i, _)) => &data[i..],
+        None => data,
+    }
+}
+
+/// A length of time in words, to the minute above a minute: "3 s", "1 min",
+/// "2 h 05 min", "2 h", "1 d 3 h".
+pub fn duration_words(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    let (days, hours, mins) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    match (days, hours, mins) {
+        (0, 0, 0) => format!("{s} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m:02} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 /// A service's ping UUID: a random v4 UUID, lower-case, hyphenated.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -214,6 +240,24 @@ mod tests {
         assert_eq!(parse_slug("db-backup_2").unwrap(), "db-backup_2");
         assert_eq!(parse_slug("DB").unwrap_err().problem, Problem::BadSlug);
         assert_eq!(parse_slug(" ").unwrap_err().problem, Problem::Required);
+    }
+
+    #[test]
+    fn durations_in_words() {
+        assert_eq!(duration_words(Duration::seconds(3)), "3 s");
+        assert_eq!(duration_words(Duration::seconds(60)), "1 min");
+        assert_eq!(duration_words(Duration::seconds(7500)), "2 h 05 min");
+        assert_eq!(duration_words(Duration::hours(2)), "2 h");
+        assert_eq!(duration_words(Duration::hours(27)), "1 d 3 h");
+        assert_eq!(duration_words(Duration::hours(48)), "2 d");
+    }
+
+    #[test]
+    fn output_keeps_the_end() {
+        assert_eq!(run_output("short"), "short");
+        let long = format!("{}{}", "x".repeat(5), "数".repeat(OUTPUT_MAX));
+        assert_eq!(run_output(&long).chars().count(), OUTPUT_MAX);
+        assert!(run_output(&long).starts_with('数'));
     }
 
     #[test]

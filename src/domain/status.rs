@@ -8,6 +8,7 @@ use sea_orm::DeriveValueType;
 use serde::{Deserialize, Serialize};
 
 use super::closed_set;
+use super::runs::{RunOutcome, duration_words};
 use super::schedule::Schedule;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, DeriveValueType)]
@@ -195,7 +196,7 @@ pub fn on_ping(
             });
             (next, flip)
         }
-        // TODO(issue 13, runs): a start opens a run, a log changes nothing.
+        // A start or a log message does not satisfy the schedule nor change the status.
         PingKind::Start | PingKind::Log => (current.clone(), None),
         PingKind::Success => {
             let flip = match current.status {
@@ -327,4 +328,219 @@ pub fn resumed(current: &Tracking, timing: &Timing<'_>, now: DateTime<Utc>) -> (
         data: None,
     };
     (next, flip)
+}
+
+/// When the scheduler must look at a service for its schedule alone: an up service when
+/// it is due, a late one when it goes down; never for a new, down or paused one.
+pub fn schedule_check(t: &Tracking) -> Option<DateTime<Utc>> {
+    match t.status {
+        Status::Up => t.next_due_at,
+        Status::Late => t.down_at,
+        Status::New | Status::Down | Status::Paused => None,
+    }
+}
+
+/// The run a service watches for hanging: the oldest open run not yet reported hung, and
+/// the service's maximum run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenRun {
+    pub started_at: DateTime<Utc>,
+    pub max_run: Duration,
+}
+
+impl OpenRun {
+    /// `Some` when both a run is open and the service has a maximum run time.
+    pub fn of(started_at: Option<DateTime<Utc>>, max_run: Option<Duration>) -> Option<Self> {
+        Some(Self {
+            started_at: started_at?,
+            max_run: max_run?,
+        })
+    }
+
+    pub fn hung_at(&self) -> DateTime<Utc> {
+        self.started_at + self.max_run
+    }
+}
+
+/// `next_check_at`: the earlier of the schedule's deadline and the hung deadline. Down
+/// and paused services are not reported hung (they do not flip again).
+pub fn planned_check(t: &Tracking, open: Option<OpenRun>) -> Option<DateTime<Utc>> {
+    let hung = open
+        .filter(|_| matches!(t.status, Status::New | Status::Up | Status::Late))
+        .map(|o| o.hung_at());
+    match (schedule_check(t), hung) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Let time pass for a service that may have a run open: past the hung deadline a new,
+/// up or late service goes down (reason `Hung`); otherwise as [`on_tick`]. The returned
+/// tracking's `next_check_at` is the schedule's alone: the caller plans it again with the
+/// runs that stay open ([`planned_check`]).
+pub fn on_tick_runs(
+    current: &Tracking,
+    open: Option<OpenRun>,
+    now: DateTime<Utc>,
+) -> Option<(Tracking, Flip)> {
+    if let Some(open) = open
+        && now >= open.hung_at()
+        && matches!(current.status, Status::New | Status::Up | Status::Late)
+    {
+        let next = Tracking {
+            status: Status::Down,
+            next_check_at: None,
+            ..current.clone()
+        };
+        let flip = Flip {
+            from: current.status,
+            to: Status::Down,
+            reason: Reason::Hung,
+            at: now,
+            due_at: None,
+            last_ping_at: current.last_ping_at,
+            data: Some(hung_words(now - open.started_at, open.max_run)),
+        };
+        return Some((next, flip));
+    }
+    on_tick(current, now)
+}
+
+/// "running for 2 h 05 min, longer than 2 h".
+pub fn hung_words(running: Duration, max_run: Duration) -> String {
+    format!(
+        "running for {}, longer than {}",
+        duration_words(running),
+        duration_words(max_run)
+    )
+}
+
+/// A service's run-time bounds and failure threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunRules {
+    pub min_run: Option<Duration>,
+    pub max_run: Option<Duration>,
+    /// Go down at this many failures in a row (at least 1).
+    pub fail_after: i32,
+}
+
+/// The run a finish closed: how long it took, and whether it had been reported hung.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosedRun {
+    pub took: Duration,
+    pub was_hung: bool,
+}
+
+/// A finish (success or failure), judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// `None`: a success; else why it failed and what the flip says.
+    pub failure: Option<(Reason, String)>,
+    /// The outcome of the run it closed, if it closed one.
+    pub outcome: Option<RunOutcome>,
+}
+
+/// Judge a success or failure ping: its kind and exit status, and the run it closed
+/// against the bounds. A hung run that finishes is `too_long`, but its finish counts as
+/// the job's own word (a success is a recovery): the hang was reported already.
+pub fn judge(
+    kind: PingKind,
+    data: &str,
+    exit_status: Option<i32>,
+    run: Option<ClosedRun>,
+    rules: &RunRules,
+) -> Verdict {
+    if kind == PingKind::Error {
+        let data = match exit_status {
+            Some(code) if data.is_empty() => format!("exit status {code}"),
+            Some(code) => format!("exit status {code}\n{data}"),
+            None => data.to_owned(),
+        };
+        return Verdict {
+            failure: Some((Reason::Error, data)),
+            outcome: run.map(|_| RunOutcome::Failure),
+        };
+    }
+    let Some(run) = run else {
+        return Verdict {
+            failure: None,
+            outcome: None,
+        };
+    };
+    let short = rules.min_run.filter(|min| run.took < *min);
+    let long = rules.max_run.filter(|max| run.took > *max);
+    if run.was_hung {
+        return Verdict {
+            failure: None,
+            outcome: Some(RunOutcome::TooLong),
+        };
+    }
+    if let Some(min) = short {
+        return Verdict {
+            failure: Some((
+                Reason::RunTime,
+                format!(
+                    "ran {}, shorter than the minimum of {}",
+                    duration_words(run.took),
+                    duration_words(min)
+                ),
+            )),
+            outcome: Some(RunOutcome::TooShort),
+        };
+    }
+    if let Some(max) = long {
+        return Verdict {
+            failure: Some((
+                Reason::RunTime,
+                format!(
+                    "ran {}, longer than the maximum of {}",
+                    duration_words(run.took),
+                    duration_words(max)
+                ),
+            )),
+            outcome: Some(RunOutcome::TooLong),
+        };
+    }
+    Verdict {
+        failure: None,
+        outcome: Some(RunOutcome::Success),
+    }
+}
+
+/// Apply a judged finish received at `at`, counting failures in a row. A success sets the
+/// streak to 0 and is a success ping as ever. A failure adds 1; at `fail_after` it is a
+/// reported error (down, one alert per flip); below it the job still ran: it satisfies
+/// the schedule like a success, never brings a down service up, and does not alert.
+/// Returns the new tracking, the flip if any, and the new streak.
+pub fn on_finish(
+    current: &Tracking,
+    timing: &Timing<'_>,
+    verdict: &Verdict,
+    streak: i32,
+    fail_after: i32,
+    at: DateTime<Utc>,
+) -> (Tracking, Option<Flip>, i32) {
+    let Some((reason, data)) = &verdict.failure else {
+        let (next, flip) = on_ping(current, timing, PingKind::Success, "", at);
+        return (next, flip, 0);
+    };
+    let streak = streak.saturating_add(1);
+    if streak >= fail_after.max(1) {
+        let (next, flip) = on_ping(current, timing, PingKind::Error, data, at);
+        let flip = flip.map(|f| Flip {
+            reason: *reason,
+            ..f
+        });
+        return (next, flip, streak);
+    }
+    let (mut next, flip) = on_ping(current, timing, PingKind::Success, "", at);
+    next.last_ping_kind = Some(PingKind::Error);
+    if current.status == Status::Down {
+        // Not up again until a success: keep it down, with no deadline.
+        next.status = Status::Down;
+        next.down_at = None;
+        next.next_check_at = None;
+        return (next, None, streak);
+    }
+    (next, flip, streak)
 }

@@ -1,12 +1,13 @@
 //! Ping retention: pings older than `HB_PING_RETENTION_DAYS` are deleted, hourly and in
-//! chunks, so a busy server's ping table stays bounded. Flips and alerts are kept: they
+//! chunks, so a busy server's ping table stays bounded; so are the finished runs that
+//! started before the same cutoff. Flips and alerts are kept: they
 //! are the history users look back on.
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::DatabaseConnection;
 
 use super::Job;
-use crate::store::pings;
+use crate::store::{pings, runs};
 
 /// How often old pings are looked for.
 const EVERY: Duration = Duration::hours(1);
@@ -44,6 +45,12 @@ impl Job for Retention {
             .with_context(|| format!("cannot delete pings older than {cutoff}"))?;
         if deleted > 0 {
             tracing::info!(deleted, days = self.days, "pruned old pings");
+        }
+        let runs = runs::prune(&self.db, cutoff)
+            .await
+            .with_context(|| format!("cannot delete runs started before {cutoff}"))?;
+        if runs > 0 {
+            tracing::info!(runs, days = self.days, "pruned old runs");
         }
         Ok(PruneReport { deleted })
     }

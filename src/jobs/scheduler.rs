@@ -14,9 +14,9 @@ use tokio::sync::Notify;
 
 use super::{Job, Signal};
 use crate::clock::to_ms;
-use crate::domain::status::on_tick;
-use crate::store::services::tracking_of;
-use crate::store::{alerts, service_index, services};
+use crate::domain::status::{Reason, Tracking, on_tick_runs, planned_check};
+use crate::store::services::{open_run_of, tracking_of};
+use crate::store::{alerts, runs, service_index, services};
 
 /// Wakes the scheduler early when a deadline earlier than the one it sleeps towards appears.
 #[derive(Debug)]
@@ -112,14 +112,42 @@ impl Job for Scheduler {
                 .await
                 .context("cannot begin the flips' transaction")?;
             for mut row in due {
-                let change = on_tick(&tracking_of(&row), now);
-                let next = change.as_ref().map(|(next, _)| next);
-                let won = services::apply_tick_cas(&txn, &row, next, now)
+                let current = tracking_of(&row);
+                let open = open_run_of(&row);
+                let change = on_tick_runs(&current, open, now);
+                let next = match &change {
+                    Some((next, _)) => Tracking {
+                        next_check_at: planned_check(next, open),
+                        ..next.clone()
+                    },
+                    // Nothing to do now (a deadline an edit left): keep only a hung
+                    // deadline still to come.
+                    None => Tracking {
+                        next_check_at: planned_check(&current, open).filter(|d| *d > now),
+                        ..current.clone()
+                    },
+                };
+                let won = services::apply_tick_cas(&txn, &row, &next, now)
                     .await
                     .with_context(|| format!("cannot update service {}", row.id))?;
                 if !won {
                     report.lost_races += 1;
                     continue;
+                }
+                if let (Some((_, flip)), Some(open)) = (&change, open)
+                    && flip.reason == Reason::Hung
+                {
+                    // The runs past the deadline are hung (still open); the next open run
+                    // is watched from now on.
+                    runs::mark_hung(&txn, &row.id, now - open.max_run)
+                        .await
+                        .with_context(|| format!("cannot mark the runs of {} hung", row.id))?;
+                    let oldest = runs::oldest_running(&txn, &row.id)
+                        .await
+                        .with_context(|| format!("cannot read the open runs of {}", row.id))?;
+                    services::set_run_started_at(&txn, &row.id, oldest)
+                        .await
+                        .with_context(|| format!("cannot update service {}", row.id))?;
                 }
                 if let Some((next, flip)) = change {
                     row.status = next.status;

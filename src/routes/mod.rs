@@ -41,6 +41,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(services::ping_snooze)),
         )
         .service(
+            web::resource("/api/pings/{kind}")
+                .route(web::get().to(pings::ping_suffix))
+                .route(web::post().to(pings::ping_suffix)),
+        )
+        .service(
             web::scope("/api/v1")
                 .app_data(
                     web::JsonConfig::default()

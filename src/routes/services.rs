@@ -18,7 +18,7 @@ use crate::entity::services::Model;
 use crate::state::AppState;
 use crate::store::service_list::{self, At, Cursor, Order, Term};
 use crate::store::services::{schedule_of, timezone_of};
-use crate::store::{StoreError, alerts, pings, services};
+use crate::store::{StoreError, alerts, pings, runs, services};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(unsnooze)),
     )
     .service(web::resource("/services/{id}/pings").route(web::get().to(list_pings)))
+    .service(web::resource("/services/{id}/runs").route(web::get().to(list_runs)))
     .service(web::resource("/services/{id}/flips").route(web::get().to(list_flips)));
 }
 
@@ -461,6 +462,33 @@ async fn list_pings(
             user_agent: p.user_agent,
             rid: p.rid,
             exit_status: p.exit_status,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// A page of a service's runs, newest first (`before` a run id, `limit` 1–1000, 50).
+async fn list_runs(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, ServiceError> {
+    caller.may(Action::Read)?;
+    services::get(&state.db, &id).await?;
+    let limit = page.limit.unwrap_or(50).clamp(1, 1000);
+    let rows = runs::list(&state.db, &id, page.before, limit).await?;
+    let body: Vec<api::Run> = rows
+        .into_iter()
+        .map(|r| api::Run {
+            id: r.id,
+            rid: r.rid,
+            started_at: from_ms(r.started_at),
+            ended_at: r.ended_at.map(from_ms),
+            duration_ms: r.duration_ms,
+            exit_status: r.exit_status,
+            outcome: r.outcome.to_string(),
+            output: r.output,
         })
         .collect();
     Ok(HttpResponse::Ok().json(body))

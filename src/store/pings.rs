@@ -12,11 +12,20 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::services::{TRACKING_COLUMNS, apply_tracking, begin_write, tracking_of, with_timing};
-use super::{StoreError, StoreResult, alerts, failure, service_index};
+use super::services::{
+    RUN_COLUMNS, TRACKING_COLUMNS, apply_tracking, begin_write, open_run_of, rules_of,
+    schedule_of, tracking_of, with_timing,
+};
+use super::{StoreError, StoreResult, alerts, failure, runs, service_index};
 use crate::clock::to_ms;
-use crate::domain::status::{PingKind, Status, on_ping};
+use crate::domain::runs::{RunOutcome, run_output};
+use crate::domain::status::{ClosedRun, PingKind, Status, judge, on_finish, planned_check};
 use crate::entity::{pings, services};
+
+/// A row count as the services' run counter.
+fn count(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
 
 /// Which service a ping is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,28 +249,108 @@ pub async fn write_batch(
             results.push(Err(StoreError::NotFound("service")));
             continue;
         };
-        let current = tracking_of(model);
-        let applied = with_timing(model, |t| {
-            on_ping(&current, t, record.kind, &record.data, record.at)
-        });
-        let (next, flip) = match applied {
-            Ok(v) => v,
-            Err(e) => {
-                results.push(Err(StoreError::Invalid(e)));
-                continue;
+        let at_ms = to_ms(record.at);
+        if let Err(e) = schedule_of(model) {
+            results.push(Err(StoreError::Invalid(e)));
+            continue;
+        }
+        let mut alerts_queued = 0;
+        match record.kind {
+            // A message: stored, nothing else changes.
+            PingKind::Log => {}
+            PingKind::Start => {
+                let mut abandoned = runs::abandon_stale(&txn, &model.id, record.at).await?;
+                if record.rid.is_none() {
+                    abandoned += runs::abandon_unnamed(&txn, &model.id, record.at).await?;
+                }
+                runs::open(&txn, &model.id, record.rid.as_deref(), record.at).await?;
+                model.open_runs = Ord::max(model.open_runs - count(abandoned), 0) + 1;
+                model.run_started_at = if abandoned > 0 {
+                    runs::oldest_running(&txn, &model.id).await?
+                } else {
+                    Some(model.run_started_at.map_or(at_ms, |s| Ord::min(s, at_ms)))
+                };
+                model.next_check_at = planned_check(&tracking_of(model), open_run_of(model))
+                    .map(to_ms);
+                *dirty = true;
             }
-        };
-        apply_tracking(model, &next);
-        *dirty = true;
-        let alerts_queued = match &flip {
-            Some(flip) => alerts::record_flip(&txn, model, flip)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Db(db) => db,
-                    other => sea_orm::DbErr::Custom(other.to_string()),
-                })?,
-            None => 0,
-        };
+            PingKind::Success | PingKind::Error => {
+                // The hot path: no run open, no query.
+                let mut closed = None;
+                let mut runs_moved = false;
+                if model.open_runs > 0 {
+                    let stale = runs::abandon_stale(&txn, &model.id, record.at).await?;
+                    model.open_runs = Ord::max(model.open_runs - count(stale), 0);
+                    runs_moved = stale > 0;
+                    if let Some(run) =
+                        runs::find_open(&txn, &model.id, record.rid.as_deref(), record.at).await?
+                    {
+                        let took = Ord::max(at_ms - run.started_at, 0);
+                        closed = Some((run, took));
+                    }
+                }
+                let rules = rules_of(model);
+                let verdict = judge(
+                    record.kind,
+                    &record.data,
+                    record.exit_status,
+                    closed.as_ref().map(|(run, took)| ClosedRun {
+                        took: chrono::Duration::milliseconds(*took),
+                        was_hung: run.outcome == RunOutcome::Hung,
+                    }),
+                    &rules,
+                );
+                if let Some((run, took)) = &closed {
+                    runs::close(
+                        &txn,
+                        run.id,
+                        runs::Close {
+                            ended_at: record.at,
+                            duration_ms: *took,
+                            exit_status: record.exit_status,
+                            outcome: verdict.outcome.unwrap_or(RunOutcome::Success),
+                            output: run_output(&record.data),
+                        },
+                    )
+                    .await?;
+                    model.open_runs = Ord::max(model.open_runs - 1, 0);
+                    model.last_run_ms = Some(*took);
+                    runs_moved = true;
+                }
+                if runs_moved {
+                    model.run_started_at = if model.open_runs > 0 {
+                        runs::oldest_running(&txn, &model.id).await?
+                    } else {
+                        None
+                    };
+                }
+                let current = tracking_of(model);
+                let (next, flip, streak) = with_timing(model, |t| {
+                    on_finish(
+                        &current,
+                        t,
+                        &verdict,
+                        model.fail_streak,
+                        model.fail_after,
+                        record.at,
+                    )
+                })
+                .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+                apply_tracking(model, &next);
+                model.fail_streak = streak;
+                model.next_check_at = planned_check(&next, open_run_of(model)).map(to_ms);
+                *dirty = true;
+                alerts_queued = match &flip {
+                    Some(flip) => alerts::record_flip(&txn, model, flip)
+                        .await
+                        .map_err(|e| match e {
+                            StoreError::Db(db) => db,
+                            other => sea_orm::DbErr::Custom(other.to_string()),
+                        })?,
+                    None => 0,
+                };
+            }
+        }
         ping_rows.push(pings::ActiveModel {
             service_id: Set(model.id.clone()),
             at: Set(to_ms(record.at)),
@@ -275,9 +364,9 @@ pub async fn write_batch(
         });
         results.push(Ok(PingOutcome {
             service_id: model.id.clone(),
-            status: next.status,
+            status: model.status,
             alerts_queued,
-            next_check_at: next.next_check_at,
+            next_check_at: model.next_check_at.map(crate::clock::from_ms),
         }));
     }
     for chunk in ping_rows.chunks(100) {
@@ -306,7 +395,7 @@ pub async fn write_batch(
         services::Entity::insert_many(chunk.to_vec())
             .on_conflict(
                 OnConflict::column(services::Column::Id)
-                    .update_columns(TRACKING_COLUMNS)
+                    .update_columns(TRACKING_COLUMNS.into_iter().chain(RUN_COLUMNS))
                     .to_owned(),
             )
             .exec_without_returning(&txn)

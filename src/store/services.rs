@@ -13,7 +13,7 @@ use super::{StoreError, StoreResult, service_index};
 use crate::clock::{from_ms, to_ms};
 use crate::domain::runs::{PingUuid, SLUG_MAX, slugify};
 use crate::domain::schedule::{Schedule, ScheduleKind};
-use crate::domain::status::{self, Status, Timing, Tracking};
+use crate::domain::status::{self, OpenRun, RunRules, Status, Timing, Tracking, planned_check};
 use crate::domain::{EmailAddress, FieldError, Problem, ServiceId, Tags, notify_to_column};
 use crate::entity::services::{self, Column, Entity, Model};
 
@@ -111,6 +111,31 @@ pub const TRACKING_COLUMNS: [Column; 8] = [
     Column::Version,
     Column::UpdatedAt,
 ];
+
+/// The run columns a ping changes, written with [`TRACKING_COLUMNS`].
+pub const RUN_COLUMNS: [Column; 4] = [
+    Column::FailStreak,
+    Column::OpenRuns,
+    Column::RunStartedAt,
+    Column::LastRunMs,
+];
+
+/// The run a row watches for hanging, when it has one open and a maximum run time.
+pub fn open_run_of(m: &Model) -> Option<OpenRun> {
+    OpenRun::of(
+        m.run_started_at.map(from_ms),
+        m.max_run_secs.map(Duration::seconds),
+    )
+}
+
+/// A row's run-time bounds and failure threshold.
+pub fn rules_of(m: &Model) -> RunRules {
+    RunRules {
+        min_run: m.min_run_secs.map(Duration::seconds),
+        max_run: m.max_run_secs.map(Duration::seconds),
+        fail_after: m.fail_after,
+    }
+}
 
 /// Copy a tracking state onto a row (in memory).
 pub fn apply_tracking(m: &mut Model, t: &Tracking) {
@@ -366,6 +391,9 @@ pub async fn update(
         }
         m.slug = slug;
     }
+    let max_run_changed = patch
+        .max_run_secs
+        .is_some_and(|max| max != m.max_run_secs);
     if let Some(max) = patch.max_run_secs {
         m.max_run_secs = max;
     }
@@ -381,6 +409,10 @@ pub async fn update(
     if timing_changed {
         let tracking = with_timing(&m, |t| status::reschedule(&tracking_of(&m), t, now))?;
         apply_tracking(&mut m, &tracking);
+    }
+    if timing_changed || max_run_changed {
+        // The hung deadline moves with the maximum run time.
+        m.next_check_at = planned_check(&tracking_of(&m), open_run_of(&m)).map(to_ms);
     }
     let m = save(&txn, m, now).await?;
     service_index::catalog_changed(&txn).await?;
@@ -423,6 +455,7 @@ pub async fn set_paused(
         (false, Status::Paused) => with_timing(&m, |t| status::resumed(&current, t, now))?,
     };
     apply_tracking(&mut m, &next);
+    m.next_check_at = planned_check(&next, open_run_of(&m)).map(to_ms);
     let m = save(&txn, m, now).await?;
     // Pauses and resumes are in the status history; they never alert.
     super::alerts::record_flip(&txn, &m, &flip).await?;
@@ -444,35 +477,46 @@ pub async fn earliest_check(db: &DatabaseConnection) -> StoreResult<Option<DateT
 }
 
 /// Write what a scheduler tick decided for `row`, if the row is still the version it read:
-/// the new status and next deadline, or (`next` is `None`: due but nothing to do, e.g. a
-/// deadline left by an edit) a cleared deadline, so the row is not read again.
+/// the new status and next deadline (planned with the runs that stay open), or, when the
+/// tick changed nothing (a deadline left by an edit), the deadline `next` carries.
 /// Returns `false` when another process changed the row first.
 #[tracing::instrument(level = "debug", skip_all, fields(service = %row.id))]
 pub async fn apply_tick_cas<C: ConnectionTrait>(
     txn: &C,
     row: &Model,
-    next: Option<&Tracking>,
+    next: &Tracking,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let mut update = Entity::update_many()
+    let update = Entity::update_many()
         .col_expr(Column::Version, Expr::col(Column::Version).add(1))
         .col_expr(Column::UpdatedAt, Expr::val(to_ms(now)))
+        .col_expr(Column::Status, Expr::val(next.status))
+        .col_expr(
+            Column::NextCheckAt,
+            Expr::val(next.next_check_at.map(to_ms)),
+        )
         .filter(Column::Id.eq(row.id.clone()))
         .filter(Column::Version.eq(row.version));
-    update = match next {
-        Some(next) => update
-            .col_expr(Column::Status, Expr::val(next.status))
-            .col_expr(
-                Column::NextCheckAt,
-                Expr::val(next.next_check_at.map(to_ms)),
-            ),
-        None => update.col_expr(Column::NextCheckAt, Expr::val(Option::<i64>::None)),
-    };
     let won = update.exec(txn).await?.rows_affected == 1;
-    if let Some(next) = next.filter(|n| won && n.status != row.status) {
+    if won && next.status != row.status {
         service_index::set_statuses(txn, &[(row.id.clone(), next.status)]).await?;
     }
     Ok(won)
+}
+
+/// Set the oldest open run not yet reported hung, after the scheduler reported runs hung
+/// (the row is locked by the tick's update in the same transaction).
+pub async fn set_run_started_at<C: ConnectionTrait>(
+    txn: &C,
+    id: &str,
+    run_started_at: Option<i64>,
+) -> StoreResult<()> {
+    Entity::update_many()
+        .col_expr(Column::RunStartedAt, Expr::val(run_started_at))
+        .filter(Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Services whose deadline has passed, oldest deadline first.

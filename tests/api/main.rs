@@ -48,3 +48,4 @@ mod ui_zh_pages;
 mod upgrade;
 mod upgrade_channels;
 mod upgrade_collectors;
+mod runs;

@@ -3,4 +3,4 @@
 //! secret), and Uptime Kuma's `/api/push/<uuid>`.
 pub mod native;
 
-pub use native::{PingError, ping};
+pub use native::{PingError, ping, ping_suffix};

@@ -1,4 +1,6 @@
-//! `GET|POST /api/pings?service=<id>&data=<text>`: what cron jobs call.
+//! `GET|POST /api/pings?service=<id>&data=<text>`: what cron jobs call, and
+//! `/api/pings/start`, `/api/pings/fail`, `/api/pings/log`, `/api/pings/<0-255>` for runs
+//! (also `kind=` and `exit=` on `/api/pings`), each with an optional `rid=<uuid>`.
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures::StreamExt;
@@ -17,6 +19,69 @@ use crate::store::pings::{PingRecord, PingTarget};
 struct PingParams {
     service: Option<String>,
     data: Option<String>,
+    rid: Option<String>,
+    kind: Option<String>,
+    exit: Option<TextOrNumber>,
+}
+
+/// A value a form gives as text and JSON may give as a number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum TextOrNumber {
+    Text(String),
+    Number(i64),
+}
+
+impl TextOrNumber {
+    fn text(&self) -> String {
+        match self {
+            TextOrNumber::Text(s) => s.clone(),
+            TextOrNumber::Number(n) => n.to_string(),
+        }
+    }
+}
+
+/// An exit status: 0 (success) to 255.
+fn parse_exit(s: &str) -> Result<i32, PingError> {
+    s.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|n| (0..=255).contains(n))
+        .ok_or_else(|| PingError::BadExit(s.to_owned()))
+}
+
+/// What an exit status says.
+fn kind_of_exit(code: i32) -> PingKind {
+    if code == 0 {
+        PingKind::Success
+    } else {
+        PingKind::Error
+    }
+}
+
+/// `kind=`: `start`, `success`, `fail` (or `error`), `log`.
+fn parse_kind(s: &str) -> Result<PingKind, PingError> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "start" => Ok(PingKind::Start),
+        "success" => Ok(PingKind::Success),
+        "fail" | "error" => Ok(PingKind::Error),
+        "log" => Ok(PingKind::Log),
+        _ => Err(PingError::BadKind(s.to_owned())),
+    }
+}
+
+/// What the URL after `/api/pings/` says: a kind and perhaps an exit status.
+fn parse_suffix(s: &str) -> Result<(PingKind, Option<i32>), PingError> {
+    match s {
+        "start" => Ok((PingKind::Start, None)),
+        "fail" => Ok((PingKind::Error, None)),
+        "log" => Ok((PingKind::Log, None)),
+        s if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            let code = parse_exit(s)?;
+            Ok((kind_of_exit(code), Some(code)))
+        }
+        other => Err(PingError::UnknownUrl(other.to_owned())),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +98,16 @@ pub enum PingError {
     BodyTooLarge { limit: usize },
     #[error("invalid request: {0}")]
     BadRequest(String),
+    #[error("rid: '{0}' is not a UUID (a run id is one, e.g. from uuidgen)")]
+    BadRid(String),
+    #[error("kind: '{0}' is not one of start, success, fail, log")]
+    BadKind(String),
+    #[error("kind: the URL, kind= and exit= say different things ({0})")]
+    KindConflict(String),
+    #[error("exit: '{0}' is not an exit status (0 to 255)")]
+    BadExit(String),
+    #[error("no ping URL /api/pings/{0}; use start, fail, log or an exit status 0-255")]
+    UnknownUrl(String),
     #[error(
         "a {0} body is not understood; send data as a form (curl --data-urlencode data=…), JSON or text/plain"
     )]
@@ -48,8 +123,13 @@ pub enum PingError {
 impl ResponseError for PingError {
     fn status_code(&self) -> StatusCode {
         match self {
-            PingError::MissingService | PingError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            PingError::UnknownService(_) => StatusCode::NOT_FOUND,
+            PingError::MissingService
+            | PingError::BadRequest(_)
+            | PingError::BadRid(_)
+            | PingError::BadKind(_)
+            | PingError::KindConflict(_)
+            | PingError::BadExit(_) => StatusCode::BAD_REQUEST,
+            PingError::UnknownService(_) | PingError::UnknownUrl(_) => StatusCode::NOT_FOUND,
             PingError::TooLarge { .. } | PingError::BodyTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -63,6 +143,9 @@ impl ResponseError for PingError {
         let field = match self {
             PingError::MissingService | PingError::UnknownService(_) => Some("service"),
             PingError::TooLarge { .. } | PingError::BodyTooLarge { .. } => Some("data"),
+            PingError::BadRid(_) => Some("rid"),
+            PingError::BadKind(_) | PingError::KindConflict(_) => Some("kind"),
+            PingError::BadExit(_) => Some("exit"),
             _ => None,
         };
         let error = match self {
@@ -88,7 +171,10 @@ impl PingError {
     fn code(&self) -> &'static str {
         match self {
             PingError::MissingService => "required",
-            PingError::UnknownService(_) => "not_found",
+            PingError::UnknownService(_) | PingError::UnknownUrl(_) => "not_found",
+            PingError::BadRid(_) => "bad_rid",
+            PingError::BadKind(_) | PingError::KindConflict(_) => "bad_kind",
+            PingError::BadExit(_) => "bad_exit",
             PingError::TooLarge { .. } | PingError::BodyTooLarge { .. } => "too_large",
             PingError::BadRequest(_) => "bad_request",
             PingError::UnsupportedBody(_) => "unsupported_body",
@@ -153,6 +239,29 @@ pub async fn ping(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PingError> {
+    accept(req, caller, state, payload, None).await
+}
+
+/// `/api/pings/start`, `/fail`, `/log`, `/<0-255>`.
+#[tracing::instrument(level = "debug", skip_all, fields(user = %caller.0.name))]
+pub async fn ping_suffix(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+    suffix: web::Path<String>,
+) -> Result<HttpResponse, PingError> {
+    let said = parse_suffix(&suffix)?;
+    accept(req, caller, state, payload, Some(said)).await
+}
+
+async fn accept(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+    suffix: Option<(PingKind, Option<i32>)>,
+) -> Result<HttpResponse, PingError> {
     if !caller.0.may(Action::Ping) {
         return Err(PingError::Forbidden);
     }
@@ -205,6 +314,28 @@ pub async fn ping(
         .flatten()
         .next()
         .unwrap_or_default();
+    let rid = [query.rid, form.rid]
+        .into_iter()
+        .flatten()
+        .map(|r| r.trim().to_owned())
+        .find(|r| !r.is_empty())
+        .map(|r| {
+            crate::domain::runs::parse_rid(&r).map_err(|_| PingError::BadRid(r.clone()))
+        })
+        .transpose()?;
+    let param_kind = [query.kind, form.kind]
+        .into_iter()
+        .flatten()
+        .find(|k| !k.trim().is_empty())
+        .map(|k| parse_kind(&k))
+        .transpose()?;
+    let param_exit = [query.exit, form.exit]
+        .into_iter()
+        .flatten()
+        .map(|e| e.text())
+        .find(|e| !e.trim().is_empty())
+        .map(|e| parse_exit(&e))
+        .transpose()?;
     // PostgreSQL text cannot hold NUL; keep the rest of what the job said.
     let data = if data.contains('\0') {
         data.replace('\0', "\u{FFFD}")
@@ -218,12 +349,12 @@ pub async fn ping(
         });
     }
 
-    let kind = PingKind::from_data(&data);
+    let (kind, exit_status) = decide_kind(suffix, param_kind, param_exit, &data)?;
     let at = state.clock.now();
     let record = PingRecord {
         target: PingTarget::Id(service.to_string()),
-        rid: None,
-        exit_status: None,
+        rid,
+        exit_status,
         kind,
         data,
         source: req.peer_addr().map(|a| a.ip().to_string()),
@@ -247,4 +378,35 @@ pub async fn ping(
         status: outcome.status.as_str().to_owned(),
         received_at: at,
     }))
+}
+
+/// The ping's kind and exit status from what the URL, `kind=` and `exit=` say; all that
+/// are given must agree. With none, data makes a failure, as ever.
+fn decide_kind(
+    suffix: Option<(PingKind, Option<i32>)>,
+    kind: Option<PingKind>,
+    exit: Option<i32>,
+    data: &str,
+) -> Result<(PingKind, Option<i32>), PingError> {
+    let exit = match (suffix.and_then(|(_, e)| e), exit) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(PingError::KindConflict(format!("exit {a} and exit {b}")));
+        }
+        (a, b) => a.or(b),
+    };
+    let said: Vec<PingKind> = [suffix.map(|(k, _)| k), kind, exit.map(kind_of_exit)]
+        .into_iter()
+        .flatten()
+        .collect();
+    match said.split_first() {
+        None => Ok((PingKind::from_data(data), None)),
+        Some((first, rest)) => match rest.iter().find(|k| *k != first) {
+            Some(other) => Err(PingError::KindConflict(format!(
+                "{} and {}",
+                first.as_str(),
+                other.as_str()
+            ))),
+            None => Ok((*first, exit)),
+        },
+    }
 }
