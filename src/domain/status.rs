@@ -544,3 +544,7 @@ pub fn on_finish(
     }
     (next, flip, streak)
 }
+
+#[cfg(test)]
+#[path = "status_test.rs"]
+mod tests;

@@ -13,13 +13,13 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::services::{
-    RUN_COLUMNS, TRACKING_COLUMNS, apply_tracking, begin_write, open_run_of, rules_of,
-    schedule_of, tracking_of, with_timing,
+    RUN_COLUMNS, TRACKING_COLUMNS, apply_tracking, begin_write, open_run_of, rules_of, schedule_of,
+    timezone_of, tracking_of,
 };
 use super::{StoreError, StoreResult, alerts, failure, runs, service_index};
 use crate::clock::to_ms;
 use crate::domain::runs::{RunOutcome, run_output};
-use crate::domain::status::{ClosedRun, PingKind, Status, judge, on_finish, planned_check};
+use crate::domain::status::{ClosedRun, PingKind, Status, Timing, judge, on_finish, planned_check};
 use crate::entity::{pings, services};
 
 /// A row count as the services' run counter.
@@ -250,10 +250,14 @@ pub async fn write_batch(
             continue;
         };
         let at_ms = to_ms(record.at);
-        if let Err(e) = schedule_of(model) {
-            results.push(Err(StoreError::Invalid(e)));
-            continue;
-        }
+        // Parsed once: a cron expression is not free, and this is the hot path.
+        let schedule = match schedule_of(model) {
+            Ok(s) => s,
+            Err(e) => {
+                results.push(Err(StoreError::Invalid(e)));
+                continue;
+            }
+        };
         let mut alerts_queued = 0;
         match record.kind {
             // A message: stored, nothing else changes.
@@ -270,8 +274,8 @@ pub async fn write_batch(
                 } else {
                     Some(model.run_started_at.map_or(at_ms, |s| Ord::min(s, at_ms)))
                 };
-                model.next_check_at = planned_check(&tracking_of(model), open_run_of(model))
-                    .map(to_ms);
+                model.next_check_at =
+                    planned_check(&tracking_of(model), open_run_of(model)).map(to_ms);
                 *dirty = true;
             }
             PingKind::Success | PingKind::Error => {
@@ -324,29 +328,32 @@ pub async fn write_batch(
                         None
                     };
                 }
-                let current = tracking_of(model);
-                let (next, flip, streak) = with_timing(model, |t| {
-                    on_finish(
-                        &current,
-                        t,
-                        &verdict,
-                        model.fail_streak,
-                        model.fail_after,
-                        record.at,
-                    )
-                })
-                .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+                let timing = Timing {
+                    schedule: &schedule,
+                    tz: timezone_of(model),
+                    grace: chrono::Duration::seconds(model.grace_secs),
+                };
+                let (next, flip, streak) = on_finish(
+                    &tracking_of(model),
+                    &timing,
+                    &verdict,
+                    model.fail_streak,
+                    model.fail_after,
+                    record.at,
+                );
                 apply_tracking(model, &next);
                 model.fail_streak = streak;
                 model.next_check_at = planned_check(&next, open_run_of(model)).map(to_ms);
                 *dirty = true;
                 alerts_queued = match &flip {
-                    Some(flip) => alerts::record_flip(&txn, model, flip)
-                        .await
-                        .map_err(|e| match e {
-                            StoreError::Db(db) => db,
-                            other => sea_orm::DbErr::Custom(other.to_string()),
-                        })?,
+                    Some(flip) => {
+                        alerts::record_flip(&txn, model, flip)
+                            .await
+                            .map_err(|e| match e {
+                                StoreError::Db(db) => db,
+                                other => sea_orm::DbErr::Custom(other.to_string()),
+                            })?
+                    }
                     None => 0,
                 };
             }

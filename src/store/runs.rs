@@ -74,8 +74,7 @@ pub async fn abandon_stale<C: ConnectionTrait>(
     service_id: &str,
     at: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let old = sea_orm::Condition::all()
-        .add(runs::Column::StartedAt.lt(to_ms(at - PAIR_WINDOW)));
+    let old = sea_orm::Condition::all().add(runs::Column::StartedAt.lt(to_ms(at - PAIR_WINDOW)));
     abandon(txn, service_id, at, old).await
 }
 

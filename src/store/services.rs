@@ -391,9 +391,7 @@ pub async fn update(
         }
         m.slug = slug;
     }
-    let max_run_changed = patch
-        .max_run_secs
-        .is_some_and(|max| max != m.max_run_secs);
+    let max_run_changed = patch.max_run_secs.is_some_and(|max| max != m.max_run_secs);
     if let Some(max) = patch.max_run_secs {
         m.max_run_secs = max;
     }

@@ -36,6 +36,7 @@ mod services;
 mod sessions;
 mod snooze;
 // The agent's real-sshd helper, shared rather than copied.
+mod runs;
 #[path = "../../agent/tests/agent/helpers.rs"]
 #[allow(dead_code)]
 mod sshd;
@@ -48,4 +49,4 @@ mod ui_zh_pages;
 mod upgrade;
 mod upgrade_channels;
 mod upgrade_collectors;
-mod runs;
+mod upgrade_runs;

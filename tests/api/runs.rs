@@ -82,7 +82,10 @@ async fn a_start_without_rid_replaces_the_last(b: Backend) {
     let app = TestApp::spawn(b).await;
     let id = service_with(&app, json!({})).await;
     // A start does not change the status.
-    assert_eq!(ok(&app, &format!("/api/pings/start?service={id}")).await, "new");
+    assert_eq!(
+        ok(&app, &format!("/api/pings/start?service={id}")).await,
+        "new"
+    );
     ok(&app, &format!("/api/pings/start?service={id}&rid={RID_A}")).await;
     app.advance(Duration::minutes(10));
     ok(&app, &format!("/api/pings/start?service={id}")).await;
@@ -202,7 +205,11 @@ async fn exit_statuses(b: Backend) {
     assert_eq!(ok(&app, &format!("/api/pings/0?service={id}")).await, "up");
     ok(&app, &format!("/api/pings/start?service={id}")).await;
     assert_eq!(
-        ok(&app, &format!("/api/pings/3?service={id}&data=no+space+left")).await,
+        ok(
+            &app,
+            &format!("/api/pings/3?service={id}&data=no+space+left")
+        )
+        .await,
         "down"
     );
     let flips = app.flips(&id).await;
@@ -218,7 +225,10 @@ async fn exit_statuses(b: Backend) {
     );
     assert_eq!(list[0].output, "no space left");
     // exit= on /api/pings, from a JSON body too.
-    assert_eq!(ok(&app, &format!("/api/pings?service={id}&exit=0")).await, "up");
+    assert_eq!(
+        ok(&app, &format!("/api/pings?service={id}&exit=0")).await,
+        "up"
+    );
     let resp = app
         .request(Method::POST, "/api/pings")
         .json(&json!({"service": id, "exit": 1}))
@@ -226,9 +236,15 @@ async fn exit_statuses(b: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(app.flips(&id).await[0].data.as_deref(), Some("exit status 1"));
+    assert_eq!(
+        app.flips(&id).await[0].data.as_deref(),
+        Some("exit status 1")
+    );
     let pings = app.pings(&id).await;
-    assert_eq!((pings[0].kind.as_str(), pings[0].exit_status), ("error", Some(1)));
+    assert_eq!(
+        (pings[0].kind.as_str(), pings[0].exit_status),
+        ("error", Some(1))
+    );
 
     let before = app.pings(&id).await.len();
     for path in [
@@ -242,7 +258,11 @@ async fn exit_statuses(b: Backend) {
         assert_eq!(body["field"], "exit", "{path}");
         assert_eq!(body["code"], "bad_exit", "{path}");
     }
-    assert_eq!(app.pings(&id).await.len(), before, "refused pings are not stored");
+    assert_eq!(
+        app.pings(&id).await.len(),
+        before,
+        "refused pings are not stored"
+    );
 }
 
 async fn failures_in_a_row(b: Backend) {
@@ -302,7 +322,11 @@ async fn log_pings_change_nothing(b: Backend) {
     let before = app.service(&id).await;
     app.advance(Duration::minutes(5));
     assert_eq!(
-        ok(&app, &format!("/api/pings/log?service={id}&data=step+2+done&rid={RID_A}")).await,
+        ok(
+            &app,
+            &format!("/api/pings/log?service={id}&data=step+2+done&rid={RID_A}")
+        )
+        .await,
         "up"
     );
     ok(&app, &format!("/api/pings?service={id}&kind=log&data=more")).await;
@@ -313,7 +337,11 @@ async fn log_pings_change_nothing(b: Backend) {
     let pings = app.pings(&id).await;
     assert_eq!(pings.len(), 3);
     assert_eq!(
-        (pings[1].kind.as_str(), pings[1].data.as_str(), pings[1].rid.as_deref()),
+        (
+            pings[1].kind.as_str(),
+            pings[1].data.as_str(),
+            pings[1].rid.as_deref()
+        ),
         ("log", "step 2 done", Some(RID_A))
     );
     assert!(runs(&app, &id).await.is_empty());
@@ -336,13 +364,23 @@ async fn native_url_shapes_and_refusals(b: Backend) {
     assert_eq!(body["kind"], "start");
     // kind=success with data: a success whose output is the data.
     assert_eq!(
-        ok(&app, &format!("/api/pings?service={id}&kind=success&data=ok+42&rid={RID_A}")).await,
+        ok(
+            &app,
+            &format!("/api/pings?service={id}&kind=success&data=ok+42&rid={RID_A}")
+        )
+        .await,
         "up"
     );
     assert_eq!(runs(&app, &id).await[0].output, "ok 42");
     // Old behaviour stays.
-    assert_eq!(ok(&app, &format!("/api/pings?service={id}&data=x")).await, "down");
-    assert_eq!(ok(&app, &format!("/api/pings/?service={id}&data=")).await, "up");
+    assert_eq!(
+        ok(&app, &format!("/api/pings?service={id}&data=x")).await,
+        "down"
+    );
+    assert_eq!(
+        ok(&app, &format!("/api/pings/?service={id}&data=")).await,
+        "up"
+    );
     // A form body may carry the rid.
     let resp = app
         .request(Method::POST, "/api/pings/start")
@@ -358,13 +396,48 @@ async fn native_url_shapes_and_refusals(b: Backend) {
 
     let before = app.pings(&id).await.len();
     for (path, status, field, code) in [
-        (format!("/api/pings/start?service={id}&rid=run-1"), 400, "rid", "bad_rid"),
-        (format!("/api/pings?service={id}&rid=nope"), 400, "rid", "bad_rid"),
-        (format!("/api/pings?service={id}&kind=begin"), 400, "kind", "bad_kind"),
-        (format!("/api/pings/start?service={id}&kind=fail"), 400, "kind", "bad_kind"),
-        (format!("/api/pings?service={id}&kind=success&exit=2"), 400, "kind", "bad_kind"),
-        (format!("/api/pings/fail?service={id}&exit=0"), 400, "kind", "bad_kind"),
-        (format!("/api/pings/stop?service={id}"), 404, "", "not_found"),
+        (
+            format!("/api/pings/start?service={id}&rid=run-1"),
+            400,
+            "rid",
+            "bad_rid",
+        ),
+        (
+            format!("/api/pings?service={id}&rid=nope"),
+            400,
+            "rid",
+            "bad_rid",
+        ),
+        (
+            format!("/api/pings?service={id}&kind=begin"),
+            400,
+            "kind",
+            "bad_kind",
+        ),
+        (
+            format!("/api/pings/start?service={id}&kind=fail"),
+            400,
+            "kind",
+            "bad_kind",
+        ),
+        (
+            format!("/api/pings?service={id}&kind=success&exit=2"),
+            400,
+            "kind",
+            "bad_kind",
+        ),
+        (
+            format!("/api/pings/fail?service={id}&exit=0"),
+            400,
+            "kind",
+            "bad_kind",
+        ),
+        (
+            format!("/api/pings/stop?service={id}"),
+            404,
+            "",
+            "not_found",
+        ),
         ("/api/pings/start".to_owned(), 400, "service", "required"),
     ] {
         let (got, body) = hit(&app, &path).await;
@@ -374,7 +447,11 @@ async fn native_url_shapes_and_refusals(b: Backend) {
             assert_eq!(body["field"], field, "{path}: {body}");
         }
     }
-    assert_eq!(app.pings(&id).await.len(), before, "refused pings are not stored");
+    assert_eq!(
+        app.pings(&id).await.len(),
+        before,
+        "refused pings are not stored"
+    );
     // Unknown services and missing credentials as on /api/pings.
     let (code, _) = hit(&app, "/api/pings/start?service=nosuch00").await;
     assert_eq!(code, 404);
@@ -443,7 +520,10 @@ async fn editing_max_run_replans(b: Backend) {
     ok(&app, &format!("/api/pings?service={other}")).await;
     ok(&app, &format!("/api/pings/start?service={other}")).await;
     let resp = app
-        .patch_json(&format!("/api/v1/services/{other}"), &json!({"max_run": null}))
+        .patch_json(
+            &format!("/api/v1/services/{other}"),
+            &json!({"max_run": null}),
+        )
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(app.service(&other).await.max_run, None);
@@ -456,12 +536,25 @@ async fn run_fields_are_validated(b: Backend) {
     let app = TestApp::spawn(b).await;
     let id = service_with(&app, json!({"slug": "db-backup", "description": "nightly"})).await;
     let svc = app.service(&id).await;
-    assert_eq!((svc.slug.as_str(), svc.description.as_str()), ("db-backup", "nightly"));
+    assert_eq!(
+        (svc.slug.as_str(), svc.description.as_str()),
+        ("db-backup", "nightly")
+    );
     for (body, status, field, code) in [
         (json!({"slug": "Bad Slug"}), 422, "slug", "bad_slug"),
-        (json!({"min_run": 600, "max_run": 60}), 422, "min_run", "min_above_max"),
+        (
+            json!({"min_run": 600, "max_run": 60}),
+            422,
+            "min_run",
+            "min_above_max",
+        ),
         (json!({"fail_after": 0}), 422, "fail_after", "out_of_range"),
-        (json!({"fail_after": 101}), 422, "fail_after", "out_of_range"),
+        (
+            json!({"fail_after": 101}),
+            422,
+            "fail_after",
+            "out_of_range",
+        ),
     ] {
         let resp = app
             .patch_json(&format!("/api/v1/services/{id}"), &body)
@@ -473,11 +566,17 @@ async fn run_fields_are_validated(b: Backend) {
     }
     let other = service_with(&app, json!({"name": "other"})).await;
     let resp = app
-        .patch_json(&format!("/api/v1/services/{other}"), &json!({"slug": "db-backup"}))
+        .patch_json(
+            &format!("/api/v1/services/{other}"),
+            &json!({"slug": "db-backup"}),
+        )
         .await;
     assert_eq!(resp.status(), 409);
     let err: Value = resp.json().await.unwrap();
-    assert_eq!((err["field"].as_str(), err["code"].as_str()), (Some("slug"), Some("slug_taken")));
+    assert_eq!(
+        (err["field"].as_str(), err["code"].as_str()),
+        (Some("slug"), Some("slug_taken"))
+    );
     let resp = app
         .patch_json(
             &format!("/api/v1/services/{id}"),
@@ -486,7 +585,10 @@ async fn run_fields_are_validated(b: Backend) {
         .await;
     assert_eq!(resp.status(), 200);
     let svc = app.service(&id).await;
-    assert_eq!((svc.min_run, svc.max_run, svc.fail_after), (Some(5), Some(3600), 2));
+    assert_eq!(
+        (svc.min_run, svc.max_run, svc.fail_after),
+        (Some(5), Some(3600), 2)
+    );
 }
 
 on_every_backend!(

@@ -319,9 +319,7 @@ async fn accept(
         .flatten()
         .map(|r| r.trim().to_owned())
         .find(|r| !r.is_empty())
-        .map(|r| {
-            crate::domain::runs::parse_rid(&r).map_err(|_| PingError::BadRid(r.clone()))
-        })
+        .map(|r| crate::domain::runs::parse_rid(&r).map_err(|_| PingError::BadRid(r.clone())))
         .transpose()?;
     let param_kind = [query.kind, form.kind]
         .into_iter()
