@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-use crate::helpers::{Backend, Options, TestApp, TestDatabase};
+use crate::helpers::{ADMIN, Backend, Options, PASSWORD, TestApp, TestDatabase};
 use crate::upgrade::{exec, migrate_until};
 
 async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
@@ -57,12 +57,16 @@ async fn old_rows(db: &DatabaseConnection) {
         )
         .await;
     }
-    for name in ["admin", "second"] {
+    // The admin as that release stored it (the test signs in as them), and another user.
+    let hash = heartbeats::auth::hash_password(PASSWORD.into())
+        .await
+        .unwrap();
+    for (name, hash) in [(ADMIN, hash.as_str()), ("bob", "not-a-hash")] {
         exec(
             db,
             "INSERT INTO users (name, email, password_hash, created_at, password_changed_at) \
-             VALUES (?, NULL, 'x', 1, 1)",
-            vec![name.into()],
+             VALUES (?, NULL, ?, 1, 1)",
+            vec![name.into(), hash.into()],
         )
         .await;
     }
