@@ -591,6 +591,47 @@ async fn run_fields_are_validated(b: Backend) {
     );
 }
 
+async fn retention_prunes_finished_runs_with_the_pings(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = service_with(&app, json!({})).await;
+    ok(&app, &format!("/api/pings/start?service={id}")).await;
+    ok(&app, &format!("/api/pings?service={id}")).await;
+    // Left open.
+    ok(&app, &format!("/api/pings/start?service={id}&rid={RID_A}")).await;
+    app.advance(Duration::days(91));
+    ok(&app, &format!("/api/pings/start?service={id}")).await;
+    ok(&app, &format!("/api/pings?service={id}")).await;
+    // The job's own run: 91 days of retention (the default is 90).
+    let report = app.run_retention().await;
+    assert_eq!(report.deleted, 3, "the three old pings");
+    // The old finished run and the old open one (abandoned by the new start: at 91 days
+    // it can no longer pair) are gone; the new run stays.
+    let list = runs(&app, &id).await;
+    let kept: Vec<_> = list
+        .iter()
+        .map(|r| (r.outcome.as_str(), r.rid.as_deref()))
+        .collect();
+    assert_eq!(kept, [("success", None)]);
+    assert_eq!(app.run_retention().await.deleted, 0);
+    // An open run is never pruned: the service counts it.
+    ok(&app, &format!("/api/pings/start?service={id}&rid={RID_B}")).await;
+    app.advance(Duration::days(91));
+    app.run_retention().await;
+    let list = runs(&app, &id).await;
+    let kept: Vec<_> = list
+        .iter()
+        .map(|r| (r.outcome.as_str(), r.rid.as_deref()))
+        .collect();
+    assert_eq!(kept, [("running", Some(RID_B))], "only the open run stays");
+    assert_eq!(app.service(&id).await.open_runs, 1);
+    ok(&app, &format!("/api/pings/start?service={id}")).await;
+    assert_eq!(
+        app.service(&id).await.open_runs,
+        1,
+        "the stale run abandoned"
+    );
+}
+
 on_every_backend!(
     runs_pair_by_rid_when_they_overlap,
     a_start_without_rid_replaces_the_last,
@@ -606,4 +647,5 @@ on_every_backend!(
     runs_api_pages,
     editing_max_run_replans,
     run_fields_are_validated,
+    retention_prunes_finished_runs_with_the_pings,
 );
