@@ -263,9 +263,13 @@ pub async fn write_batch(
             // A message: stored, nothing else changes.
             PingKind::Log => {}
             PingKind::Start => {
-                let mut abandoned = runs::abandon_stale(&txn, &model.id, record.at).await?;
-                if record.rid.is_none() {
-                    abandoned += runs::abandon_unnamed(&txn, &model.id, record.at).await?;
+                // With no run open there is nothing to abandon.
+                let mut abandoned = 0;
+                if model.open_runs > 0 {
+                    abandoned += runs::abandon_stale(&txn, &model.id, record.at).await?;
+                    if record.rid.is_none() {
+                        abandoned += runs::abandon_unnamed(&txn, &model.id, record.at).await?;
+                    }
                 }
                 runs::open(&txn, &model.id, record.rid.as_deref(), record.at).await?;
                 model.open_runs = Ord::max(model.open_runs - count(abandoned), 0) + 1;

@@ -423,6 +423,11 @@ pub async fn update(
 pub async fn delete(db: &DatabaseConnection, id: &str) -> StoreResult<()> {
     let txn = begin_write(db).await?;
     service_index::remove(&txn, id).await?;
+    // Pings, flips and alerts go by their foreign keys; runs have none.
+    crate::entity::runs::Entity::delete_many()
+        .filter(crate::entity::runs::Column::ServiceId.eq(id))
+        .exec(&txn)
+        .await?;
     let res = Entity::delete_by_id(id.to_owned()).exec(&txn).await?;
     if res.rows_affected == 0 {
         return Err(StoreError::NotFound("service"));

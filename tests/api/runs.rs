@@ -493,6 +493,16 @@ async fn runs_api_pages(b: Backend) {
     );
     let resp = app.get("/api/v1/services/nosuch00/runs").await;
     assert_eq!(resp.status(), 404);
+    // Deleting the service deletes its runs.
+    ok(&app, &format!("/api/pings/start?service={id}")).await;
+    assert_eq!(
+        app.delete(&format!("/api/v1/services/{id}")).await.status(),
+        204
+    );
+    let left = heartbeats::store::runs::list(&app.db, &id, None, 10)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 async fn editing_max_run_replans(b: Backend) {
