@@ -18,6 +18,10 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   echo "== installing aiosmtpd (the test SMTP server)"
   python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
 fi
+if ! python3 -c 'import healthchecks_io' 2>/dev/null; then
+  echo "== installing healthchecks-io (the healthchecks API client tests/hc_client drives)"
+  python3 -m pip install --quiet --disable-pip-version-check 'healthchecks-io==0.4.4'
+fi
 
 # The databases the tests create their own databases in. Start them when they are down.
 if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then

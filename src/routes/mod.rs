@@ -5,6 +5,7 @@ pub mod agent_ws;
 pub mod alerts;
 pub mod channels;
 pub mod events;
+pub mod hc_api;
 pub mod health;
 pub mod hosts;
 pub mod maintenance;
@@ -87,8 +88,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(timeseries::configure)
                 .configure(agent_hosts::configure)
                 .configure(agent_ws::configure)
+                .configure(hc_api::configure)
                 .service(schedule::preview),
         )
+        // The healthchecks management API's later versions (v1 is inside the scope above).
+        .service(web::scope("/api/{version:v[23]}").configure(hc_api::configure))
         .configure(crate::ui::configure);
 }
 

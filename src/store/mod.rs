@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod audit;
 pub mod channels;
 pub mod failure;
+pub mod hc_checks;
 pub mod host_events;
 pub mod host_inbox;
 pub mod host_list;

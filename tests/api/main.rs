@@ -35,8 +35,9 @@ mod scale;
 mod services;
 mod sessions;
 mod snooze;
-// The agent's real-sshd helper, shared rather than copied.
 mod runs;
+mod hc_api;
+// The agent's real-sshd helper, shared rather than copied.
 #[path = "../../agent/tests/agent/helpers.rs"]
 #[allow(dead_code)]
 mod sshd;
