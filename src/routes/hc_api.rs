@@ -258,6 +258,8 @@ async fn authorize(
         .authenticate(&Credentials::Bearer(key), &source)
         .await
     {
+        // A ping key is no management key, as healthchecks' ping keys are not.
+        Ok(user) if user.scope == KeyScope::Ping => Err(HcError::wrong_key()),
         Ok(user) => Ok(Actor {
             user_id: Some(user.id),
             name: user.name,
@@ -292,7 +294,7 @@ async fn authorize(
 
 /// healthchecks answers a read-only key on a read-write endpoint as a wrong key.
 fn read_write(actor: &Actor) -> Result<(), HcError> {
-    if actor.scope == KeyScope::Read || actor.scope == KeyScope::Ping {
+    if actor.scope == KeyScope::Read {
         return Err(HcError::wrong_key());
     }
     Ok(())
