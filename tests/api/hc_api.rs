@@ -8,7 +8,7 @@ use heartbeats::domain::status::PingKind;
 use heartbeats::entity::services;
 use heartbeats::store::pings::PingRecord;
 use reqwest::Method;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN, Backend, TestApp};
@@ -382,17 +382,17 @@ async fn pause_resume_and_a_running_check_by_version(b: Backend) {
         .collect();
     assert_eq!(ups, [1, 0], "the pause and the resume are flips");
 
-    // A run is open (as the runs bookkeeping records it): v1 says `started`, v2 and v3
+    // A run is open (a start ping): v1 says `started`, v2 and v3
     // keep the status and set `started`.
     app.ping_ok(&svc.id, "").await;
-    let mut row = services::Entity::find_by_id(svc.id.clone())
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into_active_model();
-    row.open_runs = Set(1);
-    row.update(&app.db).await.unwrap();
+    submit(
+        &app,
+        &svc.id,
+        PingKind::Start,
+        Some("5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"),
+    )
+    .await;
+    assert_eq!(app.service(&svc.id).await.open_runs, 1);
     let (_, c) = get(&app, &format!("/api/v1/checks/{}", svc.ping_uuid), &key).await;
     assert_eq!(
         (c["status"].as_str(), c["started"].as_bool()),

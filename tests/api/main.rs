@@ -14,6 +14,7 @@ mod chat_server;
 mod config;
 mod full_disk;
 mod guessing;
+mod hc_api;
 mod host_helpers;
 mod host_reports;
 mod host_timelines;
@@ -31,12 +32,11 @@ mod pause;
 mod pings;
 mod roles;
 mod rollups;
+mod runs;
 mod scale;
 mod services;
 mod sessions;
 mod snooze;
-mod runs;
-mod hc_api;
 // The agent's real-sshd helper, shared rather than copied.
 #[path = "../../agent/tests/agent/helpers.rs"]
 #[allow(dead_code)]
