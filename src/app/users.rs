@@ -133,6 +133,16 @@ pub async fn change_password(
     Ok(())
 }
 
+/// A user's ping key (their own, or anyone's for an admin); one is made if they have none.
+#[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
+pub async fn ping_key(app: &App, actor: &Actor, name: &str) -> AppResult<Model> {
+    let user = subject(app, actor, name, Action::OwnAccount).await?;
+    if user.ping_key.is_some() {
+        return Ok(user);
+    }
+    Ok(users::regenerate_ping_key(&app.db, &user.name).await?)
+}
+
 /// Give a user a new ping key: their `/ping/<ping-key>/<slug>` URLs change at once.
 #[tracing::instrument(skip(app, actor), fields(actor = %actor.name))]
 pub async fn regenerate_ping_key(app: &App, actor: &Actor, name: &str) -> AppResult<Model> {

@@ -9,6 +9,7 @@ pub mod hc_api;
 pub mod health;
 pub mod hosts;
 pub mod maintenance;
+pub mod ping_keys;
 pub mod pings;
 pub mod reports;
 pub mod schedule;
@@ -36,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(pings::ping))
                 .route(web::post().to(pings::ping)),
         )
+        .service(web::resource(["/ping/{tail:.*}"]).route(web::route().to(pings::hc::ping)))
+        .service(web::resource("/api/push/{token}").route(web::route().to(pings::kuma::push)))
         .service(
             web::resource("/api/pings/snooze")
                 .route(web::get().to(services::ping_snooze))
@@ -85,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(alerts::configure)
                 .configure(channels::configure)
                 .configure(users::configure)
+                .configure(ping_keys::configure)
                 .configure(timeseries::configure)
                 .configure(agent_hosts::configure)
                 .configure(agent_ws::configure)
