@@ -343,6 +343,46 @@ async fn borgmatic_requests(b: Backend) {
     assert_eq!(app.status(&id).await, "down");
 }
 
+/// borgmatic with a slug URL and `create_slug: true` (the same hook): `?create=1` after the
+/// state, so the first run's start creates the service.
+async fn borgmatic_create_slug(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let key = ping_key_of(
+        &app,
+        "admin",
+        Auth::Basic(crate::helpers::ADMIN, crate::helpers::PASSWORD),
+    )
+    .await;
+    let ua = "python-requests/2.31.0";
+    let resp = send(
+        hc(
+            &app,
+            Method::POST,
+            &format!("/ping/{key}/borg-home/start?create=1"),
+        )
+        .header("user-agent", ua)
+        .body(""),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let resp = send(
+        hc(
+            &app,
+            Method::POST,
+            &format!("/ping/{key}/borg-home?create=1"),
+        )
+        .header("user-agent", ua)
+        .body("Archive fingerprint: 3f2a"),
+    )
+    .await;
+    assert_ok(resp, false).await;
+    let list: Vec<Value> = app.get("/api/v1/services").await.json().await.unwrap();
+    assert_eq!(list.len(), 1);
+    let id = list[0]["id"].as_str().unwrap();
+    let kinds: Vec<String> = app.pings(id).await.into_iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, ["success", "start"]);
+}
+
 /// The Ansible module (community.general healthchecks, `HEAD …/<uuid>[/start|/fail]`)
 /// and the healthchecks docs' curl line, `curl -fsS -m 10 --retry 5 -o /dev/null
 /// https://hc-ping.com/<uuid>` (a GET).
@@ -702,6 +742,7 @@ on_every_backend!(
     success_with_a_body_stays_up_and_fail_body_goes_to_the_alert,
     runitor_requests,
     borgmatic_requests,
+    borgmatic_create_slug,
     ansible_heads_and_curl_get,
     browsers_get_a_preflight_and_other_methods_405,
     slug_urls,

@@ -91,6 +91,27 @@ async fn down_is_a_failure_carrying_msg(b: Backend) {
     assert_eq!(app.status(&id).await, "up");
 }
 
+/// borgmatic's Uptime Kuma hook (`borgmatic/hooks/monitoring/uptime_kuma.py`):
+/// `requests.get(f'{push_url}?status={status}&msg={state}')`, `down` for a failed run.
+async fn borgmatic_kuma_hook(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (id, token) = service(&app).await;
+    for query in ["status=up&msg=start", "status=up&msg=finish"] {
+        let (status, _) = push(&app, Method::GET, &format!("/api/push/{token}?{query}")).await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(app.status(&id).await, "up");
+    let (status, _) = push(
+        &app,
+        Method::GET,
+        &format!("/api/push/{token}?status=down&msg=fail"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.status(&id).await, "down");
+    assert_eq!(app.flips(&id).await[0].data.as_deref(), Some("fail"));
+}
+
 async fn unknown_token_is_kumas_404(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (id, _) = service(&app).await;
@@ -119,4 +140,5 @@ on_every_backend!(
     up_with_msg_and_ping,
     down_is_a_failure_carrying_msg,
     unknown_token_is_kumas_404,
+    borgmatic_kuma_hook,
 );
