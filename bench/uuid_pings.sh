@@ -17,7 +17,9 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export HB_LISTEN="127.0.0.1:$port" HB_DATA_DIR="$work" DATABASE_URL="sqlite://$work/heartbeats.db"
 export HB_ADMIN_USER=bench HB_ADMIN_PASSWORD=bench-password RUST_LOG=warn
+# Durable by default; HB_BENCH_SYNCHRONOUS=normal measures without the per-commit fsync (diagnosis only).
 unset HB_SQLITE_SYNCHRONOUS
+[ -n "${HB_BENCH_SYNCHRONOUS:-}" ] && export HB_SQLITE_SYNCHRONOUS="$HB_BENCH_SYNCHRONOUS"
 (cd "$work" && exec "$bin" serve) &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
