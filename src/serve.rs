@@ -23,11 +23,33 @@ use long_url::LongUrlGuard;
 const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Serve the application on `listener` with one worker per core.
-pub fn http_server(listener: TcpListener, state: web::Data<AppState>) -> io::Result<Server> {
+/// Serve the application on `listener` with one worker per core, and `/metrics` alone,
+/// without credentials, on `metrics` (`HB_METRICS_LISTEN`) when given.
+pub fn http_server(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    state: web::Data<AppState>,
+) -> io::Result<Server> {
     let addr = listener.local_addr()?;
     let data_limit = state.settings.max_ping_data;
-    Ok(Server::build()
+    let mut server = Server::build();
+    if let Some(metrics) = metrics {
+        let state = state.clone();
+        let addr = metrics.local_addr()?;
+        server = server.listen("metrics", metrics, move || {
+            let app = App::new()
+                .app_data(state.clone())
+                .configure(routes::metrics::configure_open);
+            HttpService::build()
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+                .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+                .local_addr(addr)
+                .finish(map_config(app, |_| AppConfig::default()))
+                .tcp()
+        })?;
+    }
+    Ok(server
         .listen("heartbeats", listener, move || {
             let app = App::new()
                 .app_data(state.clone())

@@ -47,6 +47,12 @@ pub struct Settings {
     pub mail_burst_window_secs: u32,
     /// How long a chat robot or webhook may take to answer (`HB_CHANNEL_TIMEOUT_SECS`).
     pub channel_timeout_secs: u32,
+    /// A second listener serving only `/metrics`, without credentials
+    /// (`HB_METRICS_LISTEN`); `None`: metrics only on the main port, with credentials.
+    pub metrics_listen: Option<SocketAddr>,
+    /// A bearer token that may read `/metrics` besides read-capable API keys
+    /// (`HB_METRICS_TOKEN`). `Debug` never shows it.
+    pub metrics_token: Option<String>,
 }
 
 /// The default `HB_MAX_REPORT_BYTES`: 8 MiB, a thousand snapshots of 8 KiB.
@@ -133,6 +139,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "HB_CHANNEL_TIMEOUT_SECS",
         "seconds a chat robot, webhook, ntfy or Gotify server may take to answer before the alert is retried (default 10)",
+    ),
+    (
+        "HB_METRICS_LISTEN",
+        "a second address serving only /metrics (Prometheus), without credentials, e.g. 127.0.0.1:9101 (default: none; /metrics on HB_LISTEN needs a read API key or HB_METRICS_TOKEN)",
+    ),
+    (
+        "HB_METRICS_TOKEN",
+        "a bearer token Prometheus may send to read /metrics on HB_LISTEN, besides API keys that may read (default: none; at least 16 characters)",
     ),
     (
         "HB_DATA_DIR",
@@ -382,6 +396,28 @@ impl Settings {
         let minute_rollup_days = days("HB_MINUTE_ROLLUP_DAYS", 7)?;
         let hour_rollup_days = days("HB_HOUR_ROLLUP_DAYS", 400)?;
 
+        let metrics_listen = match get("HB_METRICS_LISTEN") {
+            None => None,
+            Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| {
+                anyhow::anyhow!(
+                    "HB_METRICS_LISTEN: '{v}' is not an address; use e.g. 127.0.0.1:9101"
+                )
+            })?),
+        };
+        if metrics_listen.is_some_and(|m| m == listen && m.port() != 0) {
+            bail!(
+                "HB_METRICS_LISTEN: '{listen}' is HB_LISTEN's address; use another port, e.g. 127.0.0.1:9101"
+            );
+        }
+        let metrics_token = get("HB_METRICS_TOKEN");
+        if let Some(t) = &metrics_token
+            && (t.chars().count() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            bail!(
+                "HB_METRICS_TOKEN: must be at least 16 characters without spaces; make one with e.g. `openssl rand -hex 24`"
+            );
+        }
+
         let smtp_from = get("SMTP_FROM").unwrap_or_else(|| "heartbeats@localhost".into());
         // Django-style "Name <addr>" is fine; lettre parses mailboxes.
         if smtp_from.parse::<lettre::message::Mailbox>().is_err() {
@@ -414,6 +450,8 @@ impl Settings {
             hour_rollup_days,
             smtp,
             smtp_from,
+            metrics_listen,
+            metrics_token,
         })
     }
 }

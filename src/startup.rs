@@ -80,6 +80,7 @@ impl Default for BuildOptions {
 
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
     pub state: web::Data<AppState>,
 }
@@ -97,6 +98,17 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("HB_LISTEN: cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = match settings.metrics_listen {
+            None => None,
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .with_context(|| format!("HB_METRICS_LISTEN: cannot listen on {addr}"))?,
+            ),
+        };
+        let metrics_port = match &metrics_listener {
+            Some(l) => Some(l.local_addr()?.port()),
+            None => None,
+        };
 
         let wake = Arc::new(Wakeup::default());
         let outbox_notify = Arc::new(Notify::new());
@@ -153,9 +165,10 @@ impl Application {
             list_search: Default::default(),
             rollups,
         });
-        let server = serve::http_server(listener, state.clone())?;
+        let server = serve::http_server(listener, metrics_listener, state.clone())?;
         Ok(Self {
             port,
+            metrics_port,
             server,
             state,
         })
@@ -163,6 +176,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `HB_METRICS_LISTEN`, when set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// The host staleness job over this application's database and signals.

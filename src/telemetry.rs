@@ -1,3 +1,6 @@
+//! Logging, and the server's own counters for `/metrics`.
+pub mod counters;
+
 use tracing_subscriber::EnvFilter;
 
 /// Log to stderr; `RUST_LOG` overrides the default level.

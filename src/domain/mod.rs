@@ -1,5 +1,6 @@
 //! Validated values the rest of the code can trust once constructed.
 pub mod alert;
+pub mod badge;
 pub mod channel;
 pub mod cron;
 pub mod host;

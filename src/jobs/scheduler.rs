@@ -102,6 +102,7 @@ impl Job for Scheduler {
             let mut due = services::due(&self.db, now, BATCH)
                 .await
                 .context("cannot read the services that are due")?;
+            crate::telemetry::counters::scheduler_read(now, due.iter().map(|r| r.next_check_at));
             if due.is_empty() {
                 break;
             }

@@ -3,12 +3,14 @@
 pub mod agent_hosts;
 pub mod agent_ws;
 pub mod alerts;
+pub mod badges;
 pub mod channels;
 pub mod events;
 pub mod hc_api;
 pub mod health;
 pub mod hosts;
 pub mod maintenance;
+pub mod metrics;
 pub mod ping_keys;
 pub mod pings;
 pub mod reports;
@@ -93,10 +95,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(agent_hosts::configure)
                 .configure(agent_ws::configure)
                 .configure(hc_api::configure)
+                .configure(badges::configure_api)
                 .service(schedule::preview),
         )
         // The healthchecks management API's later versions (v1 is inside the scope above).
         .service(web::scope("/api/{version:v[23]}").configure(hc_api::configure))
+        .configure(metrics::configure)
+        .configure(badges::configure)
         .configure(crate::ui::configure);
 }
 

@@ -74,6 +74,8 @@ impl fmt::Debug for Settings {
             mail_burst_threshold,
             mail_burst_window_secs,
             channel_timeout_secs,
+            metrics_listen,
+            metrics_token,
         } = self;
         f.debug_struct("Settings")
             .field("listen", listen)
@@ -98,6 +100,8 @@ impl fmt::Debug for Settings {
             .field("mail_burst_threshold", mail_burst_threshold)
             .field("mail_burst_window_secs", mail_burst_window_secs)
             .field("channel_timeout_secs", channel_timeout_secs)
+            .field("metrics_listen", metrics_listen)
+            .field("metrics_token", &metrics_token.as_ref().map(|_| Redacted))
             .finish()
     }
 }
@@ -148,6 +152,7 @@ mod tests {
             ("SMTP_HOST", "mail.lan"),
             ("SMTP_USERNAME", "alerts"),
             ("SMTP_PASSWORD", "smtp-Secret-4"),
+            ("HB_METRICS_TOKEN", "metrics-Secret-6-abcdef"),
         ]);
         let shown = format!("{s:?} {s:#?} {:?}", s.smtp);
         assert!(!shown.contains("Secret"), "{shown}");
@@ -158,6 +163,7 @@ mod tests {
         );
         assert!(shown.contains("admin_password: Some(***)"), "{shown}");
         assert!(shown.contains("password: Some(***)"), "{shown}");
+        assert!(shown.contains("metrics_token: Some(***)"), "{shown}");
         assert!(shown.contains("\"alerts\""), "{shown}");
         assert!(shown.contains("mail.lan"), "{shown}");
     }

@@ -2,6 +2,7 @@
 pub mod agent_presence;
 pub mod alerts;
 pub mod audit;
+pub mod badges;
 pub mod channels;
 pub mod failure;
 pub mod hc_checks;
@@ -13,6 +14,7 @@ pub mod host_overview;
 pub mod host_reports;
 pub mod hosts;
 pub mod maintenance;
+pub mod metrics;
 pub mod outbox_context;
 pub mod pings;
 pub mod rollups;

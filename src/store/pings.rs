@@ -170,6 +170,7 @@ async fn run_writer(
             .filter_map(|r| r.as_ref().ok().map(|o| o.alerts_queued))
             .sum();
         hooks.committed(earliest, queued);
+        crate::telemetry::counters::pings_accepted(results.iter().filter(|r| r.is_ok()).count());
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
         }

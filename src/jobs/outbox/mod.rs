@@ -256,6 +256,16 @@ impl Outbox {
             .buffer_unordered(self.concurrency.max(1))
             .collect()
             .await;
+        crate::telemetry::counters::alerts_delivered(outcomes.iter().map(|(o, a)| {
+            (
+                match &o.dest {
+                    Destination::Channel(id) => Some(id.as_str()),
+                    Destination::Mail(_) => None,
+                },
+                o.alerts.len(),
+                matches!(a, Attempt::Sent),
+            )
+        }));
         // Record what went out before anything else can fail: a delivered alert left
         // pending would be sent again when its claim runs out.
         let sent: Vec<&alert_rows::Model> = outcomes
