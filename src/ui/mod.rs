@@ -6,6 +6,7 @@ pub mod account;
 pub mod alerts;
 pub mod assets;
 pub mod audit;
+pub mod badges;
 pub mod channels;
 pub mod cron_words;
 pub mod format;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(assets::serve)),
         )
         .route("/login", web::get().to(login::form))
+        .route("/badges", web::get().to(badges::page))
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))
         .route("/lang/{code}", web::get().to(login::switch_language))

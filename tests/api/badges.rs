@@ -9,11 +9,13 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Auth, Backend, TestApp};
 use crate::on_every_backend;
+use crate::ui_helpers::Browser;
 
 on_every_backend!(
     badges_show_each_status_and_a_tag_shows_its_worst,
     wrong_signatures_and_unknown_subjects_are_not_found,
     the_badge_list_needs_a_reader_and_pages_services,
+    the_badges_page_lists_what_to_paste,
 );
 
 async fn list(app: &TestApp) -> Value {
@@ -260,4 +262,34 @@ async fn the_badge_list_needs_a_reader_and_pages_services(backend: Backend) {
     }
     seen.sort();
     assert_eq!(seen, ["s0", "s1", "s2", "s3", "s4"]);
+}
+
+async fn the_badges_page_lists_what_to_paste(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = app
+        .create_service(json!({
+            "name": "db [nightly]", "kind": "interval", "period": 60, "grace": 60,
+            "tags": ["prod"],
+        }))
+        .await
+        .id;
+    let l = list(&app).await;
+    let svc = l["services"][0]["svg"].as_str().unwrap().to_owned();
+    let tag = l["tags"]["prod"]["svg"].as_str().unwrap().to_owned();
+
+    // Signed out, the page sends you to sign in.
+    let mut b = Browser::new(&app);
+    assert_eq!(b.get("/badges").await.status, 303);
+    let mut b = Browser::signed_in(&app).await;
+    let page = b.get("/badges").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.assert_contains("href=\"/badges\" aria-current=\"page\"");
+    page.assert_contains(&format!("![db nightly]({svc})"));
+    page.assert_contains(&format!("&#60;img src=&#34;{tag}&#34;"));
+    page.assert_contains(l["all"]["json"].as_str().unwrap());
+    assert!(svc.contains(&format!("/service/{id}.svg")));
+    b.get("/lang/zh?next=/badges").await;
+    let zh = b.get("/badges").await;
+    assert_eq!(zh.status, 200);
+    zh.assert_contains("<h1>状态徽章</h1>");
 }

@@ -552,4 +552,13 @@ pub static EN: Tr = Tr {
     reason_run_time: "a run took longer or shorter than it may",
     kind_start: "start",
     kind_log: "log",
+    nav_badges: "Badges",
+    badges_title: "Status badges",
+    badges_lead: "Images of the current status for README files and wiki pages. Anyone with a badge's URL sees its status and name, and nothing else; the URL cannot be guessed from another. The JSON URL is for shields.io's endpoint badges.",
+    badges_all: "All services",
+    badges_tags: "By tag",
+    badges_tags_help: "A tag's badge shows the worst status among its services: down, then late, then up.",
+    badges_no_tags: "No service has a tag yet.",
+    badges_services: "By service",
+    badges_more: "More services",
 };

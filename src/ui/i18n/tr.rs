@@ -564,4 +564,13 @@ pub struct Tr {
     pub reason_run_time: &'static str,
     pub kind_start: &'static str,
     pub kind_log: &'static str,
+    pub nav_badges: &'static str,
+    pub badges_title: &'static str,
+    pub badges_lead: &'static str,
+    pub badges_all: &'static str,
+    pub badges_tags: &'static str,
+    pub badges_tags_help: &'static str,
+    pub badges_no_tags: &'static str,
+    pub badges_services: &'static str,
+    pub badges_more: &'static str,
 }

@@ -552,4 +552,13 @@ pub static ZH: Tr = Tr {
     reason_run_time: "运行时长超出允许范围",
     kind_start: "开始",
     kind_log: "日志",
+    nav_badges: "徽章",
+    badges_title: "状态徽章",
+    badges_lead: "显示当前状态的图片，可放进 README 和 wiki 页面。拿到徽章地址的人只能看到它的状态和名称；地址无法由其他徽章的地址推出。JSON 地址用于 shields.io 的 endpoint 徽章。",
+    badges_all: "全部服务",
+    badges_tags: "按标签",
+    badges_tags_help: "标签的徽章显示其服务中最差的状态：先故障，再延迟，再正常。",
+    badges_no_tags: "还没有服务设置标签。",
+    badges_services: "按服务",
+    badges_more: "更多服务",
 };
