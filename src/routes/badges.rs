@@ -1,4 +1,4 @@
-//! Status badges for README files and wiki pages: `/badge/<sig>/…​.svg` (flat, as
+//! Status badges for README files and wiki pages: `/badge/<sig>/….svg` (flat, as
 //! shields.io draws them) and `.json` (shields.io's endpoint format), per service, per tag
 //! and for all services, with no credentials: the signature in the URL is the secret, and
 //! a wrong one is a 404. `GET /api/v1/badges` (read) lists the URLs.
