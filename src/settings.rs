@@ -553,3 +553,48 @@ fn legacy_database_url(raw: &HashMap<String, String>) -> anyhow::Result<Option<S
     }
     Ok(Some(url.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        Settings::from_vars(
+            &vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn metrics_settings_are_optional_and_checked() {
+        let s = load(&[]).unwrap();
+        assert_eq!((s.metrics_listen, s.metrics_token), (None, None));
+        let s = load(&[
+            ("HB_METRICS_LISTEN", "127.0.0.1:9101"),
+            ("HB_METRICS_TOKEN", "0123456789abcdef"),
+        ])
+        .unwrap();
+        assert_eq!(s.metrics_listen, Some("127.0.0.1:9101".parse().unwrap()));
+        assert_eq!(s.metrics_token.as_deref(), Some("0123456789abcdef"));
+        for (vars, names) in [
+            (vec![("HB_METRICS_LISTEN", "9101")], "HB_METRICS_LISTEN"),
+            (
+                vec![
+                    ("HB_LISTEN", "127.0.0.1:9101"),
+                    ("HB_METRICS_LISTEN", "127.0.0.1:9101"),
+                ],
+                "HB_METRICS_LISTEN",
+            ),
+            (vec![("HB_METRICS_TOKEN", "short")], "HB_METRICS_TOKEN"),
+            (
+                vec![("HB_METRICS_TOKEN", "has a space in it, long")],
+                "HB_METRICS_TOKEN",
+            ),
+        ] {
+            let err = load(&vars).unwrap_err().to_string();
+            assert!(err.starts_with(names), "{err}");
+        }
+    }
+}
