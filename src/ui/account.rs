@@ -1,4 +1,5 @@
-//! `/account`: change the password; create API keys (shown once) and revoke them.
+//! `/account`: change the password; create API keys (shown once) and revoke them; the
+//! ping key of the slug ping URLs, and a new one.
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
@@ -34,6 +35,9 @@ struct AccountPage<'a> {
     c: &'a Chrome,
     name: &'a str,
     email: &'a str,
+    ping_key: Option<&'a str>,
+    /// An example slug URL with the key.
+    ping_key_url: Option<String>,
     keys: Vec<KeyRow>,
     new_key: Option<String>,
     label: String,
@@ -70,6 +74,12 @@ async fn render(
             c: &c,
             name: &s.user.name,
             email: s.user.email.as_deref().unwrap_or(""),
+            ping_key: s.user.ping_key.as_deref(),
+            ping_key_url: s
+                .user
+                .ping_key
+                .as_deref()
+                .map(|k| super::snippets::slug_url(&s.state.settings.base_url, k, "<slug>")),
             keys,
             new_key,
             label,
@@ -177,4 +187,15 @@ pub async fn revoke_key(s: SignedIn, id: web::Path<i64>, form: web::Form<RevokeF
         .await
         .lang(s.lang)?;
     Ok(s.redirect("/account", Some("revoked")))
+}
+
+/// A new ping key: every slug URL of the user changes at once (the page asks first, in a
+/// fold with the warning).
+#[tracing::instrument(skip_all, fields(user = %s.user.name))]
+pub async fn regenerate_ping_key(s: SignedIn, form: web::Form<RevokeForm>) -> UiResult {
+    s.check_csrf(&form.csrf)?;
+    app::users::regenerate_ping_key(&s.state.app, &s.actor, &s.user.name)
+        .await
+        .lang(s.lang)?;
+    Ok(s.redirect("/account#ping-key-h", Some("ping_key")))
 }

@@ -67,6 +67,10 @@ pub struct RowView {
     pub schedule: String,
     pub last: Option<When>,
     pub last_error: bool,
+    /// The last finished run's duration, compact, with its title.
+    pub last_run: Option<(String, String)>,
+    /// A run is open.
+    pub running: bool,
     pub due: Due,
     pub why: Option<Why>,
 }
@@ -400,6 +404,12 @@ fn row_view(
     RowView {
         last: row.last_ping_at.map(|ms| When::from_ms(ms, tz, now, lang)),
         last_error: row.last_ping_kind == Some(PingKind::Error),
+        last_run: row.last_run_ms.map(|ms| {
+            let took = lang.run_duration(ms);
+            let title = lang.last_run_took(&took);
+            (took, title)
+        }),
+        running: row.open_runs > 0,
         status,
         status_label: lang.status(row.status),
         schedule,

@@ -21,6 +21,7 @@ pub mod login;
 pub mod maintenance;
 pub mod page;
 pub mod preview;
+pub mod runs;
 pub mod service;
 pub mod service_form;
 pub mod session;
@@ -85,6 +86,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/services/{id}/edit", web::post().to(service_form::update))
         .route("/services/{id}/pause", web::post().to(service::pause))
         .route("/services/{id}/resume", web::post().to(service::resume))
+        .route(
+            "/services/{id}/ping-uuid",
+            web::post().to(service::regenerate_ping_uuid),
+        )
         .route("/services/{id}/snooze", web::post().to(service::snooze))
         .route(
             "/services/{id}/snooze/clear",
@@ -130,6 +135,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(account::change_password),
         )
         .route("/account/keys", web::post().to(account::create_key))
+        .route(
+            "/account/ping-key",
+            web::post().to(account::regenerate_ping_key),
+        )
         .route(
             "/account/keys/{id}/revoke",
             web::post().to(account::revoke_key),

@@ -58,6 +58,8 @@ pub fn flash_from_code(code: &str, lang: Lang) -> Option<Flash> {
             "units_refresh" => ok(t.units_refresh_flash),
             "channel_created" => ok(t.channel_created_flash),
             "channel_deleted" => ok(t.channel_deleted_flash),
+            "ping_uuid" => ok(t.ping_uuid_flash),
+            "ping_key" => ok(t.ping_key_flash),
             _ => None,
         },
     }

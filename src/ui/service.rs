@@ -1,5 +1,6 @@
-//! `/services/{id}`: status and why, the ping URL with snippets, the ping log, flips with
-//! their alerts; pause, resume and delete (with a confirmation page).
+//! `/services/{id}`: status and why, the ping URLs with snippets, the job runs with their
+//! sparkline, the ping log, flips with their alerts; pause, resume, a new ping UUID and
+//! delete (with a confirmation page).
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
@@ -14,17 +15,19 @@ use super::i18n::Lang;
 use super::login::CsrfForm;
 use super::maintenance::{SnoozeForm, SnoozeView};
 use super::page::{Chrome, InLang, UiResult};
+use super::runs::{self as run_views, RUNS_PER_PAGE, RunView, SPARK_RUNS, Sparkline};
 use super::session::SignedIn;
 use super::snippets::{self, Snippet};
 use crate::app;
 use crate::clock::from_ms;
 use crate::domain::role::Action;
+use crate::domain::runs::RunOutcome;
 use crate::domain::status::{Reason, Status};
 use crate::domain::{Tags, notify_from_column};
 use crate::entity::{flips, services::Model};
 use crate::store::services::timezone_of;
 use crate::store::views;
-use crate::store::{alerts, pings, services};
+use crate::store::{alerts, pings, runs, services};
 
 const PINGS_PER_PAGE: u64 = 50;
 const FLIPS_SHOWN: u64 = 50;
@@ -32,6 +35,8 @@ const FLIPS_SHOWN: u64 = 50;
 #[derive(Debug, Deserialize)]
 pub struct PingPage {
     before: Option<i64>,
+    /// The runs table's page: runs older than this id.
+    runs_before: Option<i64>,
 }
 
 pub struct Fact {
@@ -46,6 +51,8 @@ pub struct PingView {
     pub source: String,
     pub user_agent: String,
     pub data: String,
+    pub exit_status: Option<i32>,
+    pub rid: Option<String>,
 }
 
 pub struct FlipView {
@@ -75,6 +82,18 @@ struct ServicePage<'a> {
     grace: String,
     created: When,
     ping_url: String,
+    uuid_url: String,
+    /// `None` while the user has no ping key.
+    slug_url: Option<String>,
+    max_run: Option<String>,
+    min_run: Option<String>,
+    fail_after: String,
+    streak: Option<String>,
+    running: Option<String>,
+    runs: Vec<RunView>,
+    older_runs: Option<i64>,
+    runs_paged: bool,
+    spark: Option<Sparkline>,
     snippets: Vec<Snippet>,
     pings: Vec<PingView>,
     older: Option<i64>,
@@ -183,8 +202,35 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
             source: p.source.unwrap_or_default(),
             user_agent: p.user_agent.unwrap_or_default(),
             data: p.data,
+            exit_status: p.exit_status,
+            rid: p.rid,
         })
         .collect();
+
+    let mut run_rows = runs::list(db, &m.id, q.runs_before, RUNS_PER_PAGE + 1)
+        .await
+        .lang(lang)?;
+    let more_runs = run_rows.len() as u64 > RUNS_PER_PAGE;
+    run_rows.truncate(RUNS_PER_PAGE as usize);
+    let older_runs = if more_runs {
+        run_rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let oldest_open = run_rows
+        .iter()
+        .filter(|r| matches!(r.outcome, RunOutcome::Running | RunOutcome::Hung))
+        .map(|r| r.started_at)
+        .min();
+    let (streak, running) = run_views::run_lines(&m, oldest_open, now, lang);
+    let run_list = run_rows
+        .into_iter()
+        .map(|r| RunView::new(r, tz, now, lang))
+        .collect();
+    let durations = runs::recent_durations(db, &m.id, SPARK_RUNS)
+        .await
+        .lang(lang)?;
+    let spark = run_views::sparkline(&durations, m.min_run_secs, m.max_run_secs, lang);
 
     let flip_rows = alerts::list_flips(db, &m.id, FLIPS_SHOWN)
         .await
@@ -227,6 +273,9 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
             t.snippet_crontab,
             t.snippet_python,
             t.snippet_agent,
+            t.snippet_uuid_run,
+            t.snippet_runitor,
+            t.snippet_native_run,
         ],
     );
     let c = s.chrome("services");
@@ -245,6 +294,21 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
             grace: lang.duration(m.grace_secs),
             created: When::new(from_ms(m.created_at), tz, now, lang),
             ping_url: snippets::ping_url(base_url, &m.id),
+            uuid_url: snippets::uuid_url(base_url, &m.ping_uuid),
+            slug_url: s
+                .user
+                .ping_key
+                .as_deref()
+                .map(|key| snippets::slug_url(base_url, key, &m.slug)),
+            max_run: m.max_run_secs.map(|secs| lang.duration(secs)),
+            min_run: m.min_run_secs.map(|secs| lang.duration(secs)),
+            fail_after: lang.fail_after_text(m.fail_after),
+            streak,
+            running,
+            runs: run_list,
+            older_runs,
+            runs_paged: q.runs_before.is_some(),
+            spark,
             snippets,
             pings,
             older,
@@ -284,6 +348,21 @@ pub async fn pause(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>
 
 pub async fn resume(s: SignedIn, id: web::Path<String>, form: web::Form<CsrfForm>) -> UiResult {
     set_paused(s, &id, &form.csrf, false).await
+}
+
+/// A new ping UUID: the old `/ping/<uuid>` URL stops working at once (the page asks
+/// first, in a fold with the warning).
+#[tracing::instrument(skip_all, fields(id = %id, user = %s.user.name))]
+pub async fn regenerate_ping_uuid(
+    s: SignedIn,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> UiResult {
+    s.check_csrf(&form.csrf)?;
+    let m = app::services::regenerate_ping_uuid(&s.state.app, &s.actor, &id)
+        .await
+        .lang(s.lang)?;
+    Ok(s.redirect(&format!("/services/{}#urls", m.id), Some("ping_uuid")))
 }
 
 pub async fn snooze(s: SignedIn, id: web::Path<String>, form: web::Form<SnoozeForm>) -> UiResult {

@@ -19,6 +19,7 @@ use super::session::SignedIn;
 use crate::app::services::{Amount, ServiceDraft, split_secs};
 use crate::app::{self, AppError};
 use crate::domain::role::Action;
+use crate::domain::runs::slugify;
 use crate::domain::{Tags, notify_from_column};
 use crate::entity::services::Model;
 use crate::store::services;
@@ -43,6 +44,15 @@ pub struct ServiceForm {
     pub remind_every: String,
     pub remind_every_unit: String,
     pub remind_max: String,
+    /// Empty: made from the name.
+    pub slug: String,
+    pub description: String,
+    /// Empty: no bound.
+    pub max_run: String,
+    pub max_run_unit: String,
+    pub min_run: String,
+    pub min_run_unit: String,
+    pub fail_after: String,
     /// The rest: the channel checkboxes (`channel.<id>`).
     #[serde(flatten)]
     pub rest: BTreeMap<String, String>,
@@ -59,6 +69,9 @@ impl ServiceForm {
             timezone: default_tz.name().into(),
             grace: "5".into(),
             grace_unit: "min".into(),
+            max_run_unit: "min".into(),
+            min_run_unit: "s".into(),
+            fail_after: "1".into(),
             ..Default::default()
         }
     }
@@ -66,6 +79,12 @@ impl ServiceForm {
     fn from_model(m: &Model) -> Self {
         let (period, period_unit) = split_secs(m.period_secs.unwrap_or(3600));
         let (grace, grace_unit) = split_secs(m.grace_secs);
+        let bound = |secs: Option<i64>, unit: &'static str| match secs {
+            Some(secs) => split_secs(secs),
+            None => (String::new(), unit),
+        };
+        let max_run = bound(m.max_run_secs, "min");
+        let min_run = bound(m.min_run_secs, "s");
         Self {
             csrf: String::new(),
             name: m.name.clone(),
@@ -79,6 +98,13 @@ impl ServiceForm {
             grace_unit: grace_unit.into(),
             tags: Tags::from_column(&m.tags).as_slice().join(", "),
             notify: notify_from_column(&m.notify).join(", "),
+            slug: m.slug.clone(),
+            description: m.description.clone(),
+            max_run: max_run.0,
+            max_run_unit: max_run.1.into(),
+            min_run: min_run.0,
+            min_run_unit: min_run.1.into(),
+            fail_after: m.fail_after.to_string(),
             ..Default::default()
         }
         .with_channels(&ChannelInputs::of(
@@ -146,8 +172,46 @@ impl ServiceForm {
             channels,
             remind_every,
             remind_max,
-            // TODO(issue 13, UI): slug, run-time bounds and failures in a row on the form.
-            ..ServiceDraft::default()
+            slug: Some(self.slug.trim().to_owned()).filter(|s| !s.is_empty()),
+            max_run: Some(Some(Amount::Text {
+                value: self.max_run.clone(),
+                unit: self.max_run_unit.clone(),
+            })),
+            min_run: Some(Some(Amount::Text {
+                value: self.min_run.clone(),
+                unit: self.min_run_unit.clone(),
+            })),
+            // Empty: the default, the first failure alerts; not a number: out of range.
+            fail_after: Some(match self.fail_after.trim() {
+                "" => 1,
+                n => n.parse().unwrap_or(0),
+            }),
+            description: Some(self.description.clone()),
+        }
+    }
+
+    /// The slug an emptied slug field stands for when editing: one made from the name,
+    /// else from the id, as a new service gets.
+    fn edit_draft(&self, id: &str) -> ServiceDraft {
+        let mut d = self.draft();
+        if d.slug.is_none() {
+            let from_name = slugify(&self.name);
+            d.slug = Some(if from_name.is_empty() {
+                id.to_ascii_lowercase()
+            } else {
+                from_name
+            });
+        }
+        d
+    }
+
+    /// The slug field's placeholder: the one the name makes.
+    pub fn slug_placeholder(&self) -> String {
+        let s = slugify(&self.name);
+        if s.is_empty() {
+            "nightly-backup".into()
+        } else {
+            s
         }
     }
 }
@@ -303,7 +367,7 @@ pub async fn edit_form(s: SignedIn, id: web::Path<String>) -> UiResult {
 pub async fn update(s: SignedIn, id: web::Path<String>, form: web::Form<ServiceForm>) -> UiResult {
     s.check_csrf(&form.csrf)?;
     let form = form.into_inner();
-    match app::services::update(&s.state.app, &s.actor, &id, &form.draft()).await {
+    match app::services::update(&s.state.app, &s.actor, &id, &form.edit_draft(&id)).await {
         Ok(m) => {
             s.state.ui.list_cache.clear();
             Ok(s.redirect(&format!("/services/{}", m.id), Some("saved")))

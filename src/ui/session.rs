@@ -56,6 +56,8 @@ pub struct User {
     pub name: String,
     pub email: Option<String>,
     pub role: Role,
+    /// The first part of the user's slug ping URLs.
+    pub ping_key: Option<String>,
 }
 
 /// A signed-in request: the user, their session and the page chrome.
@@ -213,6 +215,7 @@ impl FromRequest for SignedIn {
                     name: user.name,
                     email: user.email,
                     role: user.role,
+                    ping_key: user.ping_key,
                 },
                 session_id: session.id,
                 csrf: session.csrf_token,

@@ -1,5 +1,6 @@
-//! Copy-paste lines for a service: curl, a crontab entry, Python and the hb-agent stanza,
-//! each with a ping-only API key rather than a password.
+//! Copy-paste lines for a service: the password-free UUID URL with curl and runitor, curl
+//! on the native API, a crontab entry, Python and the hb-agent stanza; the native ones
+//! with a ping-only API key rather than a password.
 use url::Url;
 
 use crate::domain::schedule::ScheduleKind;
@@ -18,6 +19,16 @@ pub fn base(base_url: &Url) -> String {
 
 pub fn ping_url(base_url: &Url, id: &str) -> String {
     format!("{}/api/pings?service={id}", base(base_url))
+}
+
+/// The healthchecks-style URL: no credentials, the UUID is the secret.
+pub fn uuid_url(base_url: &Url, ping_uuid: &str) -> String {
+    format!("{}/ping/{ping_uuid}", base(base_url))
+}
+
+/// The slug URL: the user's ping key, then the service's slug.
+pub fn slug_url(base_url: &Url, ping_key: &str, slug: &str) -> String {
+    format!("{}/ping/{ping_key}/{slug}", base(base_url))
 }
 
 /// When to run the job, in crontab terms: the service's own schedule where it has one,
@@ -61,8 +72,9 @@ fn cron_timing(m: &Model) -> String {
     }
 }
 
-pub fn for_service(m: &Model, base_url: &Url, titles: [&'static str; 5]) -> Vec<Snippet> {
+pub fn for_service(m: &Model, base_url: &Url, titles: [&'static str; 8]) -> Vec<Snippet> {
     let url = ping_url(base_url, &m.id);
+    let uuid = uuid_url(base_url, &m.ping_uuid);
     let base = base(base_url);
     // A ping-only key, never a password: crontabs and scripts get copied around.
     let auth = "-H 'Authorization: Bearer hb_YOUR_KEY'";
@@ -78,6 +90,29 @@ pub fn for_service(m: &Model, base_url: &Url, titles: [&'static str; 5]) -> Vec<
         cron_timing(m)
     ));
     vec![
+        Snippet {
+            id: "uuid-run",
+            title: titles[5],
+            code: format!(
+                "curl -fsS -m 10 --retry 5 -o /dev/null '{uuid}/start'\n/path/to/job.sh\ncurl -fsS -m 10 --retry 5 -o /dev/null '{uuid}/'$?"
+            ),
+        },
+        Snippet {
+            id: "runitor",
+            title: titles[6],
+            code: format!(
+                "runitor -api-url '{base}/ping' -uuid {} -- /path/to/job.sh",
+                m.ping_uuid
+            ),
+        },
+        Snippet {
+            id: "native-run",
+            title: titles[7],
+            code: format!(
+                "curl -fsS -m 10 --retry 3 {auth} -X POST '{base}/api/pings/start?service={id}'\n/path/to/job.sh\ncurl -fsS -m 10 --retry 3 {auth} -X POST '{base}/api/pings/'$?'?service={id}'",
+                id = m.id
+            ),
+        },
         Snippet {
             id: "curl",
             title: titles[0],

@@ -10,6 +10,7 @@ mod zh;
 
 use crate::domain::host::{EventKind, HostReason, HostStatus};
 use crate::domain::role::{KeyScope, Role};
+use crate::domain::runs::RunOutcome;
 use crate::domain::schedule::ScheduleKind;
 use crate::domain::status::{PingKind, Reason, Status};
 use en::EN;
@@ -495,6 +496,109 @@ impl Lang {
             Lang::Zh => format!("每次 ping 之后 {period} 到期；第一次 ping 之后开始计时。"),
         }
     }
+    /// A run's outcome in words.
+    pub fn run_outcome(self, outcome: RunOutcome) -> &'static str {
+        let t = self.t();
+        match outcome {
+            RunOutcome::Running => t.outcome_running,
+            RunOutcome::Hung => t.outcome_hung,
+            RunOutcome::Success => t.outcome_success,
+            RunOutcome::Failure => t.outcome_failure,
+            RunOutcome::TooShort => t.outcome_too_short,
+            RunOutcome::TooLong => t.outcome_too_long,
+            RunOutcome::Abandoned => t.outcome_abandoned,
+        }
+    }
+
+    /// A run's duration, compact: "850 ms", "4.2 s", "2 min 5 s", "1 h 3 min".
+    pub fn run_duration(self, ms: i64) -> String {
+        let ms = ms.max(0);
+        let (milli, s) = match self {
+            Lang::En => (" ms", " s"),
+            Lang::Zh => (" 毫秒", " 秒"),
+        };
+        if ms < 1000 {
+            return format!("{ms}{milli}");
+        }
+        if ms < 60_000 {
+            let tenths = (ms + 50) / 100;
+            return if tenths % 10 == 0 || tenths >= 100 {
+                format!("{}{s}", (tenths + 5) / 10)
+            } else {
+                format!("{}.{}{s}", tenths / 10, tenths % 10)
+            };
+        }
+        let secs = (ms + 500) / 1000;
+        let (m, h, d) = match self {
+            Lang::En => (" min", " h", " d"),
+            Lang::Zh => (" 分钟", " 小时", " 天"),
+        };
+        // Two units at most: past an hour the seconds are noise.
+        let (big, small) = if secs < 3600 {
+            ((secs / 60, m), (secs % 60, s))
+        } else if secs < 86_400 {
+            ((secs / 3600, h), (secs % 3600 / 60, m))
+        } else {
+            ((secs / 86_400, d), (secs % 86_400 / 3600, h))
+        };
+        if small.0 == 0 {
+            format!("{}{}", big.0, big.1)
+        } else {
+            format!("{}{} {}{}", big.0, big.1, small.0, small.1)
+        }
+    }
+
+    /// "2 failures in a row; alerts at 3".
+    pub fn fail_streak(self, streak: i32, fail_after: i32) -> String {
+        match (self, streak == 1) {
+            (Lang::En, true) => format!("1 failure in a row; alerts at {fail_after}"),
+            (Lang::En, false) => format!("{streak} failures in a row; alerts at {fail_after}"),
+            (Lang::Zh, _) => format!("已连续失败 {streak} 次；达到 {fail_after} 次时告警"),
+        }
+    }
+
+    /// "Alerts at the 3rd failure in a row" for a service whose streak is 0.
+    pub fn fail_after_text(self, fail_after: i32) -> String {
+        match (self, fail_after == 1) {
+            (Lang::En, true) => "at the first failure".to_owned(),
+            (Lang::En, false) => format!("after {fail_after} failures in a row"),
+            (Lang::Zh, true) => "第一次失败即告警".to_owned(),
+            (Lang::Zh, false) => format!("连续失败 {fail_after} 次后告警"),
+        }
+    }
+
+    /// "running for 12 min" (and how many runs are open when more than one).
+    pub fn running_for(self, secs: i64, open: i32) -> String {
+        let span = self.down_for(secs.max(0));
+        match (self, open > 1) {
+            (Lang::En, false) => format!("Running for {span}"),
+            (Lang::En, true) => format!("{open} runs open; the oldest running for {span}"),
+            (Lang::Zh, false) => format!("已运行 {span}"),
+            (Lang::Zh, true) => format!("{open} 个运行未结束；最早的已运行 {span}"),
+        }
+    }
+
+    /// The sparkline in words: "Last 12 runs: shortest 3 s, median 5 s, longest 9 s".
+    pub fn run_times_summary(self, n: usize, min: &str, median: &str, max: &str) -> String {
+        match (self, n == 1) {
+            (Lang::En, true) => format!("Last run: {min}"),
+            (Lang::En, false) => {
+                format!("Last {n} runs: shortest {min}, median {median}, longest {max}")
+            }
+            (Lang::Zh, true) => format!("上次运行：{min}"),
+            (Lang::Zh, false) => {
+                format!("最近 {n} 次运行：最短 {min}，中位数 {median}，最长 {max}")
+            }
+        }
+    }
+
+    /// The list's last-run cell title: "Last run: 4.2 s".
+    pub fn last_run_took(self, took: &str) -> String {
+        match self {
+            Lang::En => format!("Last run: {took}"),
+            Lang::Zh => format!("上次运行：{took}"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -518,6 +622,28 @@ mod tests {
         assert_eq!(Lang::En.duration(125), "2 min 5 s");
         assert_eq!(Lang::En.duration(86_400 + 1800), "1 d 30 min");
         assert_eq!(Lang::Zh.duration(300), "5 分钟");
+    }
+
+    #[test]
+    fn run_durations_are_compact() {
+        assert_eq!(Lang::En.run_duration(850), "850 ms");
+        assert_eq!(Lang::En.run_duration(4_230), "4.2 s");
+        assert_eq!(Lang::En.run_duration(3_000), "3 s");
+        assert_eq!(Lang::En.run_duration(59_960), "60 s");
+        assert_eq!(Lang::En.run_duration(125_000), "2 min 5 s");
+        assert_eq!(Lang::En.run_duration(3_785_000), "1 h 3 min");
+        assert_eq!(Lang::En.run_duration(7_200_000), "2 h");
+        assert_eq!(Lang::En.run_duration(90_000_000), "1 d 1 h");
+        assert_eq!(Lang::Zh.run_duration(4_230), "4.2 秒");
+        assert_eq!(
+            Lang::En.fail_streak(2, 3),
+            "2 failures in a row; alerts at 3"
+        );
+        assert_eq!(
+            Lang::Zh.fail_streak(2, 3),
+            "已连续失败 2 次；达到 3 次时告警"
+        );
+        assert_eq!(Lang::En.running_for(12 * 60, 1), "Running for 12 min");
     }
 
     #[test]

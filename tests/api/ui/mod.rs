@@ -5,5 +5,6 @@ mod alerts;
 mod forms;
 mod hosts;
 mod list;
+mod runs;
 mod service;
 mod sign_in;
