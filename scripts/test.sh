@@ -84,4 +84,4 @@ cargo build --quiet --workspace --bins
 if ! (cd tests/e2e && npm ls --silent >/dev/null 2>&1); then
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
-(cd tests/e2e && node --test --test-concurrency=1 ui.test.js operator.test.js a11y.test.js hosts.test.js maintenance.test.js channels.test.js)
+(cd tests/e2e && node --test --test-concurrency=1 ui.test.js operator.test.js a11y.test.js hosts.test.js maintenance.test.js channels.test.js runs.test.js)

@@ -320,3 +320,22 @@
   kind.addEventListener("change", show);
   show();
 })();
+
+// The service form: the slug's placeholder follows the name (the slug the server makes
+// when the field is left empty: ASCII letters and digits, other runs of characters one '-').
+(() => {
+  const name = document.getElementById("name");
+  const slug = document.getElementById("slug");
+  if (!name || !slug) return;
+  const fallback = slug.dataset.fallback || slug.placeholder;
+  const update = () => {
+    const made = name.value
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 100)
+      .replace(/-+$/, "");
+    slug.placeholder = made || fallback;
+  };
+  name.addEventListener("input", update);
+})();

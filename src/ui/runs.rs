@@ -26,6 +26,8 @@ pub struct RunView {
     pub outcome_label: &'static str,
     pub output: String,
     pub rid: Option<String>,
+    /// Not finished yet (running or hung); an abandoned run never ends.
+    pub open: bool,
 }
 
 impl RunView {
@@ -37,6 +39,7 @@ impl RunView {
             exit_status: r.exit_status,
             outcome: outcome_class(r.outcome),
             outcome_label: lang.run_outcome(r.outcome),
+            open: matches!(r.outcome, RunOutcome::Running | RunOutcome::Hung),
             output: r.output,
             rid: r.rid,
         }

@@ -149,12 +149,27 @@ describe("Accessibility (axe-core)", { timeout: 600_000 }, () => {
     await make("logs", { name: "log rotate", kind: "interval", period: 1, grace: 1, tags: ["ops"], notify: ["ops@example.com"] });
     await make("report", { name: "nightly report", kind: "daily", at: "02:30", tags: ["report"], notify: ["ops@example.com"] });
     await make("bare", { name: "scratch job", kind: "interval", period: 3600 });
+    await make("dump", { name: "db dump", kind: "interval", period: 86400, max_run: 7200, min_run: 1, fail_after: 2, description: "Dumps the prod database to the NAS.\nOwner: Wei.", tags: ["db"], notify: ["ops@example.com"] });
     for (const key of ["db", "photo", "gpu", "queue", "logs", "report"]) await hb.ping(ids[key], "", "hb-agent/0.1");
     // A long report: its box scrolls.
     const lines = ["10.0.0.3 disk / 93% > 90%", "10.0.0.3 gpu0 util 99% > 95%"];
     for (let i = 1; i <= 30; i++) lines.push(`10.0.0.${i + 10} unreachable: connection timed out after 5 s`);
     await hb.ping(ids.gpu, lines.join("\n"), "hb-agent/0.1");
     await hb.pause(ids.report);
+    // Job runs (the native start/finish URLs): a success, a failure with output, one open.
+    const run = async (kind, body = "") => {
+      const res = await fetch(`${server.base}/api/pings/${kind}?service=${ids.dump}`, {
+        method: "POST",
+        headers: { authorization: "Basic " + Buffer.from(`${ADMIN}:${PASSWORD}`).toString("base64"), "content-type": "text/plain" },
+        body,
+      });
+      assert.equal(res.status, 200, `${kind}: ${await res.text()}`);
+    };
+    await run("start");
+    await run("0");
+    await run("start");
+    await run("3", "pg_dump: error: connection to server failed");
+    await run("start");
     // Users of each role (the API is the admin's Basic auth).
     const auth = "Basic " + Buffer.from(`${ADMIN}:${PASSWORD}`).toString("base64");
     for (const [name, role] of [["alice", "member"], ["bob", "viewer"]]) {
@@ -274,6 +289,29 @@ describe("Accessibility (axe-core)", { timeout: 600_000 }, () => {
         await page.goto(`${server.base}/services/${ids.gpu}`);
         await page.locator("details.snippets-card summary").click();
         await page.locator("#snip-curl").waitFor();
+      },
+    },
+    {
+      name: "service page with job runs (sparkline, streak, open run, output and new-URL warning open)",
+      async visit() {
+        await page.goto(`${server.base}/services/${ids.dump}`);
+        await page.locator("#runs details.output summary").first().click();
+        await page.locator("#regen-uuid summary").click();
+        await page.locator("#regen-uuid .alert").waitFor();
+      },
+    },
+    {
+      name: "new-service form, run fields refused",
+      async visit() {
+        await page.goto(`${server.base}/services/new`);
+        await page.locator("#name").fill("refused runs");
+        await page.locator("#slug").fill("Not A Slug");
+        await page.locator("#max_run").fill("1");
+        await page.locator("#max_run_unit").selectOption("h");
+        await page.locator("#min_run").fill("2");
+        await page.locator("#min_run_unit").selectOption("h");
+        await submit("#svc-form");
+        await page.locator("#error-summary").waitFor();
       },
     },
     {
@@ -491,6 +529,14 @@ describe("Accessibility (axe-core)", { timeout: 600_000 }, () => {
         await page.locator("#label").fill("hb-agent gpu-01");
         await submit('form[action="/account/keys"]');
         await page.locator(".new-key").waitFor();
+      },
+    },
+    {
+      name: "account page, new ping key warning open",
+      async visit() {
+        await page.goto(`${server.base}/account`);
+        await page.locator("#regen-key summary").click();
+        await page.locator("#regen-key form").waitFor();
       },
     },
     {
