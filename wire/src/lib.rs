@@ -17,7 +17,7 @@ pub const DEFAULT_MAX_PING_DATA: usize = 100 * 1024;
 pub struct PingAccepted {
     pub ok: bool,
     pub service: String,
-    /// `success` or `error`.
+    /// `success`, `error`, `start` or `log`.
     pub kind: String,
     /// The service's status after this ping.
     pub status: String,
@@ -130,7 +130,7 @@ pub mod api {
     pub struct Ping {
         pub id: i64,
         pub at: DateTime<Utc>,
-        /// `success` or `error`.
+        /// `success`, `error`, `start` or `log`.
         pub kind: String,
         pub data: String,
         pub source: Option<String>,
