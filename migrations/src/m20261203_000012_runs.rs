@@ -167,6 +167,9 @@ impl MigrationTrait for Migration {
             if base.is_empty() {
                 base = "service".to_owned();
             }
+            // Room for a `-NNN` suffix within the column's 100 characters.
+            base.truncate(92);
+            let base = base.trim_end_matches('-').to_owned();
             let mut slug = base.clone();
             let mut n = 2;
             while !taken.insert(slug.clone()) {

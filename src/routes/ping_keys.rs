@@ -52,7 +52,7 @@ async fn regenerate_ping_uuid(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::regenerate_ping_uuid(&state.app, &caller.0, &id).await?;
-    Ok(HttpResponse::Ok().json(service_json(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state, &caller.0)))
 }
 
 async fn ping_key(

@@ -118,7 +118,9 @@ pub struct ServiceInput {
 }
 
 /// A stored service as the API shows it.
-pub fn service_json(m: Model, state: &AppState) -> api::Service {
+pub fn service_json(m: Model, state: &AppState, actor: &app::Actor) -> api::Service {
+    // The ping UUID is a credential: only a caller who may ping sees it.
+    let may_ping = actor.may(Action::Ping);
     let schedule = schedule_of(&m)
         .map(|s| s.describe(timezone_of(&m)))
         .unwrap_or_else(|e| e.to_string());
@@ -135,8 +137,12 @@ pub fn service_json(m: Model, state: &AppState) -> api::Service {
         m.ping_uuid
     ));
     api::Service {
-        uuid_ping_url: uuid_ping_url.to_string(),
-        ping_uuid: m.ping_uuid,
+        uuid_ping_url: if may_ping {
+            uuid_ping_url.to_string()
+        } else {
+            String::new()
+        },
+        ping_uuid: if may_ping { m.ping_uuid } else { String::new() },
         slug: m.slug,
         max_run: m.max_run_secs,
         min_run: m.min_run_secs,
@@ -283,7 +289,7 @@ async fn list(
     let body: Vec<api::Service> = page
         .rows
         .into_iter()
-        .map(|m| service_json(m, &state))
+        .map(|m| service_json(m, &state, &caller.0))
         .collect();
     let mut resp = HttpResponse::Ok();
     if let Some(next) = page.next {
@@ -308,7 +314,7 @@ async fn create(
     body: web::Json<ServiceInput>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::create(&state.app, &caller.0, &body.into_inner().draft()).await?;
-    Ok(HttpResponse::Created().json(service_json(row, &state)))
+    Ok(HttpResponse::Created().json(service_json(row, &state, &caller.0)))
 }
 
 async fn get(
@@ -318,7 +324,7 @@ async fn get(
 ) -> Result<HttpResponse, ServiceError> {
     caller.may(Action::Read)?;
     let row = services::get(&state.db, &id).await?;
-    Ok(HttpResponse::Ok().json(service_json(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state, &caller.0)))
 }
 
 #[tracing::instrument(skip_all)]
@@ -329,7 +335,7 @@ async fn update(
     body: web::Json<ServiceInput>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::update(&state.app, &caller.0, &id, &body.into_inner().draft()).await?;
-    Ok(HttpResponse::Ok().json(service_json(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state, &caller.0)))
 }
 
 async fn delete(
@@ -347,7 +353,7 @@ async fn pause(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::pause(&state.app, &caller.0, &id).await?;
-    Ok(HttpResponse::Ok().json(service_json(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state, &caller.0)))
 }
 
 async fn resume(
@@ -356,7 +362,7 @@ async fn resume(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::resume(&state.app, &caller.0, &id).await?;
-    Ok(HttpResponse::Ok().json(service_json(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state, &caller.0)))
 }
 
 async fn snooze(
@@ -374,7 +380,7 @@ async fn snooze(
         body.until.as_deref(),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(service_json(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state, &caller.0)))
 }
 
 async fn unsnooze(
@@ -383,7 +389,7 @@ async fn unsnooze(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let row = app::services::unsnooze(&state.app, &caller.0, &id).await?;
-    Ok(HttpResponse::Ok().json(service_json(row, &state)))
+    Ok(HttpResponse::Ok().json(service_json(row, &state, &caller.0)))
 }
 
 /// `/api/pings/snooze` takes its values from the query string, as `/api/pings` does.

@@ -237,6 +237,17 @@ where
     }
 }
 
+/// A path as it may be logged: the secret after `/ping/` or `/api/push/` (a ping UUID or a
+/// user's ping key) is left out.
+fn loggable_path(path: &str) -> String {
+    for prefix in ["/ping/", "/api/push/"] {
+        if path.starts_with(prefix) {
+            return format!("{prefix}***");
+        }
+    }
+    path.to_owned()
+}
+
 impl<T> AsyncWrite for LongUrlGuard<T>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -255,7 +266,7 @@ where
             && is_bare_refusal(buf)
         {
             tracing::info!(
-                path = %String::from_utf8_lossy(kept.path()),
+                path = %loggable_path(&String::from_utf8_lossy(kept.path())),
                 "refused a URL over {MAX_URL} bytes with 414"
             );
             this.reply = Some((reply_for(&kept, this.data_limit), 0));

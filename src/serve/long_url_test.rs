@@ -131,3 +131,19 @@ fn paths_in_origin_and_absolute_form() {
     k.push(&[b'a'; 200]);
     assert_eq!(k.len, KEPT);
 }
+
+#[test]
+fn ping_secrets_are_not_logged() {
+    assert_eq!(
+        super::loggable_path("/ping/5bf66975-d4c7-4e4f-9c4b-7b5e8c8b1a2c/fail?rid=x"),
+        "/ping/***"
+    );
+    assert_eq!(
+        super::loggable_path("/api/push/abc?status=up"),
+        "/api/push/***"
+    );
+    assert_eq!(
+        super::loggable_path("/api/pings?service=x"),
+        "/api/pings?service=x"
+    );
+}

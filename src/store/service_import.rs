@@ -32,12 +32,13 @@ pub async fn import(
             let mut m = new_model(new, now);
             apply_tracking(&mut m, &tracking);
             let base = given.unwrap_or_else(|| {
-                let s = slugify(&m.name);
+                let mut s = slugify(&m.name);
                 if s.is_empty() {
-                    m.id.to_ascii_lowercase()
-                } else {
-                    s
+                    s = m.id.to_ascii_lowercase();
                 }
+                // Room for a `-NNN` suffix within the column's 100 characters.
+                s.truncate(92);
+                s.trim_end_matches('-').to_owned()
             });
             let mut slug = base.clone();
             let mut n = 2;

@@ -104,6 +104,11 @@ impl Chrome {
         self.role.is_some_and(|r| r.allows(Action::EditServices))
     }
 
+    /// Whether the user may send pings: only they see the secret ping UUID URLs.
+    pub fn can_ping(&self) -> bool {
+        self.role.is_some_and(|r| r.allows(Action::Ping))
+    }
+
     /// Whether the user may change hosts (members and admins).
     pub fn can_edit_hosts(&self) -> bool {
         self.role.is_some_and(|r| r.allows(Action::EditHosts))

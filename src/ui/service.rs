@@ -264,7 +264,7 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
 
     let status = m.status.as_str();
     let base_url = &s.state.settings.base_url;
-    let snippets = snippets::for_service(
+    let mut snippets = snippets::for_service(
         &m,
         base_url,
         [
@@ -279,6 +279,11 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
         ],
     );
     let c = s.chrome("services");
+    // The ping UUID is a credential: who may not ping (viewers) does not see it.
+    let may_ping = c.can_ping();
+    if !may_ping {
+        snippets.retain(|x| !matches!(x.id, "uuid-run" | "runitor"));
+    }
     s.render(
         StatusCode::OK,
         &ServicePage {
@@ -294,7 +299,11 @@ pub async fn page(s: SignedIn, id: web::Path<String>, q: web::Query<PingPage>) -
             grace: lang.duration(m.grace_secs),
             created: When::new(from_ms(m.created_at), tz, now, lang),
             ping_url: snippets::ping_url(base_url, &m.id),
-            uuid_url: snippets::uuid_url(base_url, &m.ping_uuid),
+            uuid_url: if may_ping {
+                snippets::uuid_url(base_url, &m.ping_uuid)
+            } else {
+                String::new()
+            },
             slug_url: s
                 .user
                 .ping_key

@@ -731,6 +731,21 @@ async fn regenerated_secrets_stop_the_old_urls(b: Backend) {
     .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(app.pings(&svc.id).await.len(), 2);
+
+    // The UUID is a credential: a viewer reads the service without it, on the API and
+    // the page; who may ping sees it.
+    let seen: Value = send(app.request_as(
+        Method::GET,
+        &format!("/api/v1/services/{}", svc.id),
+        Auth::Basic("vera", &password),
+    ))
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(seen["ping_uuid"], "");
+    assert_eq!(seen["uuid_ping_url"], "");
+    assert_eq!(app.service(&svc.id).await.ping_uuid, new.ping_uuid);
 }
 
 on_every_backend!(

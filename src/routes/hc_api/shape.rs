@@ -25,7 +25,7 @@ impl View {
     pub(super) fn of(req: &HttpRequest, actor: &Actor) -> Self {
         Self {
             v: version(req),
-            readonly: actor.scope == KeyScope::Read,
+            readonly: actor.scope == KeyScope::Read || !actor.may(Action::Ping),
         }
     }
 }

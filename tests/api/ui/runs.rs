@@ -505,13 +505,13 @@ async fn a_new_ping_uuid_replaces_the_url_on_the_page(b: Backend) {
     page.assert_contains("New ping URL made: the old one no longer works.");
     page.assert_contains(&format!("/ping/{new}</code>"));
     assert!(!page.contains(&old));
-    // Viewers see the URL but no button.
+    // Viewers may not ping: they see neither the UUID (a credential) nor the button.
     let body = serde_json::json!({"name": "vera", "password": "vera-password-1", "role": "viewer"});
     assert_eq!(app.post_json("/api/v1/users", &body).await.status(), 201);
     let mut vera = Browser::new(&app);
     vera.sign_in("vera", "vera-password-1").await;
     let page = vera.get(&format!("/services/{id}")).await;
-    page.assert_contains(&format!("/ping/{new}</code>"));
+    assert!(!page.contains(&new));
     assert!(!page.contains("/ping-uuid"));
     let csrf = page.csrf();
     let refused = vera
