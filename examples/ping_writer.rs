@@ -1,0 +1,105 @@
+//! The ping writer's own cost, without HTTP: `store::pings::write_batch` on a SQLite file
+//! with 1,000 interval services, batches of `size` success pings by ping UUID, as
+//! `POST /ping/<uuid>` sends them. Prints the time per ping and per batch, so a change
+//! to the writer can be judged in seconds rather than through a whole wrk run
+//! (`bench/ping_writer.sh`).
+//!
+//!   cargo run --release --example ping_writer -- <sqlite-url> [batch size] [batches] [full|normal]
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use heartbeats::domain::schedule::Schedule;
+use heartbeats::domain::status::{PingKind, Tracking};
+use heartbeats::domain::{Tags, parse_notify};
+use heartbeats::settings::SqliteSync;
+use heartbeats::store::pings::{PingRecord, PingTarget, write_batch};
+use heartbeats::store::service_import::import;
+use heartbeats::store::services::NewService;
+use sea_orm::{EntityTrait, QuerySelect};
+
+const SERVICES: usize = 1000;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let url = args.next().ok_or_else(|| {
+        anyhow::anyhow!("usage: ping_writer <sqlite-url> [batch size] [batches] [full|normal]")
+    })?;
+    let size: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(64);
+    let batches: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(500);
+    let sync = match args.next().as_deref() {
+        None | Some("full") => SqliteSync::Full,
+        Some("normal") => SqliteSync::Normal,
+        Some(other) => anyhow::bail!("sync must be full or normal, not {other}"),
+    };
+    let db = heartbeats::db::connect(&url, sync).await?;
+    heartbeats::db::migrate(&db).await?;
+    let now = Utc::now();
+    let items = (0..SERVICES)
+        .map(|i| {
+            let new = NewService {
+                name: format!("bench-{i:04}"),
+                schedule: Schedule::interval(Duration::hours(1))?,
+                timezone: chrono_tz::UTC,
+                grace_secs: 300,
+                tags: Tags::parse(&["bench"])?,
+                notify: parse_notify(&["ops@example.com"])?,
+                channels: Some(Vec::new()),
+                reminders: Default::default(),
+                slug: None,
+                max_run_secs: None,
+                min_run_secs: None,
+                fail_after: 1,
+                description: String::new(),
+            };
+            Ok((new, Tracking::new_service()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    import(&db, items, now).await?;
+    let uuids: Vec<String> = heartbeats::entity::services::Entity::find()
+        .select_only()
+        .column(heartbeats::entity::services::Column::PingUuid)
+        .into_tuple()
+        .all(&db)
+        .await?;
+
+    let mut n = 0usize;
+    let mut times = Vec::with_capacity(batches);
+    let started = Instant::now();
+    for _ in 0..batches {
+        let records: Vec<PingRecord> = (0..size)
+            .map(|_| {
+                n += 1;
+                PingRecord {
+                    target: PingTarget::Uuid(uuids[n % uuids.len()].clone()),
+                    kind: PingKind::Success,
+                    data: String::new(),
+                    source: Some("127.0.0.1".into()),
+                    user_agent: Some("wrk".into()),
+                    at: Utc::now(),
+                    rid: None,
+                    exit_status: None,
+                }
+            })
+            .collect();
+        let t = Instant::now();
+        let results = write_batch(&db, &records).await?;
+        times.push(t.elapsed());
+        anyhow::ensure!(
+            results.iter().all(|r| r.is_ok()),
+            "a ping was refused: {:?}",
+            results.iter().find(|r| r.is_err())
+        );
+    }
+    let total = started.elapsed();
+    times.sort();
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+    println!(
+        "RESULT batch={size} batches={batches} us_per_ping={:.1} batch_ms_p50={:.2} batch_ms_p99={:.2} pings_per_s={:.0}",
+        times.iter().map(|d| d.as_secs_f64()).sum::<f64>() * 1e6 / (size * batches) as f64,
+        pct(0.5),
+        pct(0.99),
+        (size * batches) as f64 / total.as_secs_f64(),
+    );
+    Ok(())
+}
