@@ -14,7 +14,7 @@ use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::sqlx::{Connection, SqliteConnection, pool::PoolConnectionMetadata};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
 use crate::settings::{DEFAULT_DB_TIMEOUT, SqliteSync};
 
@@ -35,6 +35,76 @@ pub async fn connect_with(
     sync: SqliteSync,
     timeout: Duration,
 ) -> anyhow::Result<DatabaseConnection> {
+    open(url, sync, timeout, Role::Shared).await
+}
+
+/// Which pool [`open`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Everything but the writers: reads, edits, jobs. Up to 8 SQLite connections.
+    Shared,
+    /// The ping and report writers' single SQLite connection.
+    Writer,
+}
+
+/// How many frames the SQLite write-ahead log may hold before the writer checkpoints it
+/// itself, in its commit. [`spawn_checkpointer`] normally does it well before, on another
+/// connection and thread; this bounds the log (about 80 MB) should it fall behind.
+const WRITER_AUTOCHECKPOINT: &str = "20000";
+
+/// How often [`spawn_checkpointer`] copies the write-ahead log into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// The connection the ping and report writers write through. On a SQLite file it is a
+/// pool of its own with a single connection: the writers' transactions follow one
+/// another anyway (SQLite has one writer), and a connection that made the last change
+/// keeps its page cache, where a pooled one finds its cache stale after every other
+/// connection's commit and reads the pages again. Elsewhere (and for an in-memory
+/// database, which a second pool would not share) it is `shared`.
+pub async fn connect_writer(
+    url: &str,
+    sync: SqliteSync,
+    timeout: Duration,
+    shared: &DatabaseConnection,
+) -> anyhow::Result<DatabaseConnection> {
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(shared.clone());
+    }
+    open(url, sync, timeout, Role::Writer).await
+}
+
+/// On a SQLite file, checkpoint the write-ahead log every [`CHECKPOINT_EVERY`] on a
+/// connection of `shared`, so that the writer's commits do not: with SQLite's default,
+/// the commit that takes the log past 1,000 pages copies them into the database and
+/// syncs it, a pause that every ping of that batch waits for, several times a second
+/// under load. A passive checkpoint runs beside the writer without blocking it.
+pub fn spawn_checkpointer(url: &str, shared: &DatabaseConnection) {
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return;
+    }
+    let db = shared.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = db
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await
+            {
+                tracing::warn!(error = %e, "checkpointing the SQLite write-ahead log failed");
+            }
+        }
+    });
+}
+
+/// Open a pool for `role`: on SQLite 8 connections, or the writer's one; 16 elsewhere.
+async fn open(
+    url: &str,
+    sync: SqliteSync,
+    timeout: Duration,
+    role: Role,
+) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
     // sea-orm maps both its connect and acquire timeouts to the pool's acquire timeout,
     // which bounds waiting for a free connection and opening a new one alike.
@@ -49,8 +119,20 @@ pub async fn connect_with(
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create directory {}", dir.display()))?;
         }
-        opts.max_connections(8).min_connections(1);
+        let connections = match role {
+            Role::Shared => 8,
+            Role::Writer => 1,
+        };
+        opts.max_connections(connections).min_connections(1);
         opts.map_sqlx_sqlite_opts(move |o| {
+            let o = match role {
+                Role::Shared => o,
+                // The writer's statements come in a few dozen fixed shapes
+                // (`store::pings`): keep them all prepared.
+                Role::Writer => o
+                    .pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT)
+                    .statement_cache_capacity(400),
+            };
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(match sync {
@@ -65,6 +147,8 @@ pub async fn connect_with(
                 // process to 385 MB under bench/scale.sh (202 MB at 8 MB) for no faster
                 // pages, the kernel's cache holding the file either way.
                 .pragma("cache_size", "-8192")
+                // After a checkpoint lets the log start over, cut its file back to 64 MB.
+                .pragma("journal_size_limit", "67108864")
                 .pragma("temp_store", "memory")
         });
         opts.map_sqlx_sqlite_pool_opts(|o| {

@@ -110,10 +110,19 @@ impl Application {
             None => None,
         };
 
+        // The ping and report writers share one connection on SQLite (`db::connect_writer`).
+        let writer_db = db::connect_writer(
+            &settings.database_url,
+            settings.sqlite_synchronous,
+            settings.db_timeout,
+            &db,
+        )
+        .await?;
+        db::spawn_checkpointer(&settings.database_url, &db);
         let wake = Arc::new(Wakeup::default());
         let outbox_notify = Arc::new(Notify::new());
         let writer = PingWriter::spawn(
-            db.clone(),
+            writer_db.clone(),
             Arc::new(Signals {
                 wake: wake.clone(),
                 outbox: outbox_notify.clone(),
@@ -122,7 +131,7 @@ impl Application {
         let host_wake = Arc::new(Wakeup::default());
         let live = Arc::new(LiveHosts::default());
         let reports = ReportWriter::spawn(
-            db.clone(),
+            writer_db,
             Arc::new(HostSignals {
                 wake: host_wake.clone(),
                 outbox: outbox_notify.clone(),

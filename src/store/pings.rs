@@ -7,8 +7,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, IdenStatic, IntoActiveModel, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -211,8 +212,10 @@ pub async fn write_batch(
     }
     ids.sort_unstable();
     ids.dedup();
+    pad_to_shape(&mut ids);
     uuids.sort_unstable();
     uuids.dedup();
+    pad_to_shape(&mut uuids);
     let wanted = match (ids.is_empty(), uuids.is_empty()) {
         (false, true) => services::Column::Id.is_in(ids),
         (true, false) => services::Column::PingUuid.is_in(uuids),
@@ -251,14 +254,6 @@ pub async fn write_batch(
             continue;
         };
         let at_ms = to_ms(record.at);
-        // Parsed once: a cron expression is not free, and this is the hot path.
-        let schedule = match schedule_of(model) {
-            Ok(s) => s,
-            Err(e) => {
-                results.push(Err(StoreError::Invalid(e)));
-                continue;
-            }
-        };
         let mut alerts_queued = 0;
         match record.kind {
             // A message: stored, nothing else changes.
@@ -284,6 +279,14 @@ pub async fn write_batch(
                 *dirty = true;
             }
             PingKind::Success | PingKind::Error => {
+                // Only a finish moves the deadline, so only a finish reads the schedule.
+                let schedule = match schedule_of(model) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        results.push(Err(StoreError::Invalid(e)));
+                        continue;
+                    }
+                };
                 // The hot path: no run open, no query.
                 let mut closed = None;
                 let mut runs_moved = false;
@@ -381,7 +384,7 @@ pub async fn write_batch(
             next_check_at: model.next_check_at.map(crate::clock::from_ms),
         }));
     }
-    for chunk in ping_rows.chunks(100) {
+    for chunk in shaped_chunks(&ping_rows) {
         pings::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(&txn)
             .await?;
@@ -392,31 +395,105 @@ pub async fn write_batch(
         .map(|(m, _)| (m.id.clone(), m.status))
         .collect();
     let now = to_ms(records.iter().map(|r| r.at).max().unwrap_or_else(Utc::now));
-    let changed: Vec<services::ActiveModel> = rows
+    let changed: Vec<services::Model> = rows
         .into_values()
         .filter(|(_, dirty)| *dirty)
         .map(|(mut m, _)| {
             m.version += 1;
             m.updated_at = now;
-            m.into_active_model()
+            m
         })
         .collect();
-    // The rows are locked (or, on SQLite, the whole database is), so writing them back in
-    // one statement is safe; one statement instead of one per service is most of the speed.
-    for chunk in changed.chunks(100) {
-        services::Entity::insert_many(chunk.to_vec())
+    write_back(&txn, &changed).await?;
+    service_index::set_statuses(&txn, &moved).await?;
+    txn.commit().await?;
+    service_index::touched();
+    Ok(results)
+}
+
+/// The most rows one statement of the writer carries.
+const MAX_SHAPE: usize = 64;
+
+/// Split `items` into chunks of 64, 32, 16 … 1 rows, so that the writer's statements come
+/// in seven shapes whatever the batch size, and each stays prepared in the connection's
+/// statement cache instead of being parsed again for every new batch size.
+fn shaped_chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if items.is_empty() {
+            return None;
+        }
+        let n = Ord::min(MAX_SHAPE, 1 << items.len().ilog2());
+        let (chunk, rest) = items.split_at(n);
+        items = rest;
+        Some(chunk)
+    })
+}
+
+/// Pad an `IN (…)` list to a power of two by repeating its last value (which changes
+/// nothing it matches), for the same reason as [`shaped_chunks`].
+fn pad_to_shape<T: Copy>(list: &mut Vec<T>) {
+    if let Some(&last) = list.last() {
+        list.resize(list.len().next_power_of_two(), last);
+    }
+}
+
+/// Write the columns a ping changes ([`TRACKING_COLUMNS`] and [`RUN_COLUMNS`]) of `rows`
+/// back. The rows are locked (or, on SQLite, the whole database is), so writing them in
+/// a few statements is safe; few statements instead of one per service is most of the
+/// speed. SQLite and PostgreSQL update from a `VALUES` list of only those columns;
+/// MySQL, which has no `UPDATE … FROM`, upserts the whole rows.
+async fn write_back<C: ConnectionTrait>(txn: &C, rows: &[services::Model]) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::MySql {
+        for chunk in shaped_chunks(rows) {
+            services::Entity::insert_many(
+                chunk
+                    .iter()
+                    .cloned()
+                    .map(IntoActiveModel::into_active_model),
+            )
             .on_conflict(
                 OnConflict::column(services::Column::Id)
                     .update_columns(TRACKING_COLUMNS.into_iter().chain(RUN_COLUMNS))
                     .to_owned(),
             )
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
+            .await?;
+        }
+        return Ok(());
+    }
+    let columns: Vec<services::Column> = TRACKING_COLUMNS.into_iter().chain(RUN_COLUMNS).collect();
+    let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+    let set = names
+        .iter()
+        .map(|n| format!("{n} = v.{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for chunk in shaped_chunks(rows) {
+        let width = columns.len() + 1;
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * width);
+        let mut tuples = Vec::with_capacity(chunk.len());
+        for m in chunk {
+            let first = values.len();
+            values.push(m.id.clone().into());
+            values.extend(columns.iter().map(|c| m.get(*c)));
+            tuples.push(format!(
+                "({})",
+                (first + 1..=first + width)
+                    .map(|n| service_index::placeholder(backend, n))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let sql = format!(
+            "WITH v(id, {}) AS (VALUES {}) UPDATE services SET {set} FROM v WHERE services.id = v.id",
+            names.join(", "),
+            tuples.join(", ")
+        );
+        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
     }
-    service_index::set_statuses(&txn, &moved).await?;
-    txn.commit().await?;
-    service_index::touched();
-    Ok(results)
+    Ok(())
 }
 
 /// A page of a service's pings, newest first, older than `before_id` when given.
@@ -465,4 +542,45 @@ pub async fn prune(db: &DatabaseConnection, older_than: DateTime<Utc>) -> StoreR
         }
     }
     Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_SHAPE, pad_to_shape, shaped_chunks};
+
+    #[test]
+    fn chunks_are_powers_of_two_and_cover_everything_in_order() {
+        for n in 0..300usize {
+            let items: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = shaped_chunks(&items).collect();
+            assert_eq!(chunks.concat(), items, "n = {n}");
+            for c in &chunks {
+                assert!(
+                    c.len().is_power_of_two() && c.len() <= MAX_SHAPE,
+                    "n = {n}: {}",
+                    c.len()
+                );
+            }
+            // 64-row chunks first, then each smaller size at most once.
+            let small: Vec<usize> = chunks
+                .iter()
+                .map(|c| c.len())
+                .filter(|&l| l < MAX_SHAPE)
+                .collect();
+            assert!(small.windows(2).all(|w| w[0] > w[1]), "n = {n}: {small:?}");
+        }
+    }
+
+    #[test]
+    fn in_lists_pad_with_their_last_value() {
+        let mut v = vec!["a", "b", "c"];
+        pad_to_shape(&mut v);
+        assert_eq!(v, ["a", "b", "c", "c"]);
+        let mut empty: Vec<&str> = Vec::new();
+        pad_to_shape(&mut empty);
+        assert!(empty.is_empty());
+        let mut four = vec![1, 2, 3, 4];
+        pad_to_shape(&mut four);
+        assert_eq!(four, [1, 2, 3, 4]);
+    }
 }

@@ -40,7 +40,101 @@ async fn error_ping_goes_down_once_with_data(b: Backend) {
     assert_eq!(pings.len(), 3);
 }
 
+/// The writer splits a batch into statements of 64, 32 … 1 rows and writes back only the
+/// columns a ping changes: every size from one to past the largest shape, by id and by
+/// ping UUID mixed, the same service twice in a batch and an unknown one, must each land
+/// on exactly their own rows.
+async fn batches_of_every_shape_write_every_row(b: Backend) {
+    use heartbeats::domain::status::PingKind;
+    use heartbeats::entity::{pings, services};
+    use heartbeats::store::pings::{PingRecord, PingTarget, write_batch};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let app = TestApp::spawn(b).await;
+    for i in 0..100 {
+        app.interval_service(&format!("job-{i:03}"), 3600, 300)
+            .await;
+    }
+    let all = services::Entity::find().all(&app.db).await.unwrap();
+    let before: std::collections::HashMap<String, i64> =
+        all.iter().map(|m| (m.id.clone(), m.version)).collect();
+    let mut expected_pings = 0;
+    let mut at = app.now();
+    for size in [1usize, 2, 3, 37, 64, 65, 100] {
+        at += chrono::Duration::seconds(10);
+        // The first `size` services, every other one by its UUID, the first pinged twice.
+        let mut records: Vec<PingRecord> = all[..size]
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mut r = PingRecord::by_id(&m.id, PingKind::Success, String::new(), at);
+                if i % 2 == 1 {
+                    r.target = PingTarget::Uuid(m.ping_uuid.clone());
+                }
+                r
+            })
+            .collect();
+        records.push(PingRecord::by_id(
+            &all[0].id,
+            PingKind::Log,
+            "twice".into(),
+            at,
+        ));
+        let mut unknown = PingRecord::by_id("nosuch", PingKind::Success, String::new(), at);
+        unknown.target = PingTarget::Uuid("00000000-0000-4000-8000-000000000000".into());
+        records.push(unknown);
+        let results = write_batch(&app.db, &records).await.unwrap();
+        assert_eq!(results.len(), size + 2);
+        assert!(
+            results[..=size].iter().all(|r| r.is_ok()),
+            "size {size}: {results:?}"
+        );
+        assert!(results[size + 1].is_err(), "the unknown UUID is refused");
+        expected_pings += size + 1;
+
+        let now = services::Entity::find().all(&app.db).await.unwrap();
+        for (i, m) in now.iter().enumerate() {
+            let pinged = all[..size].iter().any(|p| p.id == m.id);
+            if pinged {
+                assert_eq!(
+                    m.last_ping_at,
+                    Some(at.timestamp_millis()),
+                    "size {size}, row {i}"
+                );
+                assert_eq!(m.status.as_str(), "up");
+                assert_eq!(
+                    m.next_check_at,
+                    Some((at + chrono::Duration::seconds(3600)).timestamp_millis()),
+                    "size {size}: the next check is the deadline"
+                );
+            } else if size < 100 {
+                assert!(m.last_ping_at.is_none_or(|t| t < at.timestamp_millis()));
+            }
+        }
+    }
+    // Every batch bumped each row it pinged once (the first service in all seven).
+    let first = services::Entity::find_by_id(all[0].id.clone())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.version, before[&all[0].id] + 7);
+    let last = services::Entity::find_by_id(all[99].id.clone())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.version, before[&all[99].id] + 1);
+    let stored = pings::Entity::find()
+        .filter(pings::Column::ServiceId.is_in(all.iter().map(|m| m.id.clone())))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored as usize, expected_pings);
+}
+
 on_every_backend!(
+    batches_of_every_shape_write_every_row,
     success_ping_marks_up_and_is_stored,
     error_ping_goes_down_once_with_data,
     old_pings_are_pruned,
