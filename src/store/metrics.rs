@@ -37,6 +37,16 @@ pub struct ServiceRow {
 }
 
 type ServiceTuple = (String, String, String, Status, Option<i64>, Option<i64>);
+/// A [`ServiceTuple`] and the row's SQLite rowid.
+type RowidTuple = (
+    String,
+    String,
+    String,
+    Status,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
 
 /// A page of services and where the next one starts (`None` after the last page).
 pub struct ServicePage {
@@ -50,8 +60,9 @@ pub struct ServicePage {
 /// rowid, the order the table is stored in: `services.id` is text, so the id order goes
 /// through the id index and then looks each row up in the table, which for a table
 /// larger than SQLite's page cache (8 MB a connection) is a page read per service; the
-/// rowid order reads each table page once (one scrape of a million services: 13 s of
-/// CPU, a third of it those reads, against …). The cursor is the last rowid then. Only a
+/// rowid order reads each table page once (a profile of a million-service scrape in id
+/// order had a third of the server's CPU in those page reads). The cursor is the last
+/// rowid then. Only a
 /// `VACUUM` renumbers rowids (of a table without an integer primary key): a scrape that
 /// overlaps one may list a service twice or miss it, once.
 #[tracing::instrument(level = "debug", skip(db))]
@@ -79,15 +90,7 @@ pub async fn services_page<C: ConnectionTrait>(
             })?;
             q = q.filter(Expr::cust("rowid").gt(after));
         }
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            Status,
-            Option<i64>,
-            Option<i64>,
-            i64,
-        )> = q
+        let rows: Vec<RowidTuple> = q
             .order_by_asc(Expr::cust("rowid"))
             .limit(limit)
             .into_tuple()
