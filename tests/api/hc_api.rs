@@ -1,7 +1,8 @@
 //! The healthchecks management API subset (`/api/v{1,2,3}/checks/`): field mapping,
 //! tag and slug filters, upserts with `unique`, pause and resume, pings and flips in
-//! healthchecks' shape, read-only keys, refusals; and the PyPI client `healthchecks-io`
-//! driving it all (`tests/hc_client/drive.py`).
+//! healthchecks' shape, read-only keys, refusals; a list of several pages streamed whole
+//! (with and without tags); the ping log's length and durations that look further back;
+//! and the PyPI client `healthchecks-io` driving it all (`tests/hc_client/drive.py`).
 use chrono::Duration;
 use heartbeats::domain::role::KeyScope;
 use heartbeats::domain::status::PingKind;
@@ -813,89 +814,6 @@ async fn the_healthchecks_io_client_drives_the_api(b: Backend) {
     assert_eq!(app.pings(&svc.id).await.len(), 5);
 }
 
-/// Not a check: a measurement. 10,000 services with 100 pings each (1,000,000 pings) on
-/// SQLite; prints how long listing every check takes (pages of 1,000 services, one grouped
-/// ping count per page). `cargo nextest run -E 'test(/hc_api::listing_many/)' --run-ignored
-/// only --no-capture`.
-#[tokio::test]
-#[ignore]
-async fn listing_many_checks_is_measured() {
-    use heartbeats::domain::schedule::Schedule;
-    use heartbeats::domain::status::Tracking;
-    use heartbeats::domain::{Tags, parse_notify};
-    use heartbeats::store::service_import::import;
-    use heartbeats::store::services::NewService;
-    use sea_orm::ConnectionTrait;
-
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    let key = api_key(&app, KeyScope::Full).await;
-    let n = 10_000;
-    for chunk in 0..n / 1000 {
-        let items = (0..1000)
-            .map(|i| {
-                let i = chunk * 1000 + i;
-                let tags = if i % 10 == 0 { vec!["db"] } else { vec!["web"] };
-                let new = NewService {
-                    name: format!("job-{i:05}"),
-                    schedule: Schedule::Interval {
-                        period: chrono::TimeDelta::hours(1),
-                    },
-                    timezone: chrono_tz::UTC,
-                    grace_secs: 300,
-                    tags: Tags::parse(&tags).unwrap(),
-                    notify: parse_notify(&["ops@example.com"]).unwrap(),
-                    channels: Some(Vec::new()),
-                    reminders: Default::default(),
-                    slug: None,
-                    max_run_secs: None,
-                    min_run_secs: None,
-                    fail_after: 1,
-                    description: String::new(),
-                };
-                (new, Tracking::new_service())
-            })
-            .collect();
-        import(&app.db, items, app.now()).await.expect("import");
-    }
-    let t = std::time::Instant::now();
-    let (_, body) = get(&app, "/api/v3/checks/", &key).await;
-    println!(
-        "all 10,000 before any ping: {:?}, {} checks",
-        t.elapsed(),
-        body["checks"].as_array().unwrap().len()
-    );
-    app.db
-        .execute_unprepared(
-            "INSERT INTO pings (service_id, at, kind, data) \
-             WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 100) \
-             SELECT s.id, 1000 + k.i, 'success', '' FROM services s, k",
-        )
-        .await
-        .expect("pings");
-    for (what, path) in [
-        ("all 10,000", "/api/v3/checks/"),
-        ("tag=db (1,000)", "/api/v3/checks/?tag=db"),
-        ("slug", "/api/v3/checks/?slug=job-00042"),
-    ] {
-        let mut times = Vec::new();
-        for _ in 0..5 {
-            let t = std::time::Instant::now();
-            let resp = hc(&app, Method::GET, path, &key).send().await.unwrap();
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap();
-            times.push(t.elapsed());
-            let body: Value = serde_json::from_str(&text).unwrap();
-            if times.len() == 1 {
-                println!("{what}: {} bytes", text.len());
-            }
-            assert_eq!(status, 200);
-            assert_eq!(body["checks"][0]["n_pings"], 100);
-        }
-        times.sort();
-        println!("{what}: median {:?}, max {:?}", times[2], times[4]);
-    }
-}
-
 /// `n` interval services named `job-0000`…, tagged `even` (every other) and `db` (every
 /// seventh), through the store's bulk import.
 async fn many_services(app: &TestApp, n: usize) {
@@ -1007,7 +925,11 @@ async fn a_list_of_several_pages_streams_whole_and_filters_by_tag(b: Backend) {
             .all(|c| c.get("uuid").is_none() && c["unique_key"].is_string())
     );
     let (status, sized, text) = raw_list(&app, "/api/v3/checks/?tag=db&tag=even", &key).await;
-    assert_eq!((status, sized), (200, true), "one page is answered whole: {text}");
+    assert_eq!(
+        (status, sized),
+        (200, true),
+        "one page is answered whole: {text}"
+    );
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(text, serde_json::to_string(&body).unwrap());
     let want: Vec<String> = (0..n).step_by(14).map(|i| format!("job-{i:04}")).collect();

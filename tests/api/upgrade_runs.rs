@@ -212,7 +212,10 @@ async fn long_names_get_slugs_with_room_for_a_suffix() {
         // Exactly 100, all of it slug.
         ("old10003".to_owned(), "a".repeat(100)),
         // The 92nd character of the slug is a separator: it goes.
-        ("old10004".to_owned(), format!("{} {}", "b".repeat(91), "c".repeat(108))),
+        (
+            "old10004".to_owned(),
+            format!("{} {}", "b".repeat(91), "c".repeat(108)),
+        ),
     ];
     // Ten more like the first two, for two-digit suffixes.
     for k in 0..10 {

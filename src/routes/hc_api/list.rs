@@ -74,7 +74,9 @@ pub(super) async fn list(
     let mut head = OPEN.to_vec();
     let Some(next) = pages.write_page(&mut head).await? else {
         head.extend_from_slice(CLOSE);
-        return Ok(HttpResponse::Ok().insert_header(ContentType::json()).body(head));
+        return Ok(HttpResponse::Ok()
+            .insert_header(ContentType::json())
+            .body(head));
     };
     pages.at = At::After(next);
     let rest = stream::try_unfold(Some(pages), |pages| async move {
