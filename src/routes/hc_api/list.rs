@@ -83,7 +83,7 @@ pub(super) async fn list(
         let Some(mut pages) = pages else {
             return Ok(None);
         };
-        let mut chunk = Vec::with_capacity(256 * LIST_PAGE as usize);
+        let mut chunk = Vec::with_capacity(1024 * LIST_PAGE as usize);
         let next = pages.write_page(&mut chunk).await.map_err(|e| {
             // The status line has gone: ending the body early is all that is left, and
             // a client sees invalid JSON rather than a short list.
