@@ -12,42 +12,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-100000}"
 scrapes="${2:-5}"
-target="$(realpath "${CARGO_TARGET_DIR:-target}")"
-profile="${HB_BENCH_PROFILE:-release}"
-if [ "$profile" = release ]; then
-  cargo build --release --quiet --bin heartbeats --example scale_fill
-else
-  cargo build --quiet --bin heartbeats --example scale_fill
-fi
-bin="$target/$profile/heartbeats"
-
-work=$(mktemp -d)
-server=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-export DATABASE_URL="sqlite://$work/heartbeats.db" HB_DATA_DIR="$work"
-if [ -n "${HB_SCALE_DB:-}" ] && [ -f "$HB_SCALE_DB" ]; then
-  echo "== reusing $HB_SCALE_DB"
-  cp "$HB_SCALE_DB" "$work/heartbeats.db"
-else
-  echo "== filling $n services"
-  "$target/$profile/examples/scale_fill" "$DATABASE_URL" "$n"
-  [ -n "${HB_SCALE_DB:-}" ] && cp "$work/heartbeats.db" "$HB_SCALE_DB"
-fi
+. bench/lib.sh
+bench_build --example scale_fill
+bench_workdir
+bench_env
+bench_fill "$n"
 echo "database: $(sqlite3 "$work/heartbeats.db" "SELECT COUNT(*) FROM services") services"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-export HB_LISTEN="127.0.0.1:$(free_port)" HB_METRICS_LISTEN="127.0.0.1:$(free_port)"
-export HB_ADMIN_USER=bench HB_ADMIN_PASSWORD=bench-password RUST_LOG=warn
-(cd "$work" && exec "$bin" serve) >"$work/server.log" 2>&1 &
-server=$!
-until curl -fs -o /dev/null "http://$HB_LISTEN/healthz"; do
-  kill -0 "$server" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-  sleep 0.05
-done
+export HB_METRICS_LISTEN="127.0.0.1:$(free_port)"
+bench_serve "$work/server.log"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)

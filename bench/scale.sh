@@ -17,45 +17,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-1000000}"
 reqs="${2:-60}"
-target="$(realpath "${CARGO_TARGET_DIR:-target}")"
-cargo build --release --quiet --bin heartbeats --example scale_fill
-bin="$target/release/heartbeats"
-
-work=$(mktemp -d)
-server=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-export DATABASE_URL="sqlite://$work/heartbeats.db" HB_DATA_DIR="$work"
-if [ -n "${HB_SCALE_DB:-}" ] && [ -f "$HB_SCALE_DB" ]; then
-  echo "== reusing $HB_SCALE_DB"
-  cp "$HB_SCALE_DB" "$work/heartbeats.db"
-else
-  echo "== filling $n services"
-  "$target/release/examples/scale_fill" "$DATABASE_URL" "$n"
-  # The admin exists before the measured start, as on any start but the first.
+. bench/lib.sh
+bench_build --example scale_fill
+bench_workdir
+bench_env
+# The admin exists before the measured start, as on any start but the first.
+after_fill() {
   echo bench-password | RUST_LOG=warn "$bin" user add bench --password-stdin >/dev/null
   sqlite3 "$work/heartbeats.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
-  [ -n "${HB_SCALE_DB:-}" ] && cp "$work/heartbeats.db" "$HB_SCALE_DB"
-fi
+}
+bench_fill "$n" after_fill
 echo "database: $(du -h "$work/heartbeats.db" | cut -f1), $(sqlite3 "$work/heartbeats.db" "SELECT COUNT(*) FROM services") services"
 sqlite3 "$work/heartbeats.db" "SELECT id FROM services ORDER BY random() LIMIT 200" > "$work/ids"
 sync
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export HB_LISTEN="127.0.0.1:$port" HB_ADMIN_USER=bench HB_ADMIN_PASSWORD=bench-password RUST_LOG=warn
 echo "== start-up"
-start=$(date +%s%N)
-(cd "$work" && exec "$bin" serve) >"$work/server.log" 2>&1 &
-server=$!
-until curl -fs -o /dev/null "http://$HB_LISTEN/healthz"; do
-  kill -0 "$server" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-  sleep 0.005
-done
+bench_serve "$work/server.log"
 up=$(date +%s%N)
-printf 'start-up to first /healthz 200: %d ms\n' $(( (up - start) / 1000000 ))
+printf 'start-up to first /healthz 200: %d ms\n' $(( (up - server_started_ns) / 1000000 ))
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 mem() { awk -v k="$1:" '$1 == k {printf "%.1f MB", $2 / 1024}' "/proc/$server/status"; }

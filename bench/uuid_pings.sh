@@ -10,37 +10,17 @@ cd "$(dirname "$0")/.."
 secs="${1:-15}"
 rounds="${2:-1}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --quiet --bin heartbeats
-bin="$(realpath "${CARGO_TARGET_DIR:-target}")/release/heartbeats"
-
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export HB_LISTEN="127.0.0.1:$port" HB_DATA_DIR="$work" DATABASE_URL="sqlite://$work/heartbeats.db"
-export HB_ADMIN_USER=bench HB_ADMIN_PASSWORD=bench-password RUST_LOG=warn
+. bench/lib.sh
+bench_build
+bench_workdir
+bench_env
 # Durable by default; HB_BENCH_SYNCHRONOUS=normal measures without the per-commit fsync (diagnosis only).
 unset HB_SQLITE_SYNCHRONOUS
 [ -n "${HB_BENCH_SYNCHRONOUS:-}" ] && export HB_SQLITE_SYNCHRONOUS="$HB_BENCH_SYNCHRONOUS"
-(cd "$work" && exec "$bin" serve) &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do curl -fs "http://$HB_LISTEN/healthz" >/dev/null && break; sleep 0.1; done
+bench_serve
 
 echo "creating 1000 services…"
-python3 - "$HB_LISTEN" "$work/uuids" <<'PY'
-import base64, json, sys, http.client
-host, out = sys.argv[1], sys.argv[2]
-auth = "Basic " + base64.b64encode(b"bench:bench-password").decode()
-conn = http.client.HTTPConnection(host)
-uuids = []
-for i in range(1000):
-    body = json.dumps({"name": f"bench-{i:04}", "kind": "interval", "period": 3600, "grace": 300,
-                       "tags": ["bench"], "notify": ["ops@example.com"]})
-    conn.request("POST", "/api/v1/services", body, {"Authorization": auth, "Content-Type": "application/json"})
-    r = conn.getresponse(); data = r.read()
-    assert r.status == 201, data
-    uuids.append(json.loads(data)["ping_uuid"])
-open(out, "w").write("\n".join(uuids) + "\n")
-PY
+bench_create_services 1000 "$work/uuids" ping_uuid
 
 export HB_BENCH_UUIDS="$work/uuids"
 echo "warm-up…"

@@ -2,6 +2,7 @@
 //! pings and flips. Thin: the rules are in `app::services`.
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
+use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
 use super::{Caller, app_error_response, app_error_status};
@@ -18,7 +19,7 @@ use crate::entity::services::Model;
 use crate::state::AppState;
 use crate::store::service_list::{self, At, Cursor, Order, Term};
 use crate::store::services::{schedule_of, timezone_of};
-use crate::store::{StoreError, alerts, pings, runs, services};
+use crate::store::{StoreError, StoreResult, alerts, pings, runs, services};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -453,24 +454,20 @@ async fn list_pings(
     id: web::Path<String>,
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ServiceError> {
-    caller.may(Action::Read)?;
-    services::get(&state.db, &id).await?;
-    let limit = page.limit.unwrap_or(50).clamp(1, 1000);
-    let rows = pings::list(&state.db, &id, page.before, limit).await?;
-    let body: Vec<api::Ping> = rows
-        .into_iter()
-        .map(|p| api::Ping {
-            id: p.id,
-            at: from_ms(p.at),
-            kind: p.kind.to_string(),
-            data: p.data,
-            source: p.source,
-            user_agent: p.user_agent,
-            rid: p.rid,
-            exit_status: p.exit_status,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+    let read = async |db: &DatabaseConnection, id: &str, before, limit| {
+        pings::list(db, id, before, limit).await
+    };
+    log_page(&caller, &state, &id, &page, read, |p| api::Ping {
+        id: p.id,
+        at: from_ms(p.at),
+        kind: p.kind.to_string(),
+        data: p.data,
+        source: p.source,
+        user_agent: p.user_agent,
+        rid: p.rid,
+        exit_status: p.exit_status,
+    })
+    .await
 }
 
 /// A page of a service's runs, newest first (`before` a run id, `limit` 1–1000, 50).
@@ -480,45 +477,58 @@ async fn list_runs(
     id: web::Path<String>,
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ServiceError> {
-    caller.may(Action::Read)?;
-    services::get(&state.db, &id).await?;
-    let limit = page.limit.unwrap_or(50).clamp(1, 1000);
-    let rows = runs::list(&state.db, &id, page.before, limit).await?;
-    let body: Vec<api::Run> = rows
-        .into_iter()
-        .map(|r| api::Run {
-            id: r.id,
-            rid: r.rid,
-            started_at: from_ms(r.started_at),
-            ended_at: r.ended_at.map(from_ms),
-            duration_ms: r.duration_ms,
-            exit_status: r.exit_status,
-            outcome: r.outcome.to_string(),
-            output: r.output,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+    let read = async |db: &DatabaseConnection, id: &str, before, limit| {
+        runs::list(db, id, before, limit).await
+    };
+    log_page(&caller, &state, &id, &page, read, |r| api::Run {
+        id: r.id,
+        rid: r.rid,
+        started_at: from_ms(r.started_at),
+        ended_at: r.ended_at.map(from_ms),
+        duration_ms: r.duration_ms,
+        exit_status: r.exit_status,
+        outcome: r.outcome.to_string(),
+        output: r.output,
+    })
+    .await
 }
 
+/// A service's newest flips (`limit` 1–1000, 50; `before` is not taken here).
 async fn list_flips(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ServiceError> {
+    let read = async |db: &DatabaseConnection, id: &str, _before, limit| {
+        alerts::list_flips(db, id, limit).await
+    };
+    log_page(&caller, &state, &id, &page, read, |f| api::Flip {
+        id: f.id,
+        at: from_ms(f.at),
+        from: f.from_status.to_string(),
+        to: f.to_status.to_string(),
+        reason: f.reason.to_string(),
+        data: f.data,
+    })
+    .await
+}
+
+/// What a service's pings, runs and flips have in common: the caller may read, the
+/// service exists (404 otherwise), `limit` is 1–1000 (50 when absent); `read` gets the
+/// rows (newest first, `before` an id of that log) and `shape` makes each the API's.
+async fn log_page<R, T: serde::Serialize>(
+    caller: &Caller,
+    state: &AppState,
+    id: &str,
+    page: &PageQuery,
+    read: impl AsyncFnOnce(&DatabaseConnection, &str, Option<i64>, u64) -> StoreResult<Vec<R>>,
+    shape: impl Fn(R) -> T,
+) -> Result<HttpResponse, ServiceError> {
     caller.may(Action::Read)?;
-    services::get(&state.db, &id).await?;
-    let rows = alerts::list_flips(&state.db, &id, page.limit.unwrap_or(50).clamp(1, 1000)).await?;
-    let body: Vec<api::Flip> = rows
-        .into_iter()
-        .map(|f| api::Flip {
-            id: f.id,
-            at: from_ms(f.at),
-            from: f.from_status.to_string(),
-            to: f.to_status.to_string(),
-            reason: f.reason.to_string(),
-            data: f.data,
-        })
-        .collect();
+    services::get(&state.db, id).await?;
+    let limit = page.limit.unwrap_or(50).clamp(1, 1000);
+    let rows = read(&state.db, id, page.before, limit).await?;
+    let body: Vec<T> = rows.into_iter().map(shape).collect();
     Ok(HttpResponse::Ok().json(body))
 }

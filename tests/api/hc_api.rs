@@ -1,7 +1,8 @@
 //! The healthchecks management API subset (`/api/v{1,2,3}/checks/`): field mapping,
 //! tag and slug filters, upserts with `unique`, pause and resume, pings and flips in
-//! healthchecks' shape, read-only keys, refusals; and the PyPI client `healthchecks-io`
-//! driving it all (`tests/hc_client/drive.py`).
+//! healthchecks' shape, read-only keys, refusals; a list of several pages streamed whole
+//! (with and without tags); the ping log's length and durations that look further back;
+//! and the PyPI client `healthchecks-io` driving it all (`tests/hc_client/drive.py`).
 use chrono::Duration;
 use heartbeats::domain::role::KeyScope;
 use heartbeats::domain::status::PingKind;
@@ -22,6 +23,8 @@ on_every_backend!(
     missing_wrong_and_read_only_keys,
     bad_input_is_a_400_that_changes_nothing,
     the_healthchecks_io_client_drives_the_api,
+    a_list_of_several_pages_streams_whole_and_filters_by_tag,
+    the_ping_log_shows_up_to_a_thousand_and_looks_back_for_durations,
 );
 
 async fn api_key(app: &TestApp, scope: KeyScope) -> String {
@@ -811,85 +814,211 @@ async fn the_healthchecks_io_client_drives_the_api(b: Backend) {
     assert_eq!(app.pings(&svc.id).await.len(), 5);
 }
 
-/// Not a check: a measurement. 10,000 services with 100 pings each (1,000,000 pings) on
-/// SQLite; prints how long listing every check takes (pages of 1,000 services, one grouped
-/// ping count per page). `cargo nextest run -E 'test(/hc_api::listing_many/)' --run-ignored
-/// only --no-capture`.
-#[tokio::test]
-#[ignore]
-async fn listing_many_checks_is_measured() {
+/// `n` interval services named `job-0000`…, tagged `even` (every other) and `db` (every
+/// seventh), through the store's bulk import.
+async fn many_services(app: &TestApp, n: usize) {
     use heartbeats::domain::schedule::Schedule;
     use heartbeats::domain::status::Tracking;
     use heartbeats::domain::{Tags, parse_notify};
     use heartbeats::store::service_import::import;
     use heartbeats::store::services::NewService;
-    use sea_orm::ConnectionTrait;
 
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    let key = api_key(&app, KeyScope::Full).await;
-    let n = 10_000;
-    for chunk in 0..n / 1000 {
-        let items = (0..1000)
-            .map(|i| {
-                let i = chunk * 1000 + i;
-                let tags = if i % 10 == 0 { vec!["db"] } else { vec!["web"] };
-                let new = NewService {
-                    name: format!("job-{i:05}"),
-                    schedule: Schedule::Interval {
-                        period: chrono::TimeDelta::hours(1),
-                    },
-                    timezone: chrono_tz::UTC,
-                    grace_secs: 300,
-                    tags: Tags::parse(&tags).unwrap(),
-                    notify: parse_notify(&["ops@example.com"]).unwrap(),
-                    channels: Some(Vec::new()),
-                    reminders: Default::default(),
-                    slug: None,
-                    max_run_secs: None,
-                    min_run_secs: None,
-                    fail_after: 1,
-                    description: String::new(),
-                };
-                (new, Tracking::new_service())
-            })
-            .collect();
-        import(&app.db, items, app.now()).await.expect("import");
-    }
-    let t = std::time::Instant::now();
-    let (_, body) = get(&app, "/api/v3/checks/", &key).await;
-    println!(
-        "all 10,000 before any ping: {:?}, {} checks",
-        t.elapsed(),
-        body["checks"].as_array().unwrap().len()
-    );
-    app.db
-        .execute_unprepared(
-            "INSERT INTO pings (service_id, at, kind, data) \
-             WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 100) \
-             SELECT s.id, 1000 + k.i, 'success', '' FROM services s, k",
-        )
-        .await
-        .expect("pings");
-    for (what, path) in [
-        ("all 10,000", "/api/v3/checks/"),
-        ("tag=db (1,000)", "/api/v3/checks/?tag=db"),
-        ("slug", "/api/v3/checks/?slug=job-00042"),
-    ] {
-        let mut times = Vec::new();
-        for _ in 0..5 {
-            let t = std::time::Instant::now();
-            let resp = hc(&app, Method::GET, path, &key).send().await.unwrap();
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap();
-            times.push(t.elapsed());
-            let body: Value = serde_json::from_str(&text).unwrap();
-            if times.len() == 1 {
-                println!("{what}: {} bytes", text.len());
+    let items = (0..n)
+        .map(|i| {
+            let mut tags = vec!["web"];
+            if i % 2 == 0 {
+                tags.push("even");
             }
-            assert_eq!(status, 200);
-            assert_eq!(body["checks"][0]["n_pings"], 100);
+            if i % 7 == 0 {
+                tags.push("db");
+            }
+            let new = NewService {
+                name: format!("job-{i:04}"),
+                schedule: Schedule::Interval {
+                    period: chrono::TimeDelta::hours(1),
+                },
+                timezone: chrono_tz::UTC,
+                grace_secs: 300,
+                tags: Tags::parse(&tags).unwrap(),
+                notify: parse_notify(&["ops@example.com"]).unwrap(),
+                channels: Some(Vec::new()),
+                reminders: Default::default(),
+                slug: None,
+                max_run_secs: None,
+                min_run_secs: None,
+                fail_after: 1,
+                description: String::new(),
+            };
+            (new, Tracking::new_service())
+        })
+        .collect();
+    import(&app.db, items, app.now()).await.expect("import");
+}
+
+/// The raw list answer: status, whether it came with a length (a body answered whole)
+/// and the text.
+async fn raw_list(app: &TestApp, path: &str, key: &str) -> (u16, bool, String) {
+    let resp = hc(app, Method::GET, path, key).send().await.expect("list");
+    let status = resp.status().as_u16();
+    let sized = resp.headers().contains_key(reqwest::header::CONTENT_LENGTH);
+    assert_eq!(
+        resp.headers()[reqwest::header::CONTENT_TYPE],
+        "application/json",
+        "{path}"
+    );
+    (status, sized, resp.text().await.expect("body"))
+}
+
+async fn a_list_of_several_pages_streams_whole_and_filters_by_tag(b: Backend) {
+    use heartbeats::routes::hc_api::LIST_PAGE;
+
+    let app = TestApp::spawn(b).await;
+    let key = api_key(&app, KeyScope::Full).await;
+    let read = api_key(&app, KeyScope::Read).await;
+    // Two full pages and part of a third.
+    let n = 2 * LIST_PAGE as usize + 200;
+    many_services(&app, n).await;
+    // Pings on a service of each page, counted in each page's grouped query.
+    let pinged = [3, LIST_PAGE as usize + 1, n - 1];
+    for (k, i) in pinged.iter().enumerate() {
+        let id = services_by_name(&app, &format!("job-{i:04}")).await;
+        for _ in 0..=k {
+            app.ping_ok(&id, "").await;
         }
-        times.sort();
-        println!("{what}: median {:?}, max {:?}", times[2], times[4]);
     }
+
+    let (status, sized, text) = raw_list(&app, "/api/v3/checks/", &key).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(!sized, "a list of several pages is streamed");
+    let body: Value = serde_json::from_str(&text).expect("the streamed body is one JSON value");
+    // The same bytes as the whole answer serialised at once: no stray separator at a
+    // page's edge.
+    assert_eq!(text, serde_json::to_string(&body).unwrap());
+    let checks = body["checks"].as_array().unwrap();
+    let got: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let want: Vec<String> = (0..n).map(|i| format!("job-{i:04}")).collect();
+    assert_eq!(got, want, "every check once, in name order");
+    for (k, i) in pinged.iter().enumerate() {
+        assert_eq!(checks[*i]["n_pings"], k as i64 + 1, "job-{i:04}");
+        assert_eq!(checks[*i]["status"], "up");
+    }
+    assert_eq!(checks[0]["n_pings"], 0);
+    assert!(checks.iter().all(|c| c["uuid"].is_string()));
+
+    // A tag of more than a page, two tags together, and a read key's view.
+    let (status, sized, text) = raw_list(&app, "/api/v3/checks/?tag=even", &read).await;
+    assert_eq!((status, sized), (200, false), "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let even: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let want: Vec<String> = (0..n).step_by(2).map(|i| format!("job-{i:04}")).collect();
+    assert_eq!(even, want);
+    assert!(
+        body["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.get("uuid").is_none() && c["unique_key"].is_string())
+    );
+    let (status, sized, text) = raw_list(&app, "/api/v3/checks/?tag=db&tag=even", &key).await;
+    assert_eq!(
+        (status, sized),
+        (200, true),
+        "one page is answered whole: {text}"
+    );
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(text, serde_json::to_string(&body).unwrap());
+    let want: Vec<String> = (0..n).step_by(14).map(|i| format!("job-{i:04}")).collect();
+    assert_eq!(names(&body), want);
+    let (_, _, text) = raw_list(&app, "/api/v3/checks/?tag=nope", &key).await;
+    assert_eq!(text, r#"{"checks":[]}"#);
+    let (_, _, text) = raw_list(&app, "/api/v3/checks/?slug=job-0501&tag=even", &key).await;
+    assert_eq!(text, r#"{"checks":[]}"#);
+    let (_, _, text) = raw_list(&app, "/api/v3/checks/?slug=job-0502&tag=even", &key).await;
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(names(&body), ["job-0502"]);
+}
+
+async fn services_by_name(app: &TestApp, name: &str) -> String {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    services::Entity::find()
+        .filter(services::Column::Name.eq(name))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{name}"))
+        .id
+}
+
+async fn the_ping_log_shows_up_to_a_thousand_and_looks_back_for_durations(b: Backend) {
+    use heartbeats::routes::hc_api::PING_LOG_LIMIT;
+    use sea_orm::{ActiveValue::Set, ColumnTrait, QueryFilter};
+
+    let app = TestApp::spawn(b).await;
+    let key = api_key(&app, KeyScope::Full).await;
+    let svc = app
+        .create_service(json!({"name": "job", "kind": "interval", "period": 3600, "grace": 60}))
+        .await;
+    let limit = PING_LOG_LIMIT as usize;
+    assert_eq!(limit, 1000, "healthchecks' most");
+    // Oldest first: a start (rid R) then 99 log lines, both out of the newest 1,000; R's
+    // success 42.346 s after its start, the oldest ping shown; then a success without rid
+    // and log lines up to 1,100 pings.
+    let r = "3f0c1d9e-8a57-4e0b-9c1d-2b7a8f6e5d4c";
+    let t0 = heartbeats::clock::to_ms(app.now()) - 3_600_000;
+    let total = limit + 100;
+    let rows: Vec<heartbeats::entity::pings::ActiveModel> = (0..total)
+        .map(|i| {
+            let (kind, rid, at) = match i {
+                0 => (PingKind::Start, Some(r), t0),
+                100 => (PingKind::Success, Some(r), t0 + 42_346),
+                101 => (PingKind::Success, None, t0 + 50_000),
+                _ => (PingKind::Log, None, t0 + i as i64),
+            };
+            let at = if i > 101 { t0 + 60_000 + i as i64 } else { at };
+            heartbeats::entity::pings::ActiveModel {
+                service_id: Set(svc.id.clone()),
+                at: Set(at),
+                kind: Set(kind),
+                data: Set(String::new()),
+                rid: Set(rid.map(str::to_owned)),
+                ..Default::default()
+            }
+        })
+        .collect();
+    for chunk in rows.chunks(250) {
+        heartbeats::entity::pings::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&app.db)
+            .await
+            .expect("pings");
+    }
+    let stored = heartbeats::entity::pings::Entity::find()
+        .filter(heartbeats::entity::pings::Column::ServiceId.eq(svc.id.as_str()))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(stored, total);
+
+    let path = format!("/api/v3/checks/{}/pings/", svc.ping_uuid);
+    let (status, body) = get(&app, &path, &key).await;
+    assert_eq!(status, 200);
+    let pings = body["pings"].as_array().unwrap();
+    assert_eq!(pings.len(), limit, "the newest 1,000 of 1,100");
+    assert_eq!(pings[0]["n"], total as i64);
+    let oldest = &pings[limit - 1];
+    assert_eq!(
+        (oldest["n"].as_i64(), oldest["type"].as_str()),
+        (Some(101), Some("success"))
+    );
+    assert_eq!(oldest["rid"], r);
+    // Its start is older than the 1,000 shown: found further back, to two places.
+    assert_eq!(oldest["duration"], 42.35, "{oldest}");
+    let plain = &pings[limit - 2];
+    assert_eq!(plain["type"], "success");
+    assert!(plain.get("duration").is_none(), "no start for it: {plain}");
 }

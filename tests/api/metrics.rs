@@ -17,6 +17,7 @@ on_every_backend!(
     metrics_need_a_read_key_a_user_or_the_token,
     the_metrics_listener_serves_without_credentials,
     counters_count_pings_and_alerts,
+    many_services_span_pages_and_the_spill_file,
 );
 
 const TOKEN: &str = "prom-token-0123456789abcdef";
@@ -376,4 +377,96 @@ async fn counters_count_pings_and_alerts(backend: Backend) {
         1.0
     );
     assert_eq!(value(&after, "hb_outbox_backlog{state=\"pending\"}"), 0.0);
+}
+
+/// More services than a page (5,000) and more set-aside records than the spill's memory
+/// buffer (1 MB), so the scrape reads several pages and the later families come back from
+/// the file: every family lists every service once, and the counts add up.
+async fn many_services_span_pages_and_the_spill_file(backend: Backend) {
+    use heartbeats::domain::schedule::Schedule;
+    use heartbeats::domain::status::{self, Tracking};
+    use heartbeats::domain::{Tags, parse_notify};
+    use heartbeats::store::services::NewService;
+
+    const N: usize = 15_000;
+    let app = TestApp::spawn(backend).await;
+    let now = app.now();
+    for first in (0..N).step_by(5_000) {
+        let items = (first..first + 5_000)
+            .map(|i| {
+                let new = NewService {
+                    name: format!("bulk service number {i:05} \"quoted\" 备份"),
+                    schedule: Schedule::interval(Duration::hours(1)).unwrap(),
+                    timezone: chrono_tz::UTC,
+                    grace_secs: 300,
+                    tags: Tags::parse(&["bulk"]).unwrap(),
+                    notify: parse_notify::<&str>(&[]).unwrap(),
+                    channels: Some(Vec::new()),
+                    reminders: Default::default(),
+                    slug: None,
+                    max_run_secs: None,
+                    min_run_secs: None,
+                    fail_after: 1,
+                    description: String::new(),
+                };
+                let tracking = if i % 10 == 0 {
+                    status::paused(&Tracking::new_service(), now).0
+                } else {
+                    Tracking::new_service()
+                };
+                (new, tracking)
+            })
+            .collect();
+        heartbeats::store::service_import::import(&app.db, items, now)
+            .await
+            .expect("import");
+    }
+
+    let body = scrape(&app).await;
+    promtool(&body);
+    let count = |prefix: &str| body.lines().filter(|l| l.starts_with(prefix)).count();
+    for family in ["hb_service_up{", "hb_service_status{", "hb_service_paused{"] {
+        assert_eq!(count(family), N, "{family}");
+    }
+    // Nobody pinged and no run finished.
+    assert_eq!(count("hb_service_last_ping_age_seconds{"), 0);
+    assert_eq!(count("hb_service_last_run_duration_seconds{"), 0);
+    let paused = body
+        .lines()
+        .filter(|l| l.starts_with("hb_service_paused{") && l.ends_with(" 1"))
+        .count();
+    assert_eq!(paused, N / 10);
+    assert_eq!(
+        body.lines()
+            .filter(|l| l.starts_with("hb_service_status{") && l.contains("status=\"paused\""))
+            .count(),
+        N / 10
+    );
+    // Each service once per family, the same services in each.
+    let ids = |family: &str| {
+        let mut ids: Vec<&str> = body
+            .lines()
+            .filter(|l| l.starts_with(family))
+            .map(|l| l.split('"').nth(1).unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let up = ids("hb_service_up{");
+    let mut distinct = up.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), N);
+    assert_eq!(ids("hb_service_status{"), up);
+    assert_eq!(ids("hb_service_paused{"), up);
+    assert_eq!(
+        value(&body, "hb_services{status=\"new\"}"),
+        (N - N / 10) as f64
+    );
+    assert_eq!(
+        value(&body, "hb_services{status=\"paused\"}"),
+        (N / 10) as f64
+    );
+    assert!(
+        body.contains("name=\"bulk service number 00042 \\\"quoted\\\" 备份\",tags=\"bulk\"} 1\n")
+    );
 }

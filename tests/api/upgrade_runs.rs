@@ -2,7 +2,9 @@
 //! names that make one slug, a Chinese name), users, pings and flips keep every row; each
 //! service gets a distinct v4 ping UUID and a slug, each user a ping key, the instance a
 //! badge key; the migration goes down one step and up again, on every backend; the
-//! server then serves the old rows with run fields at their defaults.
+//! server then serves the old rows with run fields at their defaults. Names of 100
+//! characters and more get slugs that keep room for a `-N` suffix within the column's 100,
+//! clashing ones numbered, and the server pings and numbers them further.
 use std::collections::HashSet;
 
 use migrations::{Migrator, MigratorTrait};
@@ -191,5 +193,98 @@ async fn rows_of_the_previous_release_get_ping_uuids_slugs_and_ping_keys() {
             .unwrap();
         assert_eq!(resp.status(), 200, "{backend:?}");
         assert_eq!(app.service("old00001").await.open_runs, 1);
+    }
+}
+
+/// `n` groups of `abcdefghij` and a space: a slug of `abcdefghij-` groups.
+fn words(n: usize) -> String {
+    "abcdefghij ".repeat(n)
+}
+
+#[tokio::test]
+async fn long_names_get_slugs_with_room_for_a_suffix() {
+    // The first 92 characters of the slug of every `words(9)…` name.
+    let base = format!("{}abcd", "abcdefghij-".repeat(8));
+    let mut names = vec![
+        // 146 and 146 characters, alike in their first 143.
+        ("old10001".to_owned(), format!("{}one", words(13))),
+        ("old10002".to_owned(), format!("{}two", words(13))),
+        // Exactly 100, all of it slug.
+        ("old10003".to_owned(), "a".repeat(100)),
+        // The 92nd character of the slug is a separator: it goes.
+        (
+            "old10004".to_owned(),
+            format!("{} {}", "b".repeat(91), "c".repeat(108)),
+        ),
+    ];
+    // Ten more like the first two, for two-digit suffixes.
+    for k in 0..10 {
+        names.push((format!("old1002{k}"), format!("{}copy {k}", words(9))));
+    }
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+        let database = TestDatabase::create(backend).await;
+        let db = migrate_until(&database.url, "m20261203_000012_runs").await;
+        old_rows(&db).await;
+        for (id, name) in &names {
+            exec(
+                &db,
+                "INSERT INTO services (id, name, name_key, kind, period_secs, timezone, \
+                 grace_secs, tags, notify, status, version, created_at, updated_at, channels, \
+                 remind_max) VALUES (?, ?, ?, 'interval', 3600, 'UTC', 300, '', \
+                 'ops@example.com', 'new', 1, 1, 2000, '', 0)",
+                vec![
+                    id.as_str().into(),
+                    name.as_str().into(),
+                    name.to_lowercase().into(),
+                ],
+            )
+            .await;
+        }
+        Migrator::up(&db, Some(1)).await.expect("up");
+
+        let slugs = strings(
+            &db,
+            "SELECT slug FROM services WHERE id LIKE 'old1%' ORDER BY id",
+        )
+        .await;
+        let mut want = vec![
+            base.clone(),
+            format!("{base}-2"),
+            "a".repeat(92),
+            "b".repeat(91),
+        ];
+        want.extend((3..=12).map(|n| format!("{base}-{n}")));
+        assert_eq!(slugs, want, "{backend:?}");
+        for slug in &slugs {
+            assert!(
+                heartbeats::domain::runs::parse_slug(slug).is_ok_and(|s| &s == slug),
+                "{backend:?}: {slug} is a slug the server takes"
+            );
+        }
+        let key = strings(
+            &db,
+            &format!("SELECT ping_key FROM users WHERE name = '{ADMIN}'"),
+        )
+        .await
+        .remove(0);
+        db.close().await.ok();
+
+        // The server pings by the longest of them, and numbers the next one further.
+        let app = TestApp::spawn_on(database, Options::default()).await;
+        let resp = app
+            .client
+            .post(app.url(&format!("/ping/{key}/{base}-12")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{backend:?}");
+        assert_eq!(app.pings("old10029").await.len(), 1, "{backend:?}");
+        let s = app
+            .create_service(serde_json::json!({"name": format!("{}three", words(13)),
+                "kind": "interval", "period": 3600}))
+            .await;
+        assert_eq!(s.slug, format!("{base}-13"), "{backend:?}");
+        let s = app.service("old10004").await;
+        assert_eq!(s.slug, "b".repeat(91));
     }
 }

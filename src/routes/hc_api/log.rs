@@ -13,6 +13,15 @@ fn ping_type(kind: PingKind) -> &'static str {
 /// A run longer than this has no duration shown (healthchecks' `MAX_DURATION`).
 const MAX_DURATION: TimeDelta = TimeDelta::hours(72);
 
+/// Pings the log shows: healthchecks shows the account's ping log limit (100 unless
+/// raised; 1,000 on its paid plans) and never more than 1,000. Heartbeats keeps pings by
+/// age rather than by count, so it shows as many as healthchecks ever does.
+pub const PING_LOG_LIMIT: u64 = 1000;
+
+/// healthchecks looks further back for at most this many durations; past it, it shows
+/// none (`prepare_durations`).
+const MAX_MISSES: usize = 10;
+
 /// `GET /checks/<uuid>/pings/`: the newest pings, newest first, numbered as healthchecks
 /// numbers them (`n` counts the pings on record, the newest being `n_pings`), with the
 /// run's duration on a success or failure that ends a started run.
@@ -21,36 +30,14 @@ pub(super) async fn list_pings(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HcError> {
-    let actor = authorize(&req, &state, &Map::new()).await?;
-    read_write(&actor)?;
-    readable(&actor)?;
-    let m = by_uuid(&state, &code(&req)).await?;
+    let (_, m) = Call::with_check(&req, &state, None, Access::Write, Code::Uuid).await?;
     let total = hc_checks::ping_counts(&state.db, std::slice::from_ref(&m.id))
         .await?
         .get(&m.id)
         .copied()
         .unwrap_or(0);
     let rows = pings::list(&state.db, &m.id, None, PING_LOG_LIMIT).await?;
-    // Oldest first: remember each run's start, close it on its success or failure.
-    let mut starts: HashMap<Option<&str>, Option<DateTime<Utc>>> = HashMap::new();
-    let mut durations: Vec<Option<f64>> = vec![None; rows.len()];
-    for (i, p) in rows.iter().enumerate().rev() {
-        let at = from_ms(p.at);
-        match p.kind {
-            PingKind::Start => {
-                starts.insert(p.rid.as_deref(), Some(at));
-            }
-            PingKind::Success | PingKind::Error => {
-                if let Some(Some(start)) = starts.get(&p.rid.as_deref())
-                    && at - *start < MAX_DURATION
-                {
-                    durations[i] = Some((at - *start).num_milliseconds() as f64 / 1000.0);
-                }
-                starts.insert(p.rid.as_deref(), None);
-            }
-            PingKind::Log => {}
-        }
-    }
+    let durations = durations(&state, &m.id, &rows).await?;
     let scheme = state.settings.base_url.scheme().to_owned();
     let out: Vec<Value> = rows
         .iter()
@@ -82,6 +69,74 @@ pub(super) async fn list_pings(
     Ok(HttpResponse::Ok().json(json!({"pings": out})))
 }
 
+/// Seconds to two places, as healthchecks shows them.
+fn seconds(d: TimeDelta) -> f64 {
+    (d.num_milliseconds() as f64 / 10.0).round() / 100.0
+}
+
+/// Each ping's run duration (`rows` newest first), as healthchecks works it out: paired
+/// with the latest start of its rid among the rows; a success or failure whose rid has
+/// no earlier ping among them (a miss) looks further back, up to 72 h, in at most one
+/// more page of older pings, unless there are more than [`MAX_MISSES`] misses: then no
+/// ping shows a duration.
+async fn durations(
+    state: &AppState,
+    service_id: &str,
+    rows: &[crate::entity::pings::Model],
+) -> Result<Vec<Option<f64>>, HcError> {
+    let mut out = vec![None; rows.len()];
+    let Some(earliest) = rows.last() else {
+        return Ok(out);
+    };
+    let earliest_at = from_ms(earliest.at);
+    // Oldest first: remember each run's start, close it on its success or failure.
+    let mut starts: HashMap<Option<&str>, Option<DateTime<Utc>>> = HashMap::new();
+    let mut misses = Vec::new();
+    for (i, p) in rows.iter().enumerate().rev() {
+        let at = from_ms(p.at);
+        let rid = p.rid.as_deref();
+        match p.kind {
+            PingKind::Start => {
+                starts.insert(rid, Some(at));
+            }
+            PingKind::Success | PingKind::Error => {
+                match starts.get(&rid) {
+                    None if at - earliest_at < MAX_DURATION => misses.push(i),
+                    Some(Some(start)) if at - *start < MAX_DURATION => {
+                        out[i] = Some(seconds(at - *start));
+                    }
+                    _ => {}
+                }
+                starts.insert(rid, None);
+            }
+            PingKind::Log => {}
+        }
+    }
+    if misses.len() > MAX_MISSES {
+        return Ok(vec![None; rows.len()]);
+    }
+    if misses.is_empty() {
+        return Ok(out);
+    }
+    // Newest first: the first older ping of a miss's rid that starts or ends a run
+    // decides it (healthchecks' `Ping.duration`).
+    let older = pings::list(&state.db, service_id, Some(earliest.id), PING_LOG_LIMIT).await?;
+    for i in misses {
+        let p = &rows[i];
+        let at = from_ms(p.at);
+        let decides = older
+            .iter()
+            .take_while(|o| at - from_ms(o.at) <= MAX_DURATION)
+            .find(|o| o.rid == p.rid && o.kind != PingKind::Log);
+        if let Some(o) = decides
+            && o.kind == PingKind::Start
+        {
+            out[i] = Some(seconds(at - from_ms(o.at)));
+        }
+    }
+    Ok(out)
+}
+
 /// `seconds`, `start` or `end` of the flips query: a whole number, at least 0.
 fn query_int(pairs: &[(String, String)], key: &str) -> Result<Option<i64>, HcError> {
     match pairs.iter().rev().find(|(k, _)| k == key) {
@@ -108,9 +163,7 @@ pub(super) async fn list_flips(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HcError> {
-    let actor = authorize(&req, &state, &Map::new()).await?;
-    readable(&actor)?;
-    let m = by_uuid_or_key(&state, &code(&req)).await?;
+    let (call, m) = Call::with_check(&req, &state, None, Access::Read, Code::UuidOrKey).await?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
         .map_err(|_| HcError::bad("invalid query string"))?;
     let seconds = query_int(&pairs, "seconds")?;
@@ -132,7 +185,7 @@ pub(super) async fn list_flips(
         .iter()
         .map(|f| json!({"timestamp": iso(f.at), "up": i32::from(f.to_status == Status::Up)}))
         .collect();
-    if version(&req) == 1 {
+    if call.view.v == 1 {
         Ok(HttpResponse::Ok().json(flips))
     } else {
         Ok(HttpResponse::Ok().json(json!({"flips": flips})))

@@ -9,10 +9,12 @@
 //! and its flips as a bare array; v2 and v3 keep the status and say `started: true`, and
 //! wrap flips in `{"flips": […]}`; v1 and v2 re-derive the slug from a new name.
 //!
-//! Here: authentication, look-ups and the check handlers; `error` (refusals in
-//! healthchecks' words), `shape` (a service as a check), `spec` (create and update
-//! bodies), `log` (pings and flips).
+//! Here: authentication and look-ups (every handler starts with [`Call::new`] or
+//! [`Call::with_check`]) and the check handlers; `error` (refusals in healthchecks'
+//! words), `list` (every check, streamed), `shape` (a service as a check), `spec` (create
+//! and update bodies), `log` (pings and flips).
 mod error;
+mod list;
 mod log;
 mod shape;
 mod spec;
@@ -38,9 +40,11 @@ use crate::domain::status::{PingKind, Status};
 use crate::entity::services::Model;
 use crate::state::AppState;
 use crate::store::hc_checks::{self, Match};
-use crate::store::service_list::{self, At, Order, Term};
 use crate::store::{StoreError, channels, pings, services};
 use error::HcError;
+pub use list::LIST_PAGE;
+use list::list;
+pub use log::PING_LOG_LIMIT;
 use log::{list_flips, list_pings};
 use shape::{View, check_json, iso, one_check};
 use spec::{Spec, resolve_channels, slug_from_name};
@@ -76,12 +80,8 @@ const MAX_SECS: i64 = 31_536_000;
 /// healthchecks' defaults for a new check: a day's period, an hour's grace.
 const DEFAULT_TIMEOUT: i64 = 86_400;
 const DEFAULT_GRACE: i64 = 3_600;
-/// Pings a check's log shows (a self-hosted healthchecks' default log limit).
-const PING_LOG_LIMIT: u64 = 100;
 /// Flips one answer holds at most.
 const FLIPS_LIMIT: u64 = 1000;
-/// Services read per page when listing every check.
-const LIST_PAGE: u64 = 1000;
 
 /// The `{code}` of the path: a check's UUID or unique key.
 fn code(req: &HttpRequest) -> String {
@@ -213,71 +213,79 @@ async fn by_uuid_or_key(state: &AppState, code: &str) -> Result<Model, HcError> 
     }
 }
 
-/// `GET /checks/?tag=a&tag=b&slug=s`: every check (tags must all match), read from the
-/// services list a page at a time through its indexes, ping counts one query a page.
-#[tracing::instrument(skip_all)]
-async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HcError> {
-    let actor = authorize(&req, &state, &Map::new()).await?;
-    readable(&actor)?;
-    let view = View::of(&req, &actor);
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| HcError::bad("invalid query string"))?;
-    let tags: Vec<&str> = pairs
-        .iter()
-        .filter(|(k, _)| k == "tag")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let slug = pairs
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "slug")
-        .map(|(_, v)| v.trim())
-        .filter(|s| !s.is_empty());
-    // A tag that cannot be a tag matches nothing, as in healthchecks.
-    let Ok(tags) = Tags::parse(&tags) else {
-        return Ok(HttpResponse::Ok().json(json!({"checks": []})));
-    };
-    let mut out = Vec::new();
-    if let Some(slug) = slug {
-        if let Some(m) = services::by_slug(&state.db, slug).await?
-            && tags
-                .as_slice()
-                .iter()
-                .all(|t| Tags::from_column(&m.tags).as_slice().contains(t))
-        {
-            out.push(one_check(&state, &m, view).await?);
+/// Which keys an endpoint takes, as healthchecks' decorators say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// `authorize_read`: read-only keys too.
+    Read,
+    /// `authorize`: read-write keys only; a read-only key is a wrong key.
+    Write,
+}
+
+/// How the path's `{code}` may name a check.
+#[derive(Debug, Clone, Copy)]
+enum Code {
+    /// Its `uuid` only (what healthchecks' read-write endpoints take).
+    Uuid,
+    /// Its `uuid` or its `unique_key`.
+    UuidOrKey,
+}
+
+/// What every handler starts with: the body of a POST, the caller with their key checked
+/// for the endpoint, and how checks are shown to them.
+struct Call {
+    actor: Actor,
+    view: View,
+    body: Map<String, Value>,
+}
+
+impl Call {
+    /// `body` is a POST's (`None` for GET and DELETE). It is read before the key, so a
+    /// body that is not a JSON object is a 400 whoever sends it, and its `api_key` counts.
+    async fn new(
+        req: &HttpRequest,
+        state: &AppState,
+        body: Option<&[u8]>,
+        access: Access,
+    ) -> Result<Self, HcError> {
+        let body = match body {
+            Some(b) => body_object(b)?,
+            None => Map::new(),
+        };
+        let actor = authorize(req, state, &body).await?;
+        if access == Access::Write {
+            read_write(&actor)?;
         }
-        return Ok(HttpResponse::Ok().json(json!({"checks": out})));
+        readable(&actor)?;
+        Ok(Self {
+            view: View::of(req, &actor),
+            actor,
+            body,
+        })
     }
-    let query = service_list::ListQuery {
-        terms: tags.into_vec().into_iter().map(Term::Tag).collect(),
-        status: None,
-        order: Order::Name,
-    };
-    let plan = service_list::plan(&state.db, &state.list_search, query).await?;
-    let mut at = At::First;
-    loop {
-        let page = service_list::page(&state.db, &plan, &at, LIST_PAGE).await?;
-        let ids: Vec<String> = page.rows.iter().map(|m| m.id.clone()).collect();
-        let counts = hc_checks::ping_counts(&state.db, &ids).await?;
-        for m in &page.rows {
-            let n = counts.get(&m.id).copied().unwrap_or(0);
-            out.push(check_json(&state, m, n, view));
-        }
-        match page.next {
-            Some(next) => at = At::After(next),
-            None => break,
-        }
+
+    /// [`Call::new`], then the check the path's `{code}` names (404 when none).
+    async fn with_check(
+        req: &HttpRequest,
+        state: &AppState,
+        body: Option<&[u8]>,
+        access: Access,
+        by: Code,
+    ) -> Result<(Self, Model), HcError> {
+        let call = Self::new(req, state, body, access).await?;
+        let code = code(req);
+        let row = match by {
+            Code::Uuid => by_uuid(state, &code).await?,
+            Code::UuidOrKey => by_uuid_or_key(state, &code).await?,
+        };
+        Ok((call, row))
     }
-    Ok(HttpResponse::Ok().json(json!({"checks": out})))
 }
 
 #[tracing::instrument(skip_all)]
 async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HcError> {
-    let actor = authorize(&req, &state, &Map::new()).await?;
-    readable(&actor)?;
-    let m = by_uuid_or_key(&state, &code(&req)).await?;
-    Ok(HttpResponse::Ok().json(one_check(&state, &m, View::of(&req, &actor)).await?))
+    let (call, m) = Call::with_check(&req, &state, None, Access::Read, Code::UuidOrKey).await?;
+    Ok(HttpResponse::Ok().json(one_check(&state, &m, call.view).await?))
 }
 
 /// `POST /checks/`: create; with `unique`, update the first match instead (200).
@@ -287,11 +295,8 @@ async fn create(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, HcError> {
-    let body = body_object(&body)?;
-    let actor = authorize(&req, &state, &body).await?;
-    read_write(&actor)?;
+    let Call { actor, view, body } = Call::new(&req, &state, Some(&body), Access::Write).await?;
     let spec = Spec::parse(&body)?;
-    let view = View::of(&req, &actor);
     let channels = resolve_channels(&state, &spec).await?;
     if let Some(m) = spec.matcher()
         && let Some(existing) = hc_checks::find_match(&state.db, &m).await?
@@ -325,12 +330,9 @@ async fn update(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, HcError> {
-    let body = body_object(&body)?;
-    let actor = authorize(&req, &state, &body).await?;
-    read_write(&actor)?;
-    let current = by_uuid(&state, &code(&req)).await?;
+    let (Call { actor, view, body }, current) =
+        Call::with_check(&req, &state, Some(&body), Access::Write, Code::Uuid).await?;
     let spec = Spec::parse(&body)?;
-    let view = View::of(&req, &actor);
     let channels = resolve_channels(&state, &spec).await?;
     let mut draft = spec.draft(channels);
     slug_from_name(&state, view.v, &spec, &mut draft, &current.id).await?;
@@ -341,12 +343,9 @@ async fn update(
 /// `DELETE /checks/<uuid>`: answers the check as it was.
 #[tracing::instrument(skip_all)]
 async fn delete(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HcError> {
-    let actor = authorize(&req, &state, &Map::new()).await?;
-    read_write(&actor)?;
-    let current = by_uuid(&state, &code(&req)).await?;
-    let view = View::of(&req, &actor);
-    let shown = one_check(&state, &current, view).await?;
-    app::services::delete(&state.app, &actor, &current.id).await?;
+    let (call, current) = Call::with_check(&req, &state, None, Access::Write, Code::Uuid).await?;
+    let shown = one_check(&state, &current, call.view).await?;
+    app::services::delete(&state.app, &call.actor, &current.id).await?;
     Ok(HttpResponse::Ok().json(shown))
 }
 
@@ -356,12 +355,10 @@ async fn pause(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, HcError> {
-    let body = body_object(&body)?;
-    let actor = authorize(&req, &state, &body).await?;
-    read_write(&actor)?;
-    let current = by_uuid(&state, &code(&req)).await?;
-    let row = app::services::pause(&state.app, &actor, &current.id).await?;
-    Ok(HttpResponse::Ok().json(one_check(&state, &row, View::of(&req, &actor)).await?))
+    let (call, current) =
+        Call::with_check(&req, &state, Some(&body), Access::Write, Code::Uuid).await?;
+    let row = app::services::pause(&state.app, &call.actor, &current.id).await?;
+    Ok(HttpResponse::Ok().json(one_check(&state, &row, call.view).await?))
 }
 
 /// `POST /checks/<uuid>/resume`: 409 when the check is not paused, as in healthchecks.
@@ -371,11 +368,11 @@ async fn resume(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, HcError> {
-    let body = body_object(&body)?;
-    let actor = authorize(&req, &state, &body).await?;
-    read_write(&actor)?;
-    let current = by_uuid(&state, &code(&req)).await?;
-    actor.require(Action::EditServices).map_err(HcError::from)?;
+    let (call, current) =
+        Call::with_check(&req, &state, Some(&body), Access::Write, Code::Uuid).await?;
+    call.actor
+        .require(Action::EditServices)
+        .map_err(HcError::from)?;
     if current.status != Status::Paused {
         return Err(HcError::new(
             StatusCode::CONFLICT,
@@ -383,6 +380,6 @@ async fn resume(
             "check is not paused",
         ));
     }
-    let row = app::services::resume(&state.app, &actor, &current.id).await?;
-    Ok(HttpResponse::Ok().json(one_check(&state, &row, View::of(&req, &actor)).await?))
+    let row = app::services::resume(&state.app, &call.actor, &current.id).await?;
+    Ok(HttpResponse::Ok().json(one_check(&state, &row, call.view).await?))
 }

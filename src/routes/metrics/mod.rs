@@ -2,9 +2,12 @@
 //! counters in the Prometheus text format. On the main port it needs an API key (or user)
 //! that may read, or `Bearer <HB_METRICS_TOKEN>`; on `HB_METRICS_LISTEN` it needs nothing.
 //!
-//! Services are read in pages by primary key and the body is streamed: the format wants
-//! each family's samples together, so each per-service family is one pass over the pages,
-//! and no scrape holds more than a page of services.
+//! Services are read once, in pages by primary key, and the body is streamed: the format
+//! wants each family's samples together, so `hb_service_up` goes out as the pages come
+//! while a small record of each service is set aside (`spill`: a buffer, then an unlinked
+//! file in `HB_DATA_DIR`), from which the other per-service families follow. No scrape
+//! holds more than a page of services and the spill buffer in memory.
+mod spill;
 mod text;
 
 use std::collections::BTreeMap;
@@ -22,10 +25,11 @@ use crate::domain::host::HostStatus;
 use crate::domain::role::Action;
 use crate::domain::status::Status;
 use crate::state::AppState;
+use crate::store::StoreResult;
 use crate::store::metrics::{self as store, HOST_PAGE, SERVICE_PAGE, ServiceRow};
-use crate::store::{StoreError, StoreResult};
 use crate::telemetry::counters;
-use text::{family, sample};
+use spill::{Record, Spill};
+use text::{family, sample, sample_spelled};
 
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -88,14 +92,21 @@ async fn respond(state: &AppState) -> HttpResponse {
         Ok(head) => head,
         Err(e) => return app_error_response(&AppError::Store(e)),
     };
+    let spill = match Spill::create(&state.settings.data_dir) {
+        Ok(spill) => spill,
+        Err(e) => {
+            let e = anyhow::Error::new(e).context("metrics: no spill file in HB_DATA_DIR");
+            return app_error_response(&AppError::Other(e));
+        }
+    };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     let db = state.db.clone();
     actix_web::rt::spawn(async move {
         if tx.send(Ok(Bytes::from(head))).await.is_err() {
             return;
         }
-        if let Err(e) = services(&db, now, &tx).await {
-            tracing::error!(error = %e, "metrics scrape failed part-way");
+        if let Err(e) = services(&db, now, spill, &tx).await {
+            tracing::error!(error = %format!("{e:#}"), "metrics scrape failed part-way");
             // An error ends the response without its last chunk: the scraper sees a
             // failed scrape, not a partial one.
             let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
@@ -378,46 +389,30 @@ async fn hosts(state: &AppState, now: DateTime<Utc>, out: &mut String) -> StoreR
     Ok(())
 }
 
-/// One per-service family: its name, type, help and the sample a row gives.
+/// `hb_service_up`, the family written as the services are read.
+const SERVICE_UP: (&str, &str) = (
+    "hb_service_up",
+    "0 while a service is down, else 1 (late, new and paused services are not down).",
+);
+
+/// A per-service family written from the set-aside records: its name, help and the
+/// sample a record gives.
 struct ServiceFamily {
     name: &'static str,
     help: &'static str,
-    write: fn(&mut String, &ServiceRow, DateTime<Utc>),
+    write: fn(&mut String, &Record, DateTime<Utc>),
 }
 
-fn tags_label(stored: &str) -> String {
-    stored.trim_matches(',').to_owned()
-}
-
-const SERVICE_FAMILIES: [ServiceFamily; 5] = [
-    ServiceFamily {
-        name: "hb_service_up",
-        help: "0 while a service is down, else 1 (late, new and paused services are not down).",
-        write: |out, r, _| {
-            sample(
-                out,
-                "hb_service_up",
-                &[
-                    ("id", &r.id),
-                    ("name", &r.name),
-                    ("tags", &tags_label(&r.tags)),
-                ],
-                r.status != Status::Down,
-            )
-        },
-    },
+const SERVICE_FAMILIES: [ServiceFamily; 4] = [
     ServiceFamily {
         name: "hb_service_status",
         help: "A service's current status (new, up, late, down, paused) as a label; always 1.",
         write: |out, r, _| {
-            sample(
+            sample_spelled(
                 out,
                 "hb_service_status",
-                &[
-                    ("id", &r.id),
-                    ("name", &r.name),
-                    ("status", r.status.as_str()),
-                ],
+                &r.spelled,
+                &[("status", r.status.as_str())],
                 1u64,
             )
         },
@@ -426,10 +421,11 @@ const SERVICE_FAMILIES: [ServiceFamily; 5] = [
         name: "hb_service_paused",
         help: "1 while a service is paused, else 0.",
         write: |out, r, _| {
-            sample(
+            sample_spelled(
                 out,
                 "hb_service_paused",
-                &[("id", &r.id), ("name", &r.name)],
+                &r.spelled,
+                &[],
                 r.status == Status::Paused,
             )
         },
@@ -439,10 +435,11 @@ const SERVICE_FAMILIES: [ServiceFamily; 5] = [
         help: "Seconds since a service's last ping (absent: never pinged).",
         write: |out, r, now| {
             if let Some(at) = r.last_ping_at {
-                sample(
+                sample_spelled(
                     out,
                     "hb_service_last_ping_age_seconds",
-                    &[("id", &r.id), ("name", &r.name)],
+                    &r.spelled,
+                    &[],
                     (now.timestamp_millis() - at).max(0) as f64 / 1000.0,
                 )
             }
@@ -453,10 +450,11 @@ const SERVICE_FAMILIES: [ServiceFamily; 5] = [
         help: "How long a service's last finished run took, from its start ping to its success or failure (absent: no finished run).",
         write: |out, r, _| {
             if let Some(ms) = r.last_run_ms {
-                sample(
+                sample_spelled(
                     out,
                     "hb_service_last_run_duration_seconds",
-                    &[("id", &r.id), ("name", &r.name)],
+                    &r.spelled,
+                    &[],
                     ms as f64 / 1000.0,
                 )
             }
@@ -475,39 +473,110 @@ async fn flush(out: &mut String, tx: &Sender, force: bool) -> Result<(), ()> {
     Ok(())
 }
 
-/// Every per-service family, a pass over the services each, then the counts by status.
+/// [`flush`] from a blocking thread.
+fn flush_blocking(out: &mut String, tx: &Sender, force: bool) -> Result<(), ()> {
+    if out.len() >= CHUNK || (force && !out.is_empty()) {
+        let chunk = std::mem::take(out);
+        tx.blocking_send(Ok(Bytes::from(chunk))).map_err(|_| ())?;
+    }
+    Ok(())
+}
+
+/// The per-service families from one pass over the services: `hb_service_up` is written
+/// as the pages come, each service's record is set aside in `spill`, and the other
+/// families are then written from the records, one after the other, followed by the
+/// counts by status.
 async fn services(
     db: &sea_orm::DatabaseConnection,
     now: DateTime<Utc>,
+    mut spill: Spill,
     tx: &Sender,
-) -> Result<(), StoreError> {
+) -> anyhow::Result<()> {
     let mut out = String::with_capacity(CHUNK * 2);
-    let mut counts: BTreeMap<&str, u64> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-    for (pass, fam) in SERVICE_FAMILIES.iter().enumerate() {
-        family(&mut out, fam.name, "gauge", fam.help);
+    let mut spelled = String::new();
+    let mut counts = [0u64; Status::ALL.len()];
+    family(&mut out, SERVICE_UP.0, "gauge", SERVICE_UP.1);
+    // The next page is read while this one is written: the database (SQLite's own
+    // thread, or the server) and the formatting overlap.
+    let (pages_tx, mut pages) = mpsc::channel::<StoreResult<Vec<ServiceRow>>>(1);
+    let reader_db = db.clone();
+    actix_web::rt::spawn(async move {
         let mut after: Option<String> = None;
         loop {
-            let page = store::services_page(db, after.as_deref(), SERVICE_PAGE).await?;
-            let full = page.len() as u64 == SERVICE_PAGE;
-            for r in &page {
-                (fam.write)(&mut out, r, now);
-                if pass == 0 {
-                    *counts.entry(r.status.as_str()).or_default() += 1;
+            match store::services_page(&reader_db, after.as_deref(), SERVICE_PAGE).await {
+                Err(e) => {
+                    let _ = pages_tx.send(Err(e)).await;
+                    return;
+                }
+                Ok(page) => {
+                    if pages_tx.send(Ok(page.rows)).await.is_err() {
+                        return;
+                    }
+                    match page.next {
+                        Some(next) => after = Some(next),
+                        None => return,
+                    }
                 }
             }
-            if flush(&mut out, tx, false).await.is_err() {
+        }
+    });
+    while let Some(page) = pages.recv().await {
+        for r in &page? {
+            spelled.clear();
+            text::labels(&mut spelled, &[("id", &r.id), ("name", &r.name)]);
+            sample_spelled(
+                &mut out,
+                SERVICE_UP.0,
+                &spelled,
+                &[("tags", r.tags.trim_matches(','))],
+                r.status != Status::Down,
+            );
+            spill.push(&spelled, r.status, r.last_ping_at, r.last_run_ms);
+            counts[status_index(r.status)] += 1;
+        }
+        if flush(&mut out, tx, false).await.is_err() {
+            return Ok(());
+        }
+        if spill.is_full() {
+            spill.write_out().await?;
+        }
+    }
+    let tx = tx.clone();
+    tokio::task::spawn_blocking(move || the_rest(out, spill, now, counts, &tx)).await?
+}
+
+fn status_index(status: Status) -> usize {
+    Status::ALL
+        .iter()
+        .position(|s| *s == status)
+        .expect("a status is in Status::ALL")
+}
+
+/// The families after `hb_service_up`, each a read of the records, then `hb_services`
+/// (blocking: file reads).
+fn the_rest(
+    mut out: String,
+    spill: Spill,
+    now: DateTime<Utc>,
+    counts: [u64; Status::ALL.len()],
+    tx: &Sender,
+) -> anyhow::Result<()> {
+    let mut reader = spill.reader()?;
+    let mut rec = Record::default();
+    for fam in &SERVICE_FAMILIES {
+        family(&mut out, fam.name, "gauge", fam.help);
+        reader.rewind()?;
+        while reader.next_into(&mut rec)? {
+            (fam.write)(&mut out, &rec, now);
+            if flush_blocking(&mut out, tx, false).is_err() {
                 return Ok(());
-            }
-            after = page.last().map(|r| r.id.clone());
-            if !full {
-                break;
             }
         }
     }
     family(&mut out, "hb_services", "gauge", "Services by status.");
-    for (status, n) in &counts {
-        sample(&mut out, "hb_services", &[("status", status)], *n);
+    for (status, n) in Status::ALL.iter().zip(counts) {
+        sample(&mut out, "hb_services", &[("status", status.as_str())], n);
     }
-    let _ = flush(&mut out, tx, true).await;
+    let _ = flush_blocking(&mut out, tx, true);
     Ok(())
 }
