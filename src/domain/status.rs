@@ -365,8 +365,15 @@ impl OpenRun {
 /// `next_check_at`: the earlier of the schedule's deadline and the hung deadline. Down
 /// and paused services are not reported hung (they do not flip again).
 pub fn planned_check(t: &Tracking, open: Option<OpenRun>) -> Option<DateTime<Utc>> {
+    // A down service's runs are watched too: the scheduler marks them hung without an
+    // alert (the service is down already), so that a recovery does not report them again.
     let hung = open
-        .filter(|_| matches!(t.status, Status::New | Status::Up | Status::Late))
+        .filter(|_| {
+            matches!(
+                t.status,
+                Status::New | Status::Up | Status::Late | Status::Down
+            )
+        })
         .map(|o| o.hung_at());
     match (schedule_check(t), hung) {
         (Some(a), Some(b)) => Some(a.min(b)),

@@ -147,13 +147,21 @@ fn the_hung_deadline_comes_before_the_schedule_when_earlier() {
     let open_long = OpenRun::of(Some(t(60)), Some(Duration::hours(5)));
     assert_eq!(planned_check(&up, open_long), Some(t(3600)));
     assert_eq!(planned_check(&up, None), Some(t(3600)));
-    // A new service (no ping yet) is watched for hanging too; a down one is not.
+    // A new service (no ping yet) is watched for hanging too, and so is a down one (the
+    // scheduler marks its runs hung without an alert); a paused one is not.
     assert_eq!(planned_check(&Tracking::new_service(), open), Some(t(660)));
     let down = Tracking {
         status: Status::Down,
         ..up.clone()
     };
-    assert_eq!(planned_check(&down, open), None);
+    assert_eq!(planned_check(&down, open), Some(t(660)));
+    assert_eq!(planned_check(&down, None), None);
+    let paused = Tracking {
+        status: Status::Paused,
+        next_check_at: None,
+        ..up.clone()
+    };
+    assert_eq!(planned_check(&paused, open), None);
     assert_eq!(OpenRun::of(Some(t(60)), None), None);
 }
 

@@ -13,8 +13,8 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
 use super::{Job, Signal};
-use crate::clock::to_ms;
-use crate::domain::status::{Reason, Tracking, on_tick_runs, planned_check};
+use crate::clock::{from_ms, to_ms};
+use crate::domain::status::{OpenRun, Reason, Status, Tracking, on_tick_runs, planned_check};
 use crate::store::services::{open_run_of, tracking_of};
 use crate::store::{alerts, runs, service_index, services};
 
@@ -116,6 +116,15 @@ impl Job for Scheduler {
                 let current = tracking_of(&row);
                 let open = open_run_of(&row);
                 let change = on_tick_runs(&current, open, now);
+                // The runs past their maximum are marked hung: with a flip while the
+                // service is new, up or late; without one while it is down (it was
+                // alerted already), so that a recovery does not report them again.
+                let hung = open
+                    .filter(|o| now >= o.hung_at())
+                    .filter(|_| match &change {
+                        Some((_, flip)) => flip.reason == Reason::Hung,
+                        None => current.status == Status::Down,
+                    });
                 let next = match &change {
                     Some((next, _)) => Tracking {
                         next_check_at: planned_check(next, open),
@@ -135,9 +144,7 @@ impl Job for Scheduler {
                     report.lost_races += 1;
                     continue;
                 }
-                if let (Some((_, flip)), Some(open)) = (&change, open)
-                    && flip.reason == Reason::Hung
-                {
+                if let Some(open) = hung {
                     // The runs past the deadline are hung (still open); the next open run
                     // is watched from now on.
                     runs::mark_hung(&txn, &row.id, now - open.max_run)
@@ -146,7 +153,9 @@ impl Job for Scheduler {
                     let oldest = runs::oldest_running(&txn, &row.id)
                         .await
                         .with_context(|| format!("cannot read the open runs of {}", row.id))?;
-                    services::set_run_started_at(&txn, &row.id, oldest)
+                    let watched = OpenRun::of(oldest.map(from_ms), Some(open.max_run));
+                    let check = planned_check(&next, watched).filter(|d| *d > now);
+                    services::set_open_run(&txn, &row.id, oldest, check.map(to_ms))
                         .await
                         .with_context(|| format!("cannot update service {}", row.id))?;
                 }

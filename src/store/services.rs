@@ -507,15 +507,18 @@ pub async fn apply_tick_cas<C: ConnectionTrait>(
     Ok(won)
 }
 
-/// Set the oldest open run not yet reported hung, after the scheduler reported runs hung
-/// (the row is locked by the tick's update in the same transaction).
-pub async fn set_run_started_at<C: ConnectionTrait>(
+/// Set the oldest open run not yet reported hung and the check planned with it, after the
+/// scheduler marked runs hung (the row is locked by the tick's update in the same
+/// transaction).
+pub async fn set_open_run<C: ConnectionTrait>(
     txn: &C,
     id: &str,
     run_started_at: Option<i64>,
+    next_check_at: Option<i64>,
 ) -> StoreResult<()> {
     Entity::update_many()
         .col_expr(Column::RunStartedAt, Expr::val(run_started_at))
+        .col_expr(Column::NextCheckAt, Expr::val(next_check_at))
         .filter(Column::Id.eq(id))
         .exec(txn)
         .await?;

@@ -160,6 +160,44 @@ async fn a_hung_run_goes_down_and_its_finish_recovers(b: Backend) {
     assert_eq!(app.service(&id).await.open_runs, 0);
 }
 
+/// A run that hangs while its service is down (for another reason) is marked hung without
+/// a second alert, and is not reported again once the service recovers.
+async fn a_run_that_hangs_while_down_is_not_reported_after_recovery(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = service_with(&app, json!({"max_run": 3600})).await;
+    let a = "5bf66975-d4c7-4e4f-9c4b-7b5e8c8b1a2c";
+    let other = "6c077a86-e5d8-4f50-8d8c-8c6f9d9c2b3d";
+    ok(&app, &format!("/api/pings/start?service={id}&rid={a}")).await;
+    // Another run of the job fails: down, one alert; run `a` stays open.
+    assert_eq!(
+        ok(&app, &format!("/api/pings/fail?service={id}&rid={other}")).await,
+        "down"
+    );
+    assert_eq!(app.alerts().await.len(), 1);
+    app.advance(Duration::minutes(61));
+    let report = app.run_scheduler().await;
+    assert_eq!((report.flips, report.alerts_queued), (0, 0), "{report:?}");
+    assert_eq!(runs(&app, &id).await[0].outcome, "hung");
+    assert_eq!(app.status(&id).await, "down");
+
+    // A success recovers it; run `a` was reported with the outage and stays quiet.
+    assert_eq!(
+        ok(&app, &format!("/api/pings?service={id}&rid={other}")).await,
+        "up"
+    );
+    assert_eq!(app.alerts().await.len(), 2);
+    app.advance(Duration::minutes(5));
+    assert_eq!(app.run_scheduler().await.flips, 0);
+    assert_eq!(app.status(&id).await, "up");
+    assert_eq!(app.alerts().await.len(), 2);
+    // A new run that hangs is reported, once.
+    ok(&app, &format!("/api/pings/start?service={id}")).await;
+    app.advance(Duration::minutes(61));
+    let report = app.run_scheduler().await;
+    assert_eq!((report.flips, report.alerts_queued), (1, 1), "{report:?}");
+    assert_eq!(app.flips(&id).await[0].reason, "hung");
+}
+
 async fn a_run_shorter_than_the_minimum_fails(b: Backend) {
     let app = TestApp::spawn(b).await;
     let id = service_with(&app, json!({"min_run": 60})).await;
@@ -643,6 +681,7 @@ async fn retention_prunes_finished_runs_with_the_pings(b: Backend) {
 }
 
 on_every_backend!(
+    a_run_that_hangs_while_down_is_not_reported_after_recovery,
     runs_pair_by_rid_when_they_overlap,
     a_start_without_rid_replaces_the_last,
     starts_older_than_72_hours_do_not_pair,
