@@ -67,10 +67,16 @@ pub async fn connect_writer(
     timeout: Duration,
     shared: &DatabaseConnection,
 ) -> anyhow::Result<DatabaseConnection> {
-    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+    if !is_sqlite_file(url) {
         return Ok(shared.clone());
     }
     open(url, sync, timeout, Role::Writer).await
+}
+
+/// Whether `url` names a SQLite database in a file (not in memory, and not another
+/// database): one a second pool opens too.
+fn is_sqlite_file(url: &str) -> bool {
+    url.starts_with("sqlite:") && !url.contains(":memory:") && !url.contains("mode=memory")
 }
 
 /// On a SQLite file, checkpoint the write-ahead log every [`CHECKPOINT_EVERY`] on a
@@ -79,7 +85,7 @@ pub async fn connect_writer(
 /// syncs it, a pause that every ping of that batch waits for, several times a second
 /// under load. A passive checkpoint runs beside the writer without blocking it.
 pub fn spawn_checkpointer(url: &str, shared: &DatabaseConnection) {
-    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+    if !is_sqlite_file(url) {
         return;
     }
     let db = shared.clone();
