@@ -9,6 +9,8 @@
 #
 # Source it from the repository's root (the scripts `cd` there first). HB_BENCH_PROFILE=debug
 # uses the debug build (when no release build is at hand); CARGO_TARGET_DIR is honoured.
+# HB_BENCH_BIN=/path/to/heartbeats runs that binary and builds nothing (to compare two
+# builds in turns: copy one aside, change the code, build, run both alternately).
 
 bench_profile="${HB_BENCH_PROFILE:-release}"
 target="$(realpath "${CARGO_TARGET_DIR:-target}")"
@@ -18,6 +20,10 @@ server=""
 
 # Build the server binary and any extra targets named in "$@" (e.g. --example scale_fill).
 bench_build() {
+  if [ -n "${HB_BENCH_BIN:-}" ]; then
+    bin="$(realpath "$HB_BENCH_BIN")"
+    return 0
+  fi
   if [ "$bench_profile" = release ]; then
     cargo build --release --quiet --bin heartbeats "$@"
   else

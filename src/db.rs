@@ -17,6 +17,7 @@ use sea_orm::sqlx::{Connection, SqliteConnection, pool::PoolConnectionMetadata};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
 use crate::settings::{DEFAULT_DB_TIMEOUT, SqliteSync};
+use crate::store::log_sync::LogSync;
 
 /// How long start-up waits for a database that is not there yet (e.g. a PostgreSQL
 /// container starting next to this one).
@@ -55,22 +56,48 @@ const WRITER_AUTOCHECKPOINT: &str = "20000";
 /// How often [`spawn_checkpointer`] copies the write-ahead log into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
-/// The connection the ping and report writers write through. On a SQLite file it is a
-/// pool of its own with a single connection: the writers' transactions follow one
-/// another anyway (SQLite has one writer), and a connection that made the last change
-/// keeps its page cache, where a pooled one finds its cache stale after every other
-/// connection's commit and reads the pages again. Elsewhere (and for an in-memory
+/// The connection the ping and report writers write through, and what makes their
+/// commits durable when the connection does not ([`LogSync`]).
+#[derive(Clone)]
+pub struct WriterDb {
+    pub db: DatabaseConnection,
+    /// When set, a commit is on disk only once [`LogSync::committed`] says so: answer the
+    /// requests it carries after that, not before.
+    pub log_sync: Option<LogSync>,
+}
+
+/// The writers' connection. On a SQLite file it is a pool of its own with a single
+/// connection: the writers' transactions follow one another anyway (SQLite has one
+/// writer), and a connection that made the last change keeps its page cache, where a
+/// pooled one finds its cache stale after every other connection's commit and reads the
+/// pages again. With `HB_SQLITE_SYNCHRONOUS=full` (the default) that connection commits
+/// without syncing and a [`LogSync`] syncs the log beside it, so that the writer goes on
+/// with the next batch while the disk confirms the last. Elsewhere (and for an in-memory
 /// database, which a second pool would not share) it is `shared`.
 pub async fn connect_writer(
     url: &str,
     sync: SqliteSync,
     timeout: Duration,
     shared: &DatabaseConnection,
-) -> anyhow::Result<DatabaseConnection> {
+) -> anyhow::Result<WriterDb> {
     if !is_sqlite_file(url) {
-        return Ok(shared.clone());
+        return Ok(WriterDb {
+            db: shared.clone(),
+            log_sync: None,
+        });
     }
-    open(url, sync, timeout, Role::Writer).await
+    let db = open(url, SqliteSync::Normal, timeout, Role::Writer).await?;
+    let log_sync = match sync {
+        SqliteSync::Full => {
+            let file = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("DATABASE_URL: cannot parse '{url}'"))?
+                .get_filename()
+                .to_owned();
+            Some(LogSync::spawn(file))
+        }
+        SqliteSync::Normal => None,
+    };
+    Ok(WriterDb { db, log_sync })
 }
 
 /// Whether `url` names a SQLite database in a file (not in memory, and not another

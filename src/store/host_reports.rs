@@ -17,9 +17,11 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::hosts::{TRACKING_COLUMNS, apply_tracking, checks_of, name_key, tracking_of};
+use super::log_sync::LogSync;
 use super::services::begin_write;
 use super::{StoreError, StoreResult, failure, host_events};
 use crate::clock::to_ms;
+use crate::db::WriterDb;
 use crate::domain::host::HostStatus;
 use crate::domain::host_status::{Change, HostEvent, HostTiming, Snapshot, on_error, on_snapshot};
 use crate::entity::{host_latest, hosts};
@@ -82,9 +84,9 @@ pub struct ReportWriter {
 const MAX_GROUP: usize = 2000;
 
 impl ReportWriter {
-    pub fn spawn(db: DatabaseConnection, hooks: Arc<dyn ReportHooks>) -> Self {
+    pub fn spawn(writer: WriterDb, hooks: Arc<dyn ReportHooks>) -> Self {
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(run_writer(db, rx, hooks));
+        tokio::spawn(run_writer(writer, rx, hooks));
         Self { tx }
     }
 
@@ -102,10 +104,11 @@ impl ReportWriter {
 }
 
 async fn run_writer(
-    db: DatabaseConnection,
+    writer: WriterDb,
     mut rx: mpsc::Receiver<(Vec<Incoming>, Reply)>,
     hooks: Arc<dyn ReportHooks>,
 ) {
+    let WriterDb { db, log_sync } = writer;
     let mut waiting = Vec::new();
     while rx.recv_many(&mut waiting, 256).await > 0 {
         let mut pending: std::collections::VecDeque<_> = waiting.drain(..).collect();
@@ -122,25 +125,29 @@ async fn run_writer(
                     group.push(item);
                 }
             }
-            write_group(&db, group, hooks.as_ref()).await;
+            let answers = write_group(&db, group, hooks.as_ref()).await;
+            answer(answers, log_sync.as_ref()).await;
         }
     }
 }
 
 /// Write a group in one transaction; when it fails for one request's sake, each request
 /// alone, so one bad request does not fail its neighbours.
+/// Returns each request's reply and result, to send once the commits are durable.
 async fn write_group(
     db: &DatabaseConnection,
     group: Vec<(Vec<Incoming>, Reply)>,
     hooks: &dyn ReportHooks,
-) {
+) -> Vec<(Reply, StoreResult<Vec<Stored>>)> {
     let (requests, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
     match write_batch(db, &requests).await {
         Ok(written) => {
             hooks.committed(written.earliest, written.alerts, written.latest);
-            for (reply, result) in replies.into_iter().zip(written.stored) {
-                let _ = reply.send(Ok(result));
-            }
+            replies
+                .into_iter()
+                .zip(written.stored)
+                .map(|(reply, stored)| (reply, Ok(stored)))
+                .collect()
         }
         Err(err) if failure::is_unavailable(&err) || requests.len() == 1 => {
             tracing::error!(error = %err, requests = requests.len(), "report batch failed");
@@ -151,12 +158,14 @@ async fn write_group(
                     StoreError::Db(DbErr::Custom(err.to_string()))
                 }
             };
-            for reply in replies {
-                let _ = reply.send(Err(fail(&err)));
-            }
+            replies
+                .into_iter()
+                .map(|reply| (reply, Err(fail(&err))))
+                .collect()
         }
         Err(err) => {
             tracing::warn!(error = %err, requests = requests.len(), "report batch failed; retrying each request alone");
+            let mut answers = Vec::with_capacity(replies.len());
             for (request, reply) in requests.into_iter().zip(replies) {
                 let result = match write_batch(db, std::slice::from_ref(&request)).await {
                     Ok(mut written) => {
@@ -169,9 +178,28 @@ async fn write_group(
                     }
                     Err(e) => Err(StoreError::Db(e)),
                 };
-                let _ = reply.send(result);
+                answers.push((reply, result));
             }
+            answers
         }
+    }
+}
+
+/// Send each request its result once the commits are on disk ([`LogSync`]); a stored
+/// request whose commit the disk did not confirm is answered as unavailable.
+async fn answer(answers: Vec<(Reply, StoreResult<Vec<Stored>>)>, log_sync: Option<&LogSync>) {
+    let synced = match log_sync {
+        Some(sync) if answers.iter().any(|(_, r)| r.is_ok()) => sync.committed().await,
+        _ => Ok(()),
+    };
+    for (reply, result) in answers {
+        let result = match (&synced, result) {
+            (Err(e), Ok(_)) => Err(StoreError::Unavailable(format!(
+                "the disk did not confirm the write: {e}"
+            ))),
+            (_, result) => result,
+        };
+        let _ = reply.send(result);
     }
 }
 

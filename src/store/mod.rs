@@ -13,6 +13,7 @@ pub mod host_live;
 pub mod host_overview;
 pub mod host_reports;
 pub mod hosts;
+pub mod log_sync;
 pub mod maintenance;
 pub mod metrics;
 pub mod outbox_context;

@@ -13,12 +13,14 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use super::log_sync::Synced;
 use super::services::{
     RUN_COLUMNS, TRACKING_COLUMNS, apply_tracking, begin_write, open_run_of, rules_of, schedule_of,
     timezone_of, tracking_of,
 };
 use super::{StoreError, StoreResult, alerts, failure, runs, service_index};
 use crate::clock::to_ms;
+use crate::db::WriterDb;
 use crate::domain::runs::{RunOutcome, run_output};
 use crate::domain::status::{ClosedRun, PingKind, Status, Timing, judge, on_finish, planned_check};
 use crate::entity::{pings, services};
@@ -97,9 +99,9 @@ pub struct PingWriter {
 const MAX_BATCH: usize = 256;
 
 impl PingWriter {
-    pub fn spawn(db: DatabaseConnection, hooks: Arc<dyn WriteHooks>) -> Self {
+    pub fn spawn(writer: WriterDb, hooks: Arc<dyn WriteHooks>) -> Self {
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(run_writer(db, rx, hooks));
+        tokio::spawn(run_writer(writer, rx, hooks));
         Self { tx }
     }
 
@@ -116,10 +118,11 @@ impl PingWriter {
 }
 
 async fn run_writer(
-    db: DatabaseConnection,
+    writer: WriterDb,
     mut rx: mpsc::Receiver<(PingRecord, Reply)>,
     hooks: Arc<dyn WriteHooks>,
 ) {
+    let WriterDb { db, log_sync } = writer;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
@@ -172,9 +175,31 @@ async fn run_writer(
             .sum();
         hooks.committed(earliest, queued);
         crate::telemetry::counters::pings_accepted(results.iter().filter(|r| r.is_ok()).count());
-        for (reply, result) in replies.into_iter().zip(results) {
-            let _ = reply.send(result);
+        match &log_sync {
+            // Answer once the commit is on disk, while this task writes the next batch.
+            Some(sync) if results.iter().any(Result::is_ok) => {
+                let sync = sync.clone();
+                tokio::spawn(async move {
+                    let synced = sync.committed().await;
+                    answer(replies, results, synced);
+                });
+            }
+            _ => answer(replies, results, Ok(())),
         }
+    }
+}
+
+/// Send each ping its result; a stored ping whose commit the disk did not confirm is
+/// answered as unavailable, so that its client sends it again.
+fn answer(replies: Vec<Reply>, results: Vec<StoreResult<PingOutcome>>, synced: Synced) {
+    for (reply, result) in replies.into_iter().zip(results) {
+        let result = match (&synced, result) {
+            (Err(e), Ok(_)) => Err(StoreError::Unavailable(format!(
+                "the disk did not confirm the write: {e}"
+            ))),
+            (_, result) => result,
+        };
+        let _ = reply.send(result);
     }
 }
 
@@ -237,9 +262,10 @@ pub async fn write_batch(
         .values()
         .map(|(m, _)| (m.ping_uuid.clone(), m.id.clone()))
         .collect();
-    let before: BTreeMap<String, Status> = rows
+    // As loaded, to write back only the columns a ping changed.
+    let before: BTreeMap<String, services::Model> = rows
         .iter()
-        .map(|(id, (m, _))| (id.clone(), m.status))
+        .map(|(id, (m, _))| (id.clone(), m.clone()))
         .collect();
 
     let mut results = Vec::with_capacity(records.len());
@@ -391,17 +417,18 @@ pub async fn write_batch(
     }
     let moved: Vec<(String, Status)> = rows
         .values()
-        .filter(|(m, _)| before.get(&m.id) != Some(&m.status))
+        .filter(|(m, _)| before.get(&m.id).map(|b| b.status) != Some(m.status))
         .map(|(m, _)| (m.id.clone(), m.status))
         .collect();
     let now = to_ms(records.iter().map(|r| r.at).max().unwrap_or_else(Utc::now));
-    let changed: Vec<services::Model> = rows
+    let changed: Vec<(services::Model, u16)> = rows
         .into_values()
         .filter(|(_, dirty)| *dirty)
         .map(|(mut m, _)| {
             m.version += 1;
             m.updated_at = now;
-            m
+            let mask = before.get(&m.id).map_or(u16::MAX, |b| changed_mask(b, &m));
+            (m, mask)
         })
         .collect();
     write_back(&txn, &changed).await?;
@@ -437,61 +464,102 @@ fn pad_to_shape<T: Copy>(list: &mut Vec<T>) {
     }
 }
 
-/// Write the columns a ping changes ([`TRACKING_COLUMNS`] and [`RUN_COLUMNS`]) of `rows`
-/// back. The rows are locked (or, on SQLite, the whole database is), so writing them in
-/// a few statements is safe; few statements instead of one per service is most of the
-/// speed. SQLite and PostgreSQL update from a `VALUES` list of only those columns;
-/// MySQL, which has no `UPDATE … FROM`, upserts the whole rows.
-async fn write_back<C: ConnectionTrait>(txn: &C, rows: &[services::Model]) -> Result<(), DbErr> {
+/// The columns a ping may change ([`TRACKING_COLUMNS`] and [`RUN_COLUMNS`]), in the
+/// order of the bits of a change mask.
+fn written_columns() -> impl Iterator<Item = services::Column> {
+    TRACKING_COLUMNS.into_iter().chain(RUN_COLUMNS)
+}
+
+/// Which of [`written_columns`] differ between `before` and `after`, one bit each. A column
+/// this function does not know counts as changed, so a column added to the lists is
+/// written whatever it holds.
+fn changed_mask(before: &services::Model, after: &services::Model) -> u16 {
+    use services::Column as C;
+    let differs = |c: C| match c {
+        C::Status => before.status != after.status,
+        C::LastPingAt => before.last_ping_at != after.last_ping_at,
+        C::LastPingKind => before.last_ping_kind != after.last_ping_kind,
+        C::NextDueAt => before.next_due_at != after.next_due_at,
+        C::DownAt => before.down_at != after.down_at,
+        C::NextCheckAt => before.next_check_at != after.next_check_at,
+        C::FailStreak => before.fail_streak != after.fail_streak,
+        C::OpenRuns => before.open_runs != after.open_runs,
+        C::RunStartedAt => before.run_started_at != after.run_started_at,
+        C::LastRunMs => before.last_run_ms != after.last_run_ms,
+        _ => true,
+    };
+    written_columns()
+        .enumerate()
+        .filter(|&(_, c)| differs(c))
+        .fold(0, |mask, (bit, _)| mask | 1 << bit)
+}
+
+/// Write the changed columns of `rows` (each with its [`changed_mask`]) back. The rows are
+/// locked (or, on SQLite, the whole database is), so writing them in a few statements is
+/// safe; few statements instead of one per service is most of the speed. SQLite and
+/// PostgreSQL update from a `VALUES` list, one statement per set of changed columns: an
+/// `UPDATE` rewrites the index entries of every indexed column it sets, changed or not,
+/// so leaving out `status` when it stayed keeps the services list's index untouched.
+/// MySQL, which has no `UPDATE … FROM`, upserts [`written_columns`] of the whole rows.
+async fn write_back<C: ConnectionTrait>(
+    txn: &C,
+    rows: &[(services::Model, u16)],
+) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
     if backend == DbBackend::MySql {
-        for chunk in shaped_chunks(rows) {
-            services::Entity::insert_many(
-                chunk
-                    .iter()
-                    .cloned()
-                    .map(IntoActiveModel::into_active_model),
-            )
-            .on_conflict(
-                OnConflict::column(services::Column::Id)
-                    .update_columns(TRACKING_COLUMNS.into_iter().chain(RUN_COLUMNS))
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
+        let models: Vec<&services::Model> = rows.iter().map(|(m, _)| m).collect();
+        for chunk in shaped_chunks(&models) {
+            services::Entity::insert_many(chunk.iter().map(|&m| m.clone().into_active_model()))
+                .on_conflict(
+                    OnConflict::column(services::Column::Id)
+                        .update_columns(written_columns())
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
         }
         return Ok(());
     }
-    let columns: Vec<services::Column> = TRACKING_COLUMNS.into_iter().chain(RUN_COLUMNS).collect();
-    let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
-    let set = names
-        .iter()
-        .map(|n| format!("{n} = v.{n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    for chunk in shaped_chunks(rows) {
-        let width = columns.len() + 1;
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * width);
-        let mut tuples = Vec::with_capacity(chunk.len());
-        for m in chunk {
-            let first = values.len();
-            values.push(m.id.clone().into());
-            values.extend(columns.iter().map(|c| m.get(*c)));
-            tuples.push(format!(
-                "({})",
-                (first + 1..=first + width)
-                    .map(|n| service_index::placeholder(backend, n))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+    let mut by_mask: BTreeMap<u16, Vec<&services::Model>> = BTreeMap::new();
+    for (m, mask) in rows {
+        by_mask.entry(*mask).or_default().push(m);
+    }
+    for (mask, models) in by_mask {
+        let columns: Vec<services::Column> = written_columns()
+            .enumerate()
+            .filter(|&(bit, _)| mask & (1 << bit) != 0)
+            .map(|(_, c)| c)
+            .collect();
+        let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+        let set = names
+            .iter()
+            .map(|n| format!("{n} = v.{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for chunk in shaped_chunks(&models) {
+            let width = columns.len() + 1;
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * width);
+            let mut tuples = Vec::with_capacity(chunk.len());
+            for m in chunk {
+                let first = values.len();
+                values.push(m.id.clone().into());
+                values.extend(columns.iter().map(|c| m.get(*c)));
+                tuples.push(format!(
+                    "({})",
+                    (first + 1..=first + width)
+                        .map(|n| service_index::placeholder(backend, n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            let sql = format!(
+                "WITH v(id, {}) AS (VALUES {}) UPDATE services SET {set} FROM v WHERE services.id = v.id",
+                names.join(", "),
+                tuples.join(", ")
+            );
+            txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await?;
         }
-        let sql = format!(
-            "WITH v(id, {}) AS (VALUES {}) UPDATE services SET {set} FROM v WHERE services.id = v.id",
-            names.join(", "),
-            tuples.join(", ")
-        );
-        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
     }
     Ok(())
 }
