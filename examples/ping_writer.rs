@@ -74,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
     // With a log sync (full), a batch is done when the disk confirms it, while the writer
     // goes on, as in the server: the throughput counts until the last confirmation.
     let mut confirmations = Vec::new();
-    heartbeats::db::spawn_checkpointer(&url, &db);
+    heartbeats::db::spawn_checkpointer(&url, &db, &writer);
     let mut n = 0usize;
     let mut times = Vec::with_capacity(batches);
     let started = Instant::now();

@@ -106,29 +106,77 @@ fn is_sqlite_file(url: &str) -> bool {
     url.starts_with("sqlite:") && !url.contains(":memory:") && !url.contains("mode=memory")
 }
 
-/// On a SQLite file, checkpoint the write-ahead log every [`CHECKPOINT_EVERY`] on a
-/// connection of `shared`, so that the writer's commits do not: with SQLite's default,
-/// the commit that takes the log past 1,000 pages copies them into the database and
-/// syncs it, a pause that every ping of that batch waits for, several times a second
-/// under load. A passive checkpoint runs beside the writer without blocking it.
-pub fn spawn_checkpointer(url: &str, shared: &DatabaseConnection) {
+/// On a SQLite file, checkpoint the write-ahead log every [`CHECKPOINT_EVERY`], so that
+/// the writers' commits do not: with SQLite's default, the commit that takes the log past
+/// 1,000 pages copies them into the database and syncs it, a pause that every ping of that
+/// batch waits for, several times a second under load.
+///
+/// Two steps. A passive checkpoint on a connection of `shared` copies the log beside the
+/// writers, without blocking them. But the log only starts over from its beginning when a
+/// writer finds every frame of it copied, and under steady writes there are always a few
+/// new ones: it would grow until the writer's own autocheckpoint
+/// ([`WRITER_AUTOCHECKPOINT`], 80 MB), whose copy, sync and truncation held a batch for
+/// 20 ms and more. So once the log passes [`RESTART_AT`] frames and the frames left are
+/// few, the second step copies them on the writers' connection (`writer`), between two of
+/// their transactions; the next commit then starts the log over. That step ends with a
+/// sync of the database, a few milliseconds that one batch waits for, at most every
+/// [`CHECKPOINT_EVERY`] and only under heavy writing (a light load leaves the log whole
+/// to the first step).
+pub fn spawn_checkpointer(url: &str, shared: &DatabaseConnection, writer: &DatabaseConnection) {
     if !is_sqlite_file(url) {
         return;
     }
-    let db = shared.clone();
+    let (shared, writer) = (shared.clone(), writer.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = db
-                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
-                .await
-            {
+            if let Err(e) = checkpoint(&shared, &writer).await {
                 tracing::warn!(error = %e, "checkpointing the SQLite write-ahead log failed");
             }
         }
     });
+}
+
+/// Frames the writers' connection may be left to copy: about what a few batches write.
+const FINISH_AT_MOST: i64 = 1000;
+
+/// Frames (32 MB) past which the writers' connection finishes a checkpoint so that the log
+/// starts over.
+const RESTART_AT: i64 = 8192;
+
+async fn checkpoint(shared: &DatabaseConnection, writer: &DatabaseConnection) -> Result<(), DbErr> {
+    let (mut log, mut copied) = passive_checkpoint(shared).await?;
+    if log < RESTART_AT {
+        return Ok(());
+    }
+    for _ in 0..3 {
+        if log - copied <= FINISH_AT_MOST {
+            break;
+        }
+        (log, copied) = passive_checkpoint(shared).await?;
+    }
+    let (log, copied) = passive_checkpoint(writer).await?;
+    if copied < log {
+        tracing::debug!(log, copied, "the write-ahead log could not be copied whole");
+    }
+    Ok(())
+}
+
+/// `PRAGMA wal_checkpoint(PASSIVE)`: the frames in the log and how many of them are now
+/// copied into the database.
+async fn passive_checkpoint(db: &DatabaseConnection) -> Result<(i64, i64), DbErr> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "PRAGMA wal_checkpoint(PASSIVE)",
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => (r.try_get_by_index(1)?, r.try_get_by_index(2)?),
+        None => (0, 0),
+    })
 }
 
 /// Open a pool for `role`: on SQLite 8 connections, or the writer's one; 16 elsewhere.

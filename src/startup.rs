@@ -118,7 +118,7 @@ impl Application {
             &db,
         )
         .await?;
-        db::spawn_checkpointer(&settings.database_url, &db);
+        db::spawn_checkpointer(&settings.database_url, &db, &writer_db.db);
         let wake = Arc::new(Wakeup::default());
         let outbox_notify = Arc::new(Notify::new());
         let writer = PingWriter::spawn(

@@ -39,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(pings::ping))
                 .route(web::post().to(pings::ping)),
         )
-        .service(web::resource(["/ping/{tail:.*}"]).route(web::route().to(pings::hc::ping)))
+        .service(web::scope("/ping").default_service(web::to(pings::hc::ping)))
         .service(web::resource("/api/push/{token}").route(web::route().to(pings::kuma::push)))
         .service(
             web::resource("/api/pings/snooze")

@@ -6,8 +6,8 @@
 //! `synchronous=NORMAL` (the log is written, not synced) and [`LogSync`] syncs the log file
 //! on a thread of its own. A writer answers a batch's requests only once a sync that began
 //! after its commit has finished, so an answered ping is on disk exactly as with `FULL`,
-//! while the writer is already writing the next batch. Batches that commit while a sync
-//! runs share the next one.
+//! while the writer is already writing the next batch. Batches that commit together share
+//! a sync.
 //!
 //! Why this is as safe as `FULL`: a commit has written all of its log frames (and, when the
 //! log started over, its header) to the file before it returns; `fdatasync` of the file
@@ -18,7 +18,10 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Syncs that may run at once.
+const IN_FLIGHT: usize = 4;
 
 /// The outcome of a sync, shared by every commit it covers.
 pub type Synced = Result<(), Arc<io::Error>>;
@@ -30,23 +33,37 @@ pub struct LogSync {
 }
 
 impl LogSync {
-    /// Sync `database`'s log (`<database>-wal`) on request, from a task of its own.
+    /// Sync `database`'s log (`<database>-wal`) on request, from a task of its own. The
+    /// requests that arrive together share a sync; a request that arrives while a sync
+    /// runs starts the next one at once, up to [`IN_FLIGHT`] at a time, rather than
+    /// waiting for the running one to end first.
     pub fn spawn(database: PathBuf) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<Synced>>();
         tokio::spawn(async move {
+            let slots = Arc::new(Semaphore::new(IN_FLIGHT));
             let mut waiting = Vec::new();
-            while rx.recv_many(&mut waiting, 4096).await > 0 {
+            loop {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                if rx.recv_many(&mut waiting, 4096).await == 0 {
+                    return;
+                }
+                let group = std::mem::take(&mut waiting);
                 let path = database.clone();
-                let result = tokio::task::spawn_blocking(move || sync_log(&path))
-                    .await
-                    .unwrap_or_else(|e| Err(io::Error::other(e)))
-                    .map_err(Arc::new);
-                if let Err(e) = &result {
-                    tracing::error!(error = %e, "syncing the SQLite write-ahead log failed");
-                }
-                for w in waiting.drain(..) {
-                    let _ = w.send(result.clone());
-                }
+                tokio::spawn(async move {
+                    let result = tokio::task::spawn_blocking(move || sync_log(&path))
+                        .await
+                        .unwrap_or_else(|e| Err(io::Error::other(e)))
+                        .map_err(Arc::new);
+                    drop(slot);
+                    if let Err(e) = &result {
+                        tracing::error!(error = %e, "syncing the SQLite write-ahead log failed");
+                    }
+                    for w in group {
+                        let _ = w.send(result.clone());
+                    }
+                });
             }
         });
         Self { tx }

@@ -98,6 +98,8 @@ async fn unknown_or_malformed_is_404(b: Backend) {
         "/ping/not-a-uuid".to_owned(),
         format!("/ping/{}", &uuid[..35]),
         "/ping/".to_owned(),
+        "/ping".to_owned(),
+        format!("/ping//{uuid}"),
         format!("/ping/{uuid}/nope"),
         format!("/ping/{uuid}/-1"),
         format!("/ping/{uuid}/start/extra"),
@@ -109,6 +111,10 @@ async fn unknown_or_malformed_is_404(b: Backend) {
             assert_eq!(resp.text().await.unwrap(), "not found", "{path}");
         }
     }
+    // Not under /ping/ at all: the server's own 404, not a ping's.
+    let resp = send(hc(&app, Method::GET, &format!("/pingx/{uuid}"))).await;
+    assert_eq!(resp.status(), 404);
+    assert_ne!(resp.text().await.unwrap(), "not found");
     assert!(app.pings(&id).await.is_empty());
 }
 

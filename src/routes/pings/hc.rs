@@ -281,15 +281,20 @@ fn body_data(body: &[u8], limit: usize) -> String {
 pub async fn ping(
     req: HttpRequest,
     state: web::Data<AppState>,
-    tail: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HcError> {
+    // Served as the `/ping` scope's default service: what follows `/ping/` is the rest of
+    // the path (a prefix match, which spares every ping a regular expression).
+    let tail = req.match_info().unprocessed();
+    let Some(tail) = tail.strip_prefix('/') else {
+        return Err(HcError::NotFound);
+    };
     match *req.method() {
         Method::GET | Method::HEAD | Method::POST => {}
         Method::OPTIONS => return Ok(preflight(&req, "GET, HEAD, POST, OPTIONS")),
         _ => return Err(HcError::Method),
     }
-    let (address, signal) = parse_tail(&tail)?;
+    let (address, signal) = parse_tail(tail)?;
     let query = Query::parse(req.query_string())?;
 
     let rid = query
