@@ -614,7 +614,90 @@ pub async fn prune(db: &DatabaseConnection, older_than: DateTime<Utc>) -> StoreR
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_SHAPE, pad_to_shape, shaped_chunks};
+    use std::sync::Arc;
+
+    use chrono::{DateTime, Utc};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+
+    use super::{MAX_SHAPE, PingRecord, PingWriter, WriteHooks, pad_to_shape, shaped_chunks};
+    use crate::db::WriterDb;
+    use crate::domain::schedule::Schedule;
+    use crate::domain::status::{PingKind, Tracking};
+    use crate::domain::{Tags, parse_notify};
+    use crate::settings::SqliteSync;
+    use crate::store::StoreError;
+    use crate::store::log_sync::LogSync;
+    use crate::store::services::NewService;
+
+    struct Quiet;
+    impl WriteHooks for Quiet {
+        fn committed(&self, _: Option<DateTime<Utc>>, _: usize) {}
+    }
+
+    /// A ping is answered only once the log sync after its commit says it is on disk: when
+    /// the sync fails, the ping is refused as unavailable (its client sends it again), and
+    /// with a sync that works the same writer's pings are answered as stored.
+    #[tokio::test]
+    async fn a_commit_the_disk_does_not_confirm_is_answered_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("heartbeats.db");
+        let url = format!("sqlite://{}", file.display());
+        let db = crate::db::connect(&url, SqliteSync::Full).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let new = NewService {
+            name: "nightly".into(),
+            schedule: Schedule::interval(chrono::Duration::hours(1)).unwrap(),
+            timezone: chrono_tz::UTC,
+            grace_secs: 300,
+            tags: Tags::parse(&["t"]).unwrap(),
+            notify: parse_notify(&["ops@example.com"]).unwrap(),
+            channels: Some(Vec::new()),
+            reminders: Default::default(),
+            slug: None,
+            max_run_secs: None,
+            min_run_secs: None,
+            fail_after: 1,
+            description: String::new(),
+        };
+        let id = crate::store::service_import::import(
+            &db,
+            vec![(new, Tracking::new_service())],
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+        let ping = || PingRecord::by_id(&id, PingKind::Success, String::new(), Utc::now());
+
+        // A log that cannot be synced (its directory is gone).
+        let broken = WriterDb {
+            db: db.clone(),
+            log_sync: Some(LogSync::spawn(
+                dir.path().join("gone").join("heartbeats.db"),
+            )),
+        };
+        let writer = PingWriter::spawn(broken, Arc::new(Quiet));
+        let err = writer.submit(ping()).await.expect_err("not confirmed");
+        assert!(
+            matches!(&err, StoreError::Unavailable(m) if m.contains("did not confirm")),
+            "{err:?}"
+        );
+
+        let working = WriterDb {
+            db: db.clone(),
+            log_sync: Some(LogSync::spawn(file.clone())),
+        };
+        let writer = PingWriter::spawn(working, Arc::new(Quiet));
+        let outcomes = futures::future::join_all((0..20).map(|_| writer.submit(ping()))).await;
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        // Both writers committed: the refused ping is in the log as a retry would find it.
+        let stored = crate::entity::pings::Entity::find()
+            .count(&db)
+            .await
+            .unwrap();
+        assert_eq!(stored, 21);
+    }
 
     #[test]
     fn chunks_are_powers_of_two_and_cover_everything_in_order() {
