@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use heartbeats::clock::{Clock, ManualClock};
+use heartbeats::domain::parse_notify;
 use heartbeats::domain::schedule::Schedule;
 use heartbeats::domain::status::PingKind;
-use heartbeats::domain::{Tags, parse_notify};
 use heartbeats::jobs::Job;
 use heartbeats::settings::Settings;
 use heartbeats::startup::{Application, BuildOptions};
@@ -61,21 +61,14 @@ async fn main() -> anyhow::Result<()> {
     let notify = parse_notify(&["ops@example.com"])?;
     for i in 0..n {
         let new = NewService {
-            name: format!("burst-{i:05}"),
-            schedule: Schedule::Interval {
-                period: Duration::seconds(60),
-            },
-            timezone: chrono_tz::UTC,
             grace_secs: 60,
-            tags: Tags::default(),
             notify: notify.clone(),
-            channels: Some(Vec::new()),
-            reminders: Default::default(),
-            slug: None,
-            max_run_secs: None,
-            min_run_secs: None,
-            fail_after: 1,
-            description: String::new(),
+            ..NewService::new(
+                format!("burst-{i:05}"),
+                Schedule::Interval {
+                    period: Duration::seconds(60),
+                },
+            )
         };
         let row = services::create(&db, new, clock.now()).await?;
         app.state

@@ -38,19 +38,13 @@ async fn main() -> anyhow::Result<()> {
     let items = (0..SERVICES)
         .map(|i| {
             let new = NewService {
-                name: format!("bench-{i:04}"),
-                schedule: Schedule::interval(Duration::hours(1))?,
-                timezone: chrono_tz::UTC,
                 grace_secs: 300,
                 tags: Tags::parse(&["bench"])?,
                 notify: parse_notify(&["ops@example.com"])?,
-                channels: Some(Vec::new()),
-                reminders: Default::default(),
-                slug: None,
-                max_run_secs: None,
-                min_run_secs: None,
-                fail_after: 1,
-                description: String::new(),
+                ..NewService::new(
+                    format!("bench-{i:04}"),
+                    Schedule::interval(Duration::hours(1))?,
+                )
             };
             Ok((new, Tracking::new_service()))
         })

@@ -86,19 +86,11 @@ fn service(i: usize, now: DateTime<Utc>) -> anyhow::Result<(NewService, Tracking
         Duration::minutes(30 + (mix(i, 21) % 330) as i64)
     };
     let new = NewService {
-        name,
-        schedule: schedule.clone(),
         timezone: tz,
         grace_secs: grace.num_seconds(),
         tags: Tags::parse(&tags)?,
         notify: parse_notify(&["ops@example.com"])?,
-        channels: Some(Vec::new()),
-        reminders: Default::default(),
-        slug: None,
-        max_run_secs: None,
-        min_run_secs: None,
-        fail_after: 1,
-        description: String::new(),
+        ..NewService::new(name, schedule.clone())
     };
     let timing = Timing {
         schedule: &schedule,

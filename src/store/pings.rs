@@ -645,19 +645,13 @@ mod tests {
         let db = crate::db::connect(&url, SqliteSync::Full).await.unwrap();
         crate::db::migrate(&db).await.unwrap();
         let new = NewService {
-            name: "nightly".into(),
-            schedule: Schedule::interval(chrono::Duration::hours(1)).unwrap(),
-            timezone: chrono_tz::UTC,
             grace_secs: 300,
             tags: Tags::parse(&["t"]).unwrap(),
             notify: parse_notify(&["ops@example.com"]).unwrap(),
-            channels: Some(Vec::new()),
-            reminders: Default::default(),
-            slug: None,
-            max_run_secs: None,
-            min_run_secs: None,
-            fail_after: 1,
-            description: String::new(),
+            ..NewService::new(
+                "nightly".into(),
+                Schedule::interval(chrono::Duration::hours(1)).unwrap(),
+            )
         };
         let id = crate::store::service_import::import(
             &db,

@@ -37,6 +37,29 @@ pub struct NewService {
     pub description: String,
 }
 
+impl NewService {
+    /// A service with nothing else said: UTC, no grace time, no tags, nobody notified, no
+    /// channels, no run-time bounds, alerting on the first failure. Set what differs with
+    /// `NewService { grace_secs: 300, ..NewService::new(name, schedule) }`.
+    pub fn new(name: String, schedule: Schedule) -> Self {
+        Self {
+            name,
+            schedule,
+            timezone: chrono_tz::UTC,
+            grace_secs: 0,
+            tags: Tags::default(),
+            notify: Vec::new(),
+            channels: Some(Vec::new()),
+            reminders: Reminders::default(),
+            slug: None,
+            max_run_secs: None,
+            min_run_secs: None,
+            fail_after: 1,
+            description: String::new(),
+        }
+    }
+}
+
 /// A validated partial update; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ServicePatch {

@@ -833,21 +833,15 @@ async fn many_services(app: &TestApp, n: usize) {
                 tags.push("db");
             }
             let new = NewService {
-                name: format!("job-{i:04}"),
-                schedule: Schedule::Interval {
-                    period: chrono::TimeDelta::hours(1),
-                },
-                timezone: chrono_tz::UTC,
                 grace_secs: 300,
                 tags: Tags::parse(&tags).unwrap(),
                 notify: parse_notify(&["ops@example.com"]).unwrap(),
-                channels: Some(Vec::new()),
-                reminders: Default::default(),
-                slug: None,
-                max_run_secs: None,
-                min_run_secs: None,
-                fail_after: 1,
-                description: String::new(),
+                ..NewService::new(
+                    format!("job-{i:04}"),
+                    Schedule::Interval {
+                        period: chrono::TimeDelta::hours(1),
+                    },
+                )
             };
             (new, Tracking::new_service())
         })

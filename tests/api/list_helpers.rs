@@ -137,19 +137,10 @@ pub fn seeded(
     }
     assert_eq!(tracking.status, want);
     let new = NewService {
-        name: name.to_owned(),
-        schedule: schedule.clone(),
-        timezone: chrono_tz::UTC,
         grace_secs: grace.num_seconds(),
         tags: Tags::parse(tags).expect("tags"),
         notify: parse_notify(&["ops@example.com"]).expect("address"),
-        channels: Some(Vec::new()),
-        reminders: Default::default(),
-        slug: None,
-        max_run_secs: None,
-        min_run_secs: None,
-        fail_after: 1,
-        description: String::new(),
+        ..NewService::new(name.to_owned(), schedule.clone())
     };
     (new, tracking)
 }

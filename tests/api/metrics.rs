@@ -395,19 +395,13 @@ async fn many_services_span_pages_and_the_spill_file(backend: Backend) {
         let items = (first..first + 5_000)
             .map(|i| {
                 let new = NewService {
-                    name: format!("bulk service number {i:05} \"quoted\" 备份"),
-                    schedule: Schedule::interval(Duration::hours(1)).unwrap(),
-                    timezone: chrono_tz::UTC,
                     grace_secs: 300,
                     tags: Tags::parse(&["bulk"]).unwrap(),
                     notify: parse_notify::<&str>(&[]).unwrap(),
-                    channels: Some(Vec::new()),
-                    reminders: Default::default(),
-                    slug: None,
-                    max_run_secs: None,
-                    min_run_secs: None,
-                    fail_after: 1,
-                    description: String::new(),
+                    ..NewService::new(
+                        format!("bulk service number {i:05} \"quoted\" 备份"),
+                        Schedule::interval(Duration::hours(1)).unwrap(),
+                    )
                 };
                 let tracking = if i % 10 == 0 {
                     status::paused(&Tracking::new_service(), now).0

@@ -1,7 +1,6 @@
 //! Several processes, many services.
 use chrono::Duration;
 use futures::future::join_all;
-use heartbeats::domain::Tags;
 use heartbeats::domain::schedule::Schedule;
 use heartbeats::domain::status::PingKind;
 use heartbeats::jobs::Job;
@@ -15,21 +14,14 @@ async fn many_up_services(app: &TestApp, n: usize) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let new = NewService {
-            name: format!("svc-{i:05}"),
-            schedule: Schedule::Interval {
-                period: Duration::seconds(60),
-            },
-            timezone: chrono_tz::UTC,
             grace_secs: 60,
-            tags: Tags::default(),
             notify: heartbeats::domain::parse_notify(&["ops@example.com"]).unwrap(),
-            channels: Some(Vec::new()),
-            reminders: Default::default(),
-            slug: None,
-            max_run_secs: None,
-            min_run_secs: None,
-            fail_after: 1,
-            description: String::new(),
+            ..NewService::new(
+                format!("svc-{i:05}"),
+                Schedule::Interval {
+                    period: Duration::seconds(60),
+                },
+            )
         };
         ids.push(services::create(&app.db, new, app.now()).await.unwrap().id);
     }
