@@ -3,7 +3,8 @@
 use clap::Parser;
 
 /// mimalloc rather than glibc's allocator: under a ping load glibc's malloc and free (with
-/// their consolidation of freed chunks) took about 12 % of the server's CPU.
+/// their consolidation of freed chunks) took about 12 % of the server's CPU. Built without
+/// transparent huge pages (`no_thp`): with them an idle server held 80 MB instead of 54 MB.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
