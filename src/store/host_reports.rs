@@ -17,7 +17,7 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::hosts::{TRACKING_COLUMNS, apply_tracking, checks_of, name_key, tracking_of};
-use super::log_sync::LogSync;
+use super::log_sync::{LogSync, confirmed};
 use super::services::begin_write;
 use super::{StoreError, StoreResult, failure, host_events};
 use crate::clock::to_ms;
@@ -193,13 +193,7 @@ async fn answer(answers: Vec<(Reply, StoreResult<Vec<Stored>>)>, log_sync: Optio
         _ => Ok(()),
     };
     for (reply, result) in answers {
-        let result = match (&synced, result) {
-            (Err(e), Ok(_)) => Err(StoreError::Unavailable(format!(
-                "the disk did not confirm the write: {e}"
-            ))),
-            (_, result) => result,
-        };
-        let _ = reply.send(result);
+        let _ = reply.send(confirmed(&synced, result));
     }
 }
 

@@ -20,11 +20,24 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use super::{StoreError, StoreResult};
+
 /// Syncs that may run at once.
 const IN_FLIGHT: usize = 4;
 
 /// The outcome of a sync, shared by every commit it covers.
 pub type Synced = Result<(), Arc<io::Error>>;
+
+/// A writer's result once its commit's sync is known: a stored result whose commit the
+/// disk did not confirm becomes unavailable, so that its client sends it again.
+pub fn confirmed<T>(synced: &Synced, result: StoreResult<T>) -> StoreResult<T> {
+    match (synced, result) {
+        (Err(e), Ok(_)) => Err(StoreError::Unavailable(format!(
+            "the disk did not confirm the write: {e}"
+        ))),
+        (_, result) => result,
+    }
+}
 
 /// Syncs a SQLite database's write-ahead log on request; see the module's documentation.
 #[derive(Clone)]

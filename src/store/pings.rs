@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::log_sync::Synced;
+use super::log_sync::{Synced, confirmed};
 use super::services::{
     RUN_COLUMNS, TRACKING_COLUMNS, apply_tracking, begin_write, open_run_of, rules_of, schedule_of,
     timezone_of, tracking_of,
@@ -193,13 +193,7 @@ async fn run_writer(
 /// answered as unavailable, so that its client sends it again.
 fn answer(replies: Vec<Reply>, results: Vec<StoreResult<PingOutcome>>, synced: Synced) {
     for (reply, result) in replies.into_iter().zip(results) {
-        let result = match (&synced, result) {
-            (Err(e), Ok(_)) => Err(StoreError::Unavailable(format!(
-                "the disk did not confirm the write: {e}"
-            ))),
-            (_, result) => result,
-        };
-        let _ = reply.send(result);
+        let _ = reply.send(confirmed(&synced, result));
     }
 }
 
