@@ -43,7 +43,11 @@ else
     echo "== $per ping(s) per service"
     t0=$(date +%s)
     sqlite3 "$work/heartbeats.db" "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < $per) \
-      INSERT INTO pings (service_id, at, kind, data) SELECT s.id, 1000 + k.i, 'success', '' FROM services s, k"
+      INSERT INTO pings (service_id, at, kind, data) SELECT s.id, 1000 + k.i, 'success', '' FROM services s, k;
+      UPDATE pings SET prev_id = c.prev FROM (SELECT id, LAG(id) OVER (PARTITION BY service_id ORDER BY id) AS prev FROM pings) c
+        WHERE c.id = pings.id AND c.prev IS NOT NULL;
+      UPDATE services SET last_ping_id = a.last, ping_count = a.n
+        FROM (SELECT service_id, MAX(id) AS last, COUNT(*) AS n FROM pings GROUP BY service_id) a WHERE a.service_id = services.id"
     echo "  in $(( $(date +%s) - t0 )) s"
   fi
   sqlite3 "$work/heartbeats.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null

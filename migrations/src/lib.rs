@@ -20,6 +20,7 @@ mod m20261201_000009_host_rollups;
 mod m20261201_000010_host_collectors;
 mod m20261202_000011_channels;
 mod m20261203_000012_runs;
+mod m20261204_000013_ping_chain;
 
 mod sql;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_host_collectors::Migration),
             Box::new(m20261202_000011_channels::Migration),
             Box::new(m20261203_000012_runs::Migration),
+            Box::new(m20261204_000013_ping_chain::Migration),
         ]
     }
 }

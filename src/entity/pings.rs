@@ -17,6 +17,9 @@ pub struct Model {
     pub rid: Option<String>,
     /// The job's exit status (`/ping/<uuid>/<0-255>`, `exit=`).
     pub exit_status: Option<i32>,
+    /// The same service's ping before this one: a service's pings are a chain from its
+    /// `last_ping_id` down these links, newest first (no index by service).
+    pub prev_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

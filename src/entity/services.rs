@@ -61,6 +61,11 @@ pub struct Model {
     pub last_run_ms: Option<i64>,
     /// Free text about the job (healthchecks' `desc`), at most 2,000 characters.
     pub description: String,
+    /// The service's newest ping, where a walk down its pings' `prev_id` chain starts
+    /// (`store::pings::list`); `None` before the first.
+    pub last_ping_id: Option<i64>,
+    /// Pings received, ever (healthchecks' `n_pings`): retention does not lower it.
+    pub ping_count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

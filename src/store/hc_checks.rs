@@ -1,9 +1,7 @@
 //! The reads the healthchecks-compatible management API needs beyond the services store:
-//! the upsert look-up (`unique`), ping counts for a page of checks in one grouped query,
-//! and flips in a time range.
-use std::collections::HashMap;
+//! the upsert look-up (`unique`) and flips in a time range. (A check's ping count is the
+//! service's `ping_count`.)
 
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::StoreResult;
@@ -11,7 +9,7 @@ use super::service_index::name_key;
 use crate::domain::Tags;
 use crate::domain::schedule::ScheduleKind;
 use crate::domain::status::Status;
-use crate::entity::{flips, pings, services};
+use crate::entity::{flips, services};
 
 /// What an upsert matches on: each `Some` must be equal (healthchecks' `unique`).
 #[derive(Debug, Clone, Default)]
@@ -63,27 +61,6 @@ pub async fn find_match<C: ConnectionTrait>(
         let have = Tags::from_column(&s.tags);
         have.as_slice().len() == want.len() && want.iter().all(|t| have.as_slice().contains(t))
     }))
-}
-
-/// How many pings each of `ids` has on record, in one grouped query over the pings'
-/// service index. Services without pings are absent from the map.
-pub async fn ping_counts<C: ConnectionTrait>(
-    db: &C,
-    ids: &[String],
-) -> StoreResult<HashMap<String, i64>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(String, i64)> = pings::Entity::find()
-        .select_only()
-        .column(pings::Column::ServiceId)
-        .column_as(Expr::col(pings::Column::Id).count(), "n")
-        .filter(pings::Column::ServiceId.is_in(ids.iter().cloned()))
-        .group_by(pings::Column::ServiceId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().collect())
 }
 
 /// A service's flips to up, down, paused or new (not to late: healthchecks counts a late

@@ -1,7 +1,7 @@
 //! Storing pings. Every ping commits (ping row, status change, flip, outbox rows) before
 //! its HTTP reply; the [`PingWriter`] groups the pings that arrive together into one
 //! transaction, so one disk sync serves many requests.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -15,8 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::log_sync::{Synced, confirmed};
 use super::services::{
-    RUN_COLUMNS, TRACKING_COLUMNS, apply_tracking, begin_write, open_run_of, rules_of, schedule_of,
-    timezone_of, tracking_of,
+    PING_LOG_COLUMNS, RUN_COLUMNS, TRACKING_COLUMNS, apply_tracking, begin_write, open_run_of,
+    rules_of, schedule_of, timezone_of, tracking_of,
 };
 use super::{StoreError, StoreResult, alerts, failure, runs, service_index};
 use crate::clock::to_ms;
@@ -252,7 +252,7 @@ pub async fn write_batch(
         .into_iter()
         .map(|m| (m.id.clone(), (m, false)))
         .collect();
-    let by_uuid: std::collections::HashMap<String, String> = rows
+    let by_uuid: HashMap<String, String> = rows
         .values()
         .map(|(m, _)| (m.ping_uuid.clone(), m.id.clone()))
         .collect();
@@ -276,8 +276,8 @@ pub async fn write_batch(
         let at_ms = to_ms(record.at);
         let mut alerts_queued = 0;
         match record.kind {
-            // A message: stored, nothing else changes.
-            PingKind::Log => {}
+            // A message: stored, nothing else changes (but its chain: below).
+            PingKind::Log => *dirty = true,
             PingKind::Start => {
                 // With no run open there is nothing to abandon.
                 let mut abandoned = 0;
@@ -386,6 +386,7 @@ pub async fn write_batch(
                 };
             }
         }
+        model.ping_count += 1;
         ping_rows.push(pings::ActiveModel {
             service_id: Set(model.id.clone()),
             at: Set(to_ms(record.at)),
@@ -404,10 +405,13 @@ pub async fn write_batch(
             next_check_at: model.next_check_at.map(crate::clock::from_ms),
         }));
     }
-    for chunk in shaped_chunks(&ping_rows) {
-        pings::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
+    let mut newest: HashMap<String, Option<i64>> = rows
+        .iter()
+        .map(|(id, (m, _))| (id.clone(), m.last_ping_id))
+        .collect();
+    insert_linked(&txn, ping_rows, &mut newest).await?;
+    for (id, (m, _)) in rows.iter_mut() {
+        m.last_ping_id = newest.get(id).copied().flatten();
     }
     let moved: Vec<(String, Status)> = rows
         .values()
@@ -458,10 +462,13 @@ fn pad_to_shape<T: Copy>(list: &mut Vec<T>) {
     }
 }
 
-/// The columns a ping may change ([`TRACKING_COLUMNS`] and [`RUN_COLUMNS`]), in the
-/// order of the bits of a change mask.
+/// The columns a ping may change ([`TRACKING_COLUMNS`], [`RUN_COLUMNS`] and
+/// [`PING_LOG_COLUMNS`]), in the order of the bits of a change mask.
 fn written_columns() -> impl Iterator<Item = services::Column> {
-    TRACKING_COLUMNS.into_iter().chain(RUN_COLUMNS)
+    TRACKING_COLUMNS
+        .into_iter()
+        .chain(RUN_COLUMNS)
+        .chain(PING_LOG_COLUMNS)
 }
 
 /// Which of [`written_columns`] differ between `before` and `after`, one bit each. A column
@@ -480,6 +487,8 @@ fn changed_mask(before: &services::Model, after: &services::Model) -> u16 {
         C::OpenRuns => before.open_runs != after.open_runs,
         C::RunStartedAt => before.run_started_at != after.run_started_at,
         C::LastRunMs => before.last_run_ms != after.last_run_ms,
+        C::LastPingId => before.last_ping_id != after.last_ping_id,
+        C::PingCount => before.ping_count != after.ping_count,
         _ => true,
     };
     written_columns()
@@ -558,21 +567,227 @@ async fn write_back<C: ConnectionTrait>(
     Ok(())
 }
 
-/// A page of a service's pings, newest first, older than `before_id` when given.
+/// Insert `rows` (pings in the order received), each linked to its service's ping before
+/// it: `newest` holds each service's newest ping id before them (its `last_ping_id`) and
+/// is left holding the newest after them. The ids are taken before the insert, so that
+/// each row carries its link as it is written: on SQLite the next ones of the table's
+/// sequence (the caller holds the write lock), on PostgreSQL from the sequence; MySQL,
+/// which has neither `RETURNING` nor a sequence to draw from, inserts row by row.
+async fn insert_linked<C: ConnectionTrait>(
+    txn: &C,
+    mut rows: Vec<pings::ActiveModel>,
+    newest: &mut HashMap<String, Option<i64>>,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::MySql {
+        for mut row in rows {
+            let last = link(&mut row, newest);
+            *last = Some(pings::Entity::insert(row).exec(txn).await?.last_insert_id);
+        }
+        return Ok(());
+    }
+    let ids = reserve_ids(txn, rows.len()).await?;
+    for (row, id) in rows.iter_mut().zip(ids) {
+        row.id = Set(id);
+        *link(row, newest) = Some(id);
+    }
+    for chunk in shaped_chunks(&rows) {
+        pings::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Link `row` to the newest ping of its service in `newest`; returns that entry, for the
+/// caller to set to the row's id.
+fn link<'a>(
+    row: &mut pings::ActiveModel,
+    newest: &'a mut HashMap<String, Option<i64>>,
+) -> &'a mut Option<i64> {
+    let service = row.service_id.try_as_ref().cloned().unwrap_or_default();
+    let last = newest.entry(service).or_default();
+    row.prev_id = Set(*last);
+    last
+}
+
+/// `n` new ping ids, ascending.
+async fn reserve_ids<C: ConnectionTrait>(txn: &C, n: usize) -> Result<Vec<i64>, DbErr> {
+    let backend = txn.get_database_backend();
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if backend == DbBackend::Postgres {
+        let rows = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT nextval(pg_get_serial_sequence('pings', 'id')) FROM generate_series(1, $1)",
+                [Value::from(n as i64)],
+            ))
+            .await?;
+        let mut ids = rows
+            .iter()
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.sort_unstable();
+        return Ok(ids);
+    }
+    let last: i64 = match txn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT seq FROM sqlite_sequence WHERE name = 'pings'",
+        ))
+        .await?
+    {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok((1..=n as i64).map(|i| last + i).collect())
+}
+
+/// Store pings (oldest first) as received ones are stored, each linked into its
+/// service's chain, and count them on their services; for pings that did not come
+/// through the writer, such as a test's history. Unknown services are an error.
+pub async fn append(db: &DatabaseConnection, rows: Vec<pings::ActiveModel>) -> StoreResult<()> {
+    let txn = begin_write(db).await?;
+    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+    for row in &rows {
+        let service = row.service_id.try_as_ref().cloned().unwrap_or_default();
+        *counts.entry(service).or_default() += 1;
+    }
+    let found: Vec<(String, Option<i64>)> = services::Entity::find()
+        .select_only()
+        .columns([services::Column::Id, services::Column::LastPingId])
+        .filter(services::Column::Id.is_in(counts.keys().cloned()))
+        .order_by_asc(services::Column::Id)
+        .lock_exclusive()
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if found.len() < counts.len() {
+        return Err(StoreError::NotFound("service"));
+    }
+    let mut newest: HashMap<String, Option<i64>> = found.into_iter().collect();
+    insert_linked(&txn, rows, &mut newest).await?;
+    for (id, n) in counts {
+        services::Entity::update_many()
+            .col_expr(
+                services::Column::LastPingId,
+                Expr::value(newest.get(&id).copied().flatten()),
+            )
+            .col_expr(
+                services::Column::PingCount,
+                Expr::col(services::Column::PingCount).add(n),
+            )
+            .filter(services::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A walk down a service's chain of pings: at most `limit` rows, newest first, from the
+/// ping the query `start` selects (one row: its id, and 1).
+fn chain_sql(start: &str, limit: usize, service: usize, backend: DbBackend) -> String {
+    let p = |n| service_index::placeholder(backend, n);
+    format!(
+        "WITH RECURSIVE chain(id, depth) AS ({start} \
+           UNION ALL SELECT p.prev_id, chain.depth + 1 FROM chain JOIN pings p ON p.id = chain.id \
+           WHERE p.prev_id IS NOT NULL AND chain.depth < {}) \
+         SELECT pings.* FROM chain JOIN pings ON pings.id = chain.id \
+         WHERE pings.service_id = {} ORDER BY pings.id DESC",
+        p(limit),
+        p(service)
+    )
+}
+
+/// A page of a service's pings, newest first: its newest, or those older than ping
+/// `before_id` of this service when given (none when that ping is not one of its, or is
+/// gone). A walk down the chain by primary key, as long as the page whatever the table's
+/// size.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     service_id: &str,
     before_id: Option<i64>,
     limit: u64,
 ) -> StoreResult<Vec<pings::Model>> {
-    let mut q = pings::Entity::find().filter(pings::Column::ServiceId.eq(service_id));
-    if let Some(before) = before_id {
-        q = q.filter(pings::Column::Id.lt(before));
+    if limit == 0 {
+        return Ok(Vec::new());
     }
-    Ok(q.order_by_desc(pings::Column::Id)
-        .limit(limit)
+    let backend = db.get_database_backend();
+    let p = |n| service_index::placeholder(backend, n);
+    let mut values: Vec<Value> = Vec::with_capacity(4);
+    let start = match before_id {
+        None => {
+            values.push(service_id.into());
+            format!(
+                "SELECT last_ping_id, 1 FROM services WHERE id = {} AND last_ping_id IS NOT NULL",
+                p(1)
+            )
+        }
+        Some(before) => {
+            values.extend([before.into(), service_id.into()]);
+            format!(
+                "SELECT prev_id, 1 FROM pings WHERE id = {} AND service_id = {} \
+                 AND prev_id IS NOT NULL",
+                p(1),
+                p(2)
+            )
+        }
+    };
+    let n = values.len();
+    values.extend([Value::from(limit as i64), service_id.into()]);
+    let sql = chain_sql(&start, n + 1, n + 2, backend);
+    Ok(pings::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
         .await?)
+}
+
+/// Pings deleted per statement when a service goes.
+const DELETE_CHUNK: u64 = 2000;
+
+/// Delete a service's pings, a walk down its chain at a time, inside the caller's
+/// transaction (the service's deletion). Pings no walk reaches (behind one that
+/// retention deleted first) are left to retention. Returns how many were deleted.
+pub async fn delete_of_service<C: ConnectionTrait>(db: &C, service_id: &str) -> StoreResult<u64> {
+    let backend = db.get_database_backend();
+    let p = |n| service_index::placeholder(backend, n);
+    let mut deleted = 0;
+    let mut start: Option<i64> = services::Entity::find_by_id(service_id.to_owned())
+        .select_only()
+        .column(services::Column::LastPingId)
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    while let Some(from) = start {
+        let sql = chain_sql(&format!("SELECT {}, 1", p(1)), 2, 3, backend);
+        let page = pings::Entity::find()
+            .from_raw_sql(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [
+                    from.into(),
+                    Value::from(DELETE_CHUNK as i64),
+                    service_id.into(),
+                ],
+            ))
+            .all(db)
+            .await?;
+        let Some(oldest) = page.last() else {
+            break;
+        };
+        start = oldest.prev_id;
+        let ids: Vec<i64> = page.iter().map(|r| r.id).collect();
+        deleted += pings::Entity::delete_many()
+            .filter(pings::Column::Id.is_in(ids))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(deleted)
 }
 
 /// Delete pings received before `older_than`, a few thousand rows per statement so that

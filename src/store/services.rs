@@ -143,6 +143,10 @@ pub const RUN_COLUMNS: [Column; 4] = [
     Column::LastRunMs,
 ];
 
+/// Where a service's pings chain starts, and how many it has received: every ping writes
+/// them.
+pub const PING_LOG_COLUMNS: [Column; 2] = [Column::LastPingId, Column::PingCount];
+
 /// The run a row watches for hanging, when it has one open and a maximum run time.
 pub fn open_run_of(m: &Model) -> Option<OpenRun> {
     OpenRun::of(
@@ -224,6 +228,8 @@ pub(crate) fn new_model(new: NewService, now: DateTime<Utc>) -> Model {
         run_started_at: None,
         last_run_ms: None,
         description: new.description,
+        last_ping_id: None,
+        ping_count: 0,
     }
 }
 
@@ -446,7 +452,8 @@ pub async fn update(
 pub async fn delete(db: &DatabaseConnection, id: &str) -> StoreResult<()> {
     let txn = begin_write(db).await?;
     service_index::remove(&txn, id).await?;
-    // Pings, flips and alerts go by their foreign keys; runs have none.
+    // Flips and alerts go by their foreign keys; pings and runs have none.
+    super::pings::delete_of_service(&txn, id).await?;
     crate::entity::runs::Entity::delete_many()
         .filter(crate::entity::runs::Column::ServiceId.eq(id))
         .exec(&txn)

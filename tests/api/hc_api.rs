@@ -984,12 +984,9 @@ async fn the_ping_log_shows_up_to_a_thousand_and_looks_back_for_durations(b: Bac
             }
         })
         .collect();
-    for chunk in rows.chunks(250) {
-        heartbeats::entity::pings::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&app.db)
-            .await
-            .expect("pings");
-    }
+    heartbeats::store::pings::append(&app.db, rows)
+        .await
+        .expect("pings");
     let stored = heartbeats::entity::pings::Entity::find()
         .filter(heartbeats::entity::pings::Column::ServiceId.eq(svc.id.as_str()))
         .all(&app.db)

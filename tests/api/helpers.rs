@@ -320,8 +320,10 @@ impl TestApp {
         let resp = self
             .get(&format!("/api/v1/services/{id}/pings?limit=1000"))
             .await;
-        assert_eq!(resp.status(), 200);
-        resp.json().await.expect("json")
+        let status = resp.status();
+        let body = resp.text().await.expect("body");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("json")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

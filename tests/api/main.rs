@@ -54,4 +54,5 @@ mod ui_zh_pages;
 mod upgrade;
 mod upgrade_channels;
 mod upgrade_collectors;
+mod upgrade_pings;
 mod upgrade_runs;

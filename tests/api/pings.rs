@@ -131,10 +131,79 @@ async fn batches_of_every_shape_write_every_row(b: Backend) {
         .await
         .unwrap();
     assert_eq!(stored as usize, expected_pings);
+    // Each service's chain holds exactly its rows, newest first (the first service's two
+    // pings of a batch linked in the order received), and counts them.
+    for m in services::Entity::find().all(&app.db).await.unwrap() {
+        let mut rows: Vec<i64> = pings::Entity::find()
+            .filter(pings::Column::ServiceId.eq(m.id.as_str()))
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        rows.sort_unstable_by(|a, b| b.cmp(a));
+        let chain: Vec<i64> = heartbeats::store::pings::list(&app.db, &m.id, None, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(chain, rows, "{}", m.name);
+        assert_eq!(m.ping_count, rows.len() as i64, "{}", m.name);
+        assert_eq!(m.last_ping_id, rows.first().copied(), "{}", m.name);
+    }
+}
+
+/// Deleting a service deletes its pings, more than one walk of its chain holds, and only
+/// its: the other service's chain, interleaved with it, is whole.
+async fn a_deleted_service_takes_all_its_pings(b: Backend) {
+    use heartbeats::domain::status::PingKind;
+    use heartbeats::entity::pings;
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let app = TestApp::spawn(b).await;
+    let gone = app.interval_service("gone", 3600, 300).await;
+    let kept = app.interval_service("kept", 3600, 300).await;
+    let at = app.now().timestamp_millis();
+    let rows = (0..2300)
+        .map(|i| pings::ActiveModel {
+            service_id: Set(if i % 10 == 0 { &kept } else { &gone }.clone()),
+            at: Set(at + i),
+            kind: Set(PingKind::Success),
+            data: Set(format!("ping {i}")),
+            ..Default::default()
+        })
+        .collect();
+    heartbeats::store::pings::append(&app.db, rows)
+        .await
+        .unwrap();
+    let count = async |id: &str| {
+        pings::Entity::find()
+            .filter(pings::Column::ServiceId.eq(id))
+            .count(&app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!((count(&gone).await, count(&kept).await), (2070, 230));
+    let resp = app
+        .request(reqwest::Method::DELETE, &format!("/api/v1/services/{gone}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!((count(&gone).await, count(&kept).await), (0, 230));
+    let listed = app.pings(&kept).await;
+    assert_eq!(listed.len(), 230);
+    assert_eq!(
+        (listed[0].data.as_str(), listed[229].data.as_str()),
+        ("ping 2290", "ping 0")
+    );
 }
 
 on_every_backend!(
     batches_of_every_shape_write_every_row,
+    a_deleted_service_takes_all_its_pings,
     success_ping_marks_up_and_is_stored,
     error_ping_goes_down_once_with_data,
     old_pings_are_pruned,
@@ -293,6 +362,14 @@ async fn old_pings_are_pruned(b: Backend) {
     let pings = app.pings(&id).await;
     assert_eq!(pings.len(), 1);
     assert_eq!(pings[0].kind, "success");
+    // The count is of pings received (healthchecks' n_pings): retention does not lower it.
+    use sea_orm::EntityTrait;
+    let m = heartbeats::entity::services::Entity::find_by_id(id.clone())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.ping_count, 3);
     // Flips and alerts stay.
     assert_eq!(app.flips(&id).await.len(), 2);
     assert_eq!(

@@ -123,10 +123,8 @@ impl Pages {
     async fn write_page(&mut self, out: &mut Vec<u8>) -> Result<Option<Cursor>, HcError> {
         let db = &self.state.db;
         let page = service_list::page(db, &self.plan, &self.at, LIST_PAGE).await?;
-        let ids: Vec<String> = page.rows.iter().map(|m| m.id.clone()).collect();
-        let counts = hc_checks::ping_counts(db, &ids).await?;
         for m in &page.rows {
-            let n = counts.get(&m.id).copied().unwrap_or(0);
+            let n = m.ping_count;
             if self.any {
                 out.push(b',');
             }

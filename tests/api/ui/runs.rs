@@ -207,29 +207,28 @@ async fn the_ping_log_shows_start_and_log_pings_with_exit_status_and_rid(b: Back
     let id = app.interval_service("backup", 3600, 300).await;
     let now = app.now().timestamp_millis();
     let rid = "0a4c1a5e-58c4-4c8e-8f53-1a2b3c4d5e6f";
-    for (i, (kind, exit, data)) in [
+    let rows = [
         (PingKind::Start, None, ""),
         (PingKind::Log, None, "halfway"),
         (PingKind::Error, Some(3), "exit 3"),
     ]
     .into_iter()
     .enumerate()
-    {
-        pings::ActiveModel {
-            service_id: Set(id.clone()),
-            at: Set(now + i as i64 * 1000),
-            kind: Set(kind),
-            data: Set(data.into()),
-            source: Set(Some("10.0.0.7".into())),
-            user_agent: Set(Some("runitor/1.3.0".into())),
-            rid: Set(Some(rid.into())),
-            exit_status: Set(exit),
-            ..Default::default()
-        }
-        .insert(&app.db)
+    .map(|(i, (kind, exit, data))| pings::ActiveModel {
+        service_id: Set(id.clone()),
+        at: Set(now + i as i64 * 1000),
+        kind: Set(kind),
+        data: Set(data.into()),
+        source: Set(Some("10.0.0.7".into())),
+        user_agent: Set(Some("runitor/1.3.0".into())),
+        rid: Set(Some(rid.into())),
+        exit_status: Set(exit),
+        ..Default::default()
+    })
+    .collect();
+    heartbeats::store::pings::append(&app.db, rows)
         .await
         .unwrap();
-    }
     let mut br = Browser::signed_in(&app).await;
     let page = br.get(&format!("/services/{id}")).await;
     page.assert_contains(r#"<span class="kind k-start">start</span>"#);
