@@ -257,9 +257,9 @@ pub async fn write_batch(
         .map(|(m, _)| (m.ping_uuid.clone(), m.id.clone()))
         .collect();
     // As loaded, to write back only the columns a ping changed.
-    let before: BTreeMap<String, services::Model> = rows
+    let before: BTreeMap<String, Written> = rows
         .iter()
-        .map(|(id, (m, _))| (id.clone(), m.clone()))
+        .map(|(id, (m, _))| (id.clone(), Written::of(m)))
         .collect();
 
     let mut results = Vec::with_capacity(records.len());
@@ -471,11 +471,49 @@ fn written_columns() -> impl Iterator<Item = services::Column> {
         .chain(PING_LOG_COLUMNS)
 }
 
+/// The columns of [`written_columns`] that a ping may change, as loaded: a snapshot to
+/// tell which changed, lighter than a copy of the whole row with its strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Written {
+    status: Status,
+    last_ping_at: Option<i64>,
+    last_ping_kind: Option<PingKind>,
+    next_due_at: Option<i64>,
+    down_at: Option<i64>,
+    next_check_at: Option<i64>,
+    fail_streak: i32,
+    open_runs: i32,
+    run_started_at: Option<i64>,
+    last_run_ms: Option<i64>,
+    last_ping_id: Option<i64>,
+    ping_count: i64,
+}
+
+impl Written {
+    fn of(m: &services::Model) -> Self {
+        Self {
+            status: m.status,
+            last_ping_at: m.last_ping_at,
+            last_ping_kind: m.last_ping_kind,
+            next_due_at: m.next_due_at,
+            down_at: m.down_at,
+            next_check_at: m.next_check_at,
+            fail_streak: m.fail_streak,
+            open_runs: m.open_runs,
+            run_started_at: m.run_started_at,
+            last_run_ms: m.last_run_ms,
+            last_ping_id: m.last_ping_id,
+            ping_count: m.ping_count,
+        }
+    }
+}
+
 /// Which of [`written_columns`] differ between `before` and `after`, one bit each. A column
 /// this function does not know counts as changed, so a column added to the lists is
 /// written whatever it holds.
-fn changed_mask(before: &services::Model, after: &services::Model) -> u16 {
+fn changed_mask(before: &Written, after: &services::Model) -> u16 {
     use services::Column as C;
+    let after = Written::of(after);
     let differs = |c: C| match c {
         C::Status => before.status != after.status,
         C::LastPingAt => before.last_ping_at != after.last_ping_at,
