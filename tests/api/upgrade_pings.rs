@@ -159,3 +159,20 @@ async fn pings_of_the_previous_release_are_chained_counted_and_served() {
         );
     }
 }
+
+/// On SQLite the table is copied, and the copy's id sequence starts from the rows copied:
+/// when every ping had been deleted, none is, and the migration must still carry the old
+/// sequence over so that ids go on past those handed out before.
+#[tokio::test]
+async fn ids_go_on_past_deleted_pings_when_none_is_left() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let db = migrate_until(&database.url, "m20261204_000013_ping_chain").await;
+    old_rows(&db).await;
+    exec(&db, "DELETE FROM pings", vec![]).await;
+    Migrator::up(&db, Some(1)).await.expect("up");
+    db.close().await.ok();
+    let app = TestApp::spawn_on(database, Options::default()).await;
+    assert_eq!(app.ping("svc0000a", "").await.status(), 200);
+    let ids: Vec<i64> = app.pings("svc0000a").await.iter().map(|p| p.id).collect();
+    assert_eq!(ids, [8]);
+}
