@@ -643,8 +643,12 @@ fn link<'a>(
     row: &mut pings::ActiveModel,
     newest: &'a mut HashMap<String, Option<i64>>,
 ) -> &'a mut Option<i64> {
-    let service = row.service_id.try_as_ref().cloned().unwrap_or_default();
-    let last = newest.entry(service).or_default();
+    let service = row.service_id.try_as_ref().map_or("", String::as_str);
+    // The writer knows every service beforehand: no key to allocate on its path.
+    if !newest.contains_key(service) {
+        newest.insert(service.to_owned(), None);
+    }
+    let last = newest.get_mut(service).expect("inserted above");
     row.prev_id = Set(*last);
     last
 }

@@ -317,8 +317,13 @@ impl TestApp {
 
     /// A service's ping log, newest first.
     pub async fn pings(&self, id: &str) -> Vec<Ping> {
+        self.pings_page(id, "limit=1000").await
+    }
+
+    /// A page of a service's ping log, newest first: `query` is e.g. `limit=2&before=3`.
+    pub async fn pings_page(&self, id: &str, query: &str) -> Vec<Ping> {
         let resp = self
-            .get(&format!("/api/v1/services/{id}/pings?limit=1000"))
+            .get(&format!("/api/v1/services/{id}/pings?{query}"))
             .await;
         let status = resp.status();
         let body = resp.text().await.expect("body");

@@ -186,11 +186,7 @@ async fn a_deleted_service_takes_all_its_pings(b: Backend) {
             .unwrap()
     };
     assert_eq!((count(&gone).await, count(&kept).await), (2070, 230));
-    let resp = app
-        .request(reqwest::Method::DELETE, &format!("/api/v1/services/{gone}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.delete(&format!("/api/v1/services/{gone}")).await;
     assert_eq!(resp.status(), 204);
     assert_eq!((count(&gone).await, count(&kept).await), (0, 230));
     let listed = app.pings(&kept).await;

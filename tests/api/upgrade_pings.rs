@@ -114,20 +114,11 @@ async fn pings_of_the_previous_release_are_chained_counted_and_served() {
         assert_eq!(ids(app.pings("svc0000a").await), [5, 3, 1], "{backend:?}");
         assert_eq!(ids(app.pings("svc0000b").await), [6, 2], "{backend:?}");
         assert_eq!(ids(app.pings("svc0000c").await), [4], "{backend:?}");
-        let page: Vec<heartbeats_wire::api::Ping> = app
-            .get("/api/v1/services/svc0000a/pings?limit=2")
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(ids(page), [5, 3]);
-        let page: Vec<heartbeats_wire::api::Ping> = app
-            .get("/api/v1/services/svc0000a/pings?limit=2&before=3")
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(ids(page), [1]);
+        assert_eq!(ids(app.pings_page("svc0000a", "limit=2").await), [5, 3]);
+        assert_eq!(
+            ids(app.pings_page("svc0000a", "limit=2&before=3").await),
+            [1]
+        );
         let page = app.pings("svc0000a").await;
         assert_eq!(
             (page[2].data.as_str(), page[2].source.as_deref()),
@@ -146,11 +137,7 @@ async fn pings_of_the_previous_release_are_chained_counted_and_served() {
         );
 
         // Deleting a service deletes its pings, and only its.
-        let resp = app
-            .request(reqwest::Method::DELETE, "/api/v1/services/svc0000a")
-            .send()
-            .await
-            .unwrap();
+        let resp = app.delete("/api/v1/services/svc0000a").await;
         assert_eq!(resp.status(), 204, "{backend:?}");
         assert_eq!(
             numbers(&app.db, "SELECT id FROM pings ORDER BY id").await,
